@@ -1,0 +1,3 @@
+from guideminer.cli import main
+
+main()

@@ -1,0 +1,45 @@
+"""The one `guideminer` command: each stage registers its own commands (spaCy style).
+
+Stages are imported lazily inside `register` functions so `guideminer --help` stays fast and a
+stage whose heavy dependencies are missing does not break the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+app = typer.Typer(
+    name="guideminer",
+    help="Turn historical support conversations into a reviewed, air-gapped agent.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+# Each module exposes `register(app)`; order is the order shown in --help.
+STAGE_CLI_MODULES = (
+    "guideminer.ingest.cli",
+    "guideminer.mining.cli",
+    "guideminer.engine.cli",
+    "guideminer.offline_runtime.cli",
+    "guideminer.demo_cli",
+)
+
+
+def _register_all() -> None:
+    for module_name in STAGE_CLI_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # stage not written yet: skip it, nothing else
+                continue
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    app()
