@@ -1,0 +1,50 @@
+"""Arrow schemas of the mining tables, declared once.
+
+Cluster ids are unique across roles within one mining run (customer "situation" clusters and
+agent "move" clusters share one id space), so assignments join to clusters on `cluster_id` alone.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+TURN_ASSIGNMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("conversation_id", pa.string(), nullable=False),
+        pa.field("turn_index", pa.int32(), nullable=False),
+        pa.field("role", pa.string(), nullable=False),
+        pa.field("cluster_id", pa.int32(), nullable=False),  # nearest cluster, also for noise
+        pa.field("is_noise", pa.bool_(), nullable=False),  # HDBSCAN left it unclustered
+        pa.field("confidence", pa.float32(), nullable=False),  # 0..1
+    ]
+)
+
+CLUSTERS_SCHEMA = pa.schema(
+    [
+        pa.field("cluster_id", pa.int32(), nullable=False),
+        pa.field("role", pa.string(), nullable=False),  # "customer" (situation) | "agent" (move)
+        pa.field("size", pa.int32(), nullable=False),
+        pa.field("keywords", pa.list_(pa.string()), nullable=False),
+        pa.field("representative_texts", pa.list_(pa.string()), nullable=False),
+        pa.field("centroid", pa.list_(pa.float32()), nullable=False),  # L2-normalised
+        pa.field("name", pa.string(), nullable=True),  # optional short name (GGUF labeller)
+    ]
+)
+
+CONVERSATION_DEPARTMENTS_SCHEMA = pa.schema(
+    [
+        pa.field("conversation_id", pa.string(), nullable=False),
+        pa.field("department_id", pa.string(), nullable=False),
+        pa.field("confidence", pa.float32(), nullable=False),
+    ]
+)
+
+MINING_FILES = {
+    "turn_assignments": "mining/turn_assignments.parquet",
+    "clusters": "mining/clusters.parquet",
+    "manifest": "mining/run_manifest.json",
+    "conversation_departments": "mining/conversation_departments.parquet",
+    "guidelines": "mining/proposals/guidelines.json",
+    "departments": "mining/proposals/departments.json",
+    "report": "mining/report.html",
+}
