@@ -1,0 +1,139 @@
+"""Reply composition in the three modes of the spec.
+
+- `fluid`: the `ReplyComposer` writes the reply from the guidelines to apply (instructions),
+  observations, tool outcomes (including errors) and department context.
+- `canned_strict`: only approved canned responses are sent. For each instruction, most important
+  first, the first canned response serving it whose fields can all be filled (session variables
+  and this turn's tool results) is rendered; several instructions give several canned texts,
+  joined. If nothing renders, the spec's fallback message is sent. The composer is never called,
+  so free text cannot appear, and a template with a missing field is never sent half-filled.
+- `canned_fluid`: canned responses when they cover every instruction, else the composer
+  (with the candidate canned responses as hints).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from guideminer.engine.protocols import CompositionRequest, ReplyComposer
+from guideminer.engine.session import Message
+from guideminer.engine.spec import AgentSpec, CannedResponse, CompositionMode, Department, Guideline
+from guideminer.engine.tools import outcomes, render_fields
+from guideminer.engine.trace import CompositionTrace, ToolCallTrace
+
+
+@dataclass(frozen=True)
+class CompositionResult:
+    text: str
+    trace: CompositionTrace
+
+
+@dataclass
+class CannedSelection:
+    texts: list[str] = field(default_factory=list)
+    canned_ids: list[str] = field(default_factory=list)
+    covered: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TurnMaterial:
+    """What the composition step works from; built by the engine once per turn."""
+
+    department: Department
+    conversation: Sequence[Message]
+    instructions: Sequence[Guideline]
+    observations: Sequence[Guideline]
+    tool_calls: Sequence[ToolCallTrace]
+    variables: Mapping[str, Any]
+
+
+def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyComposer) -> CompositionResult:
+    mode = spec.mode_for(material.department)
+    fields = render_fields(material.tool_calls, material.variables)
+    selection = select_canned(material.department, material.instructions, fields)
+    if mode is CompositionMode.canned_strict:
+        return _strict(spec, mode, selection)
+    all_covered = bool(material.instructions) and all(g.id in selection.covered for g in material.instructions)
+    if mode is CompositionMode.canned_fluid and all_covered:
+        return _canned(mode, selection)
+    return _fluid(spec, mode, material, composer, selection)
+
+
+def select_canned(
+    department: Department, instructions: Sequence[Guideline], fields: Mapping[str, Any]
+) -> CannedSelection:
+    selection = CannedSelection()
+    for guideline in instructions:
+        candidates = [c for c in department.canned_responses if guideline.id in c.guideline_ids]
+        if not candidates:
+            selection.notes.append(f"{guideline.id}: no canned response serves it")
+            continue
+        for canned in candidates:
+            missing = [f for f in canned.fields if fields.get(f) is None]
+            if missing:
+                selection.notes.append(f"{canned.id}: missing field(s) {', '.join(missing)}")
+                continue
+            selection.covered.add(guideline.id)
+            if canned.id not in selection.canned_ids:
+                selection.canned_ids.append(canned.id)
+                selection.texts.append(render_template(canned, fields))
+            break
+    return selection
+
+
+def render_template(canned: CannedResponse, fields: Mapping[str, Any]) -> str:
+    """Render with every field present; callers check completeness first (never half-filled)."""
+    missing = [f for f in canned.fields if fields.get(f) is None]
+    if missing:
+        raise KeyError(f"canned response {canned.id!r} misses field(s) {missing}")
+    return canned.template.format_map({f: str(fields[f]) for f in canned.fields})
+
+
+def _strict(spec: AgentSpec, mode: CompositionMode, selection: CannedSelection) -> CompositionResult:
+    if selection.texts:
+        return _canned(mode, selection)
+    notes = selection.notes + ["no canned response could be rendered; sent the fallback message"]
+    trace = CompositionTrace(mode=mode.value, source="fallback", notes=notes)
+    return CompositionResult(spec.fallback_message, trace)
+
+
+def _canned(mode: CompositionMode, selection: CannedSelection) -> CompositionResult:
+    trace = CompositionTrace(
+        mode=mode.value, source="canned", canned_response_ids=list(selection.canned_ids),
+        notes=list(selection.notes),
+    )
+    return CompositionResult("\n\n".join(selection.texts), trace)
+
+
+def _fluid(
+    spec: AgentSpec,
+    mode: CompositionMode,
+    material: TurnMaterial,
+    composer: ReplyComposer,
+    selection: CannedSelection,
+) -> CompositionResult:
+    instruction_ids = {g.id for g in material.instructions}
+    hints = tuple(
+        c for c in material.department.canned_responses if instruction_ids & set(c.guideline_ids)
+    )
+    request = CompositionRequest(
+        department=material.department,
+        conversation=tuple(material.conversation),
+        instructions=tuple(material.instructions),
+        observations=tuple(material.observations),
+        tool_outcomes=tuple(outcomes(material.tool_calls)),
+        variables=dict(material.variables),
+        glossary=material.department.glossary,
+        canned_hints=hints if mode is CompositionMode.canned_fluid else (),
+    )
+    text = composer.compose(request).strip()
+    notes = list(selection.notes) if mode is CompositionMode.canned_fluid else []
+    if not text:
+        notes.append(f"composer {composer.model_id} returned empty text; sent the fallback message")
+        trace = CompositionTrace(mode=mode.value, source="fallback", composer_model_id=composer.model_id, notes=notes)
+        return CompositionResult(spec.fallback_message, trace)
+    trace = CompositionTrace(mode=mode.value, source="composer", composer_model_id=composer.model_id, notes=notes)
+    return CompositionResult(text, trace)

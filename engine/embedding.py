@@ -1,0 +1,200 @@
+"""Embedding-based router and condition scorer: the cheap first stage of every turn.
+
+Both compare the customer's words with texts from the spec by cosine similarity of
+`TextEmbedder` vectors. Spec-side vectors (guideline conditions, department profiles) are
+computed once per spec and cached by text; customer messages are memoised, so a turn embeds only
+the new customer message, which keeps 100-guideline matching within about a millisecond beyond
+that one embedding.
+
+Raw cosine similarities are not probabilities; `LinearCalibration` maps them onto [0, 1] so the
+engine's accept/reject thresholds mean the same thing whatever the embedder. The defaults are a
+starting point for all-MiniLM-L6-v2 (paraphrases land around 0.6-0.8, unrelated texts below 0.2)
+and should be re-fitted on labelled conversations when they exist.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from guideminer.engine.protocols import ConditionScore, RouteDecision
+from guideminer.engine.session import Message
+from guideminer.engine.spec import AgentSpec, Department, Guideline
+from guideminer.models.embedder import TextEmbedder
+
+
+@dataclass(frozen=True)
+class LinearCalibration:
+    """cosine <= low -> 0, cosine >= high -> 1, linear in between."""
+
+    low: float = 0.2
+    high: float = 0.7
+
+    def __post_init__(self) -> None:
+        if not self.high > self.low:
+            raise ValueError(f"calibration needs high > low, got low={self.low} high={self.high}")
+
+    def __call__(self, cosine: np.ndarray) -> np.ndarray:
+        return np.clip((cosine - self.low) / (self.high - self.low), 0.0, 1.0)
+
+
+MINILM_CALIBRATION = LinearCalibration(low=0.2, high=0.7)
+
+
+class MemoizingEmbedder:
+    """TextEmbedder wrapper remembering the last `max_entries` texts' vectors.
+
+    Why: within one turn the router and the condition scorer both embed the latest customer
+    message; wrapping the embedder once and passing the wrapper to both embeds it once. Misses
+    are embedded together in a single batch. Same `model_id`: the vectors are identical.
+    """
+
+    def __init__(self, embedder: TextEmbedder, max_entries: int = 256) -> None:
+        self.inner = embedder
+        self.model_id = embedder.model_id
+        self.dimension = embedder.dimension
+        self.max_entries = max_entries
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+        if missing:
+            for text, vector in zip(missing, self.inner.embed(missing), strict=True):
+                self._memo[text] = np.asarray(vector, dtype=np.float32)
+        for text in texts:
+            self._memo.move_to_end(text)
+        result = np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        while len(self._memo) > self.max_entries:
+            self._memo.popitem(last=False)
+        return result
+
+
+class _TextVectorCache:
+    """Embeds each distinct text once; spec texts never change during a session."""
+
+    def __init__(self, embedder: TextEmbedder) -> None:
+        self.embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def ensure(self, texts: Sequence[str]) -> None:
+        missing = sorted({t for t in texts if t not in self._vectors})
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing), strict=True):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+
+    def matrix(self, texts: Sequence[str]) -> np.ndarray:
+        self.ensure(texts)
+        if not texts:
+            return np.zeros((0, self.embedder.dimension), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+
+def customer_messages(conversation: Sequence[Message], window: int) -> list[str]:
+    """The last `window` customer messages, oldest first (the latest is last).
+
+    Agent messages are left out on purpose: they paraphrase guideline actions and would make
+    conditions look satisfied by the agent's own words.
+    """
+    said = [m.text for m in conversation if m.role == "customer"]
+    if not said:
+        raise ValueError("the conversation has no customer message to score against")
+    return said[-window:]
+
+
+class EmbeddingConditionScorer:
+    """ConditionScorer: calibrated cosine between each condition and the customer's words.
+
+    score = max(fresh, window_weight * windowed). `fresh` compares the latest customer message;
+    `windowed` compares the normalised mean vector of the last `window_messages` customer
+    messages, discounted so that older context alone needs a clearer match than what the
+    customer just said. Message vectors are memoised, so each turn embeds only the new message
+    (one short text), which is what keeps a turn within the latency budget.
+    """
+
+    def __init__(
+        self,
+        embedder: TextEmbedder,
+        spec: AgentSpec | None = None,
+        *,
+        calibration: LinearCalibration = MINILM_CALIBRATION,
+        window_messages: int = 3,
+        window_weight: float = 0.85,
+    ) -> None:
+        self.model_id = f"embedding-scorer:{embedder.model_id}"
+        self.calibration = calibration
+        self.window_messages = window_messages
+        self.window_weight = window_weight
+        self._cache = _TextVectorCache(embedder)
+        self._messages = embedder if isinstance(embedder, MemoizingEmbedder) else MemoizingEmbedder(embedder)
+        self._matrices: dict[tuple[str, ...], np.ndarray] = {}
+        if spec is not None:
+            self._cache.ensure([g.condition for d in spec.departments for g in d.guidelines])
+
+    def score(
+        self, conversation: Sequence[Message], guidelines: Sequence[Guideline]
+    ) -> Mapping[str, ConditionScore]:
+        if not guidelines:
+            return {}
+        vectors = self._messages.embed(customer_messages(conversation, self.window_messages))
+        window = vectors.mean(axis=0)
+        window /= max(float(np.linalg.norm(window)), 1e-12)
+        similarities = self._condition_matrix(guidelines) @ np.stack([vectors[-1], window]).T
+        fresh = self.calibration(similarities[:, 0])
+        combined = np.maximum(fresh, self.calibration(similarities[:, 1]) * self.window_weight)
+        return {
+            g.id: ConditionScore(score=float(combined[i]), fresh=float(fresh[i]))
+            for i, g in enumerate(guidelines)
+        }
+
+    def _condition_matrix(self, guidelines: Sequence[Guideline]) -> np.ndarray:
+        conditions = tuple(g.condition for g in guidelines)
+        matrix = self._matrices.get(conditions)
+        if matrix is None:
+            matrix = self._cache.matrix(conditions)
+            self._matrices[conditions] = matrix
+        return matrix
+
+
+def department_profile(department: Department) -> list[str]:
+    """Texts that describe what a department handles: its description and its conditions."""
+    return [f"{department.name}: {department.description}"] + [
+        g.condition for g in department.guidelines
+    ]
+
+
+class EmbeddingRouter:
+    """DepartmentRouter: a department scores the best calibrated cosine between the latest
+    customer message and any text of its profile (description or guideline condition).
+
+    The max, not the mean, because a department is the right place as soon as one of its
+    situations matches; a broad department must not be penalised for having many guidelines.
+    """
+
+    def __init__(
+        self,
+        embedder: TextEmbedder,
+        spec: AgentSpec | None = None,
+        *,
+        calibration: LinearCalibration = MINILM_CALIBRATION,
+    ) -> None:
+        self.model_id = f"embedding-router:{embedder.model_id}"
+        self.calibration = calibration
+        self._cache = _TextVectorCache(embedder)
+        if spec is not None:
+            self._cache.ensure([t for d in spec.departments for t in department_profile(d)])
+
+    def route(
+        self, conversation: Sequence[Message], departments: Sequence[Department]
+    ) -> RouteDecision:
+        if not departments:
+            raise ValueError("cannot route without departments")
+        query = self._cache.embedder.embed(customer_messages(conversation, 1))[0]
+        scores: dict[str, float] = {}
+        for department in departments:
+            similarities = self._cache.matrix(department_profile(department)) @ query
+            scores[department.id] = float(self.calibration(np.max(similarities)))
+        best = max(departments, key=lambda d: scores[d.id])  # first department wins ties
+        return RouteDecision(department_id=best.id, confidence=scores[best.id], scores=scores)

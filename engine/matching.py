@@ -1,0 +1,147 @@
+"""Guideline matching: which conditions hold this turn, and which actions to apply.
+
+Every turn evaluates ALL guidelines of the current department (several can hold at once):
+
+1. Cascade. The cheap scorer scores every guideline. score >= `accept` -> holds (decided by the
+   scorer); score <= `reject` -> does not hold; in between the scorer is unsure and the verifier
+   (an expensive yes/no model) decides. Without a verifier, unsure guidelines take
+   `unsure_default` (False by default: an unneeded instruction in a reply is judged worse than a
+   missed one, and a verifier should be bound wherever recall matters). The trace records which
+   task and model decided each guideline.
+2. Relationships (`guideminer.engine.relations`): entailment, dependency, priority.
+3. Re-application. An active actionable guideline whose action was applied at an earlier turn is
+   applied again only if its condition arose anew:
+   (a) the condition did not hold at the previous turn (it lapsed and came back), or
+   (b) the latest customer message on its own scores >= `reapply_fresh` (the customer raised
+       the matter again explicitly, e.g. a second return request).
+   Otherwise it stays active (it still counts for relationships) but its action is not repeated
+   and its tools are not called again. Observations have no action and are never "applied".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from guideminer.engine.protocols import ConditionScore, ConditionScorer, ConditionVerifier
+from guideminer.engine.relations import RelationOutcome
+from guideminer.engine.session import Message, Session
+from guideminer.engine.spec import Guideline
+from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
+
+POLICY_MODEL_ID = "policy:unsure_default"
+
+
+@dataclass(frozen=True)
+class MatchingPolicy:
+    accept: float = 0.7
+    reject: float = 0.3
+    unsure_default: bool = False
+    reapply_fresh: float = 0.85
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.reject < self.accept <= 1.0:
+            raise ValueError(f"need 0 <= reject < accept <= 1, got {self.reject}, {self.accept}")
+
+
+def evaluate_conditions(
+    conversation: Sequence[Message],
+    guidelines: Sequence[Guideline],
+    scorer: ConditionScorer,
+    verifier: ConditionVerifier | None,
+    policy: MatchingPolicy,
+) -> list[GuidelineDecision]:
+    """Cascade decision per guideline, in spec order."""
+    scores = scorer.score(conversation, guidelines)
+    missing = [g.id for g in guidelines if g.id not in scores]
+    if missing:
+        raise ValueError(f"scorer {scorer.model_id} returned no score for {missing}")
+    return [_decide(conversation, g, scores[g.id], scorer, verifier, policy) for g in guidelines]
+
+
+def _decide(
+    conversation: Sequence[Message],
+    guideline: Guideline,
+    score: ConditionScore,
+    scorer: ConditionScorer,
+    verifier: ConditionVerifier | None,
+    policy: MatchingPolicy,
+) -> GuidelineDecision:
+    common = dict(
+        guideline_id=guideline.id, actionable=not guideline.is_observation,
+        score=round(score.score, 4), fresh_score=None if score.fresh is None else round(score.fresh, 4),
+    )
+    if score.score >= policy.accept:
+        reason = f"score {score.score:.2f} >= accept {policy.accept:.2f}"
+        return GuidelineDecision(**common, decided_by="scorer", model_id=scorer.model_id, condition_holds=True, reasons=[reason])
+    if score.score <= policy.reject:
+        reason = f"score {score.score:.2f} <= reject {policy.reject:.2f}"
+        return GuidelineDecision(**common, decided_by="scorer", model_id=scorer.model_id, condition_holds=False, reasons=[reason])
+    unsure = f"score {score.score:.2f} unsure ({policy.reject:.2f}, {policy.accept:.2f})"
+    if verifier is not None:
+        holds = bool(verifier.verify(conversation, guideline))
+        reason = f"{unsure}; verifier said {'yes' if holds else 'no'}"
+        return GuidelineDecision(**common, decided_by="verifier", model_id=verifier.model_id, condition_holds=holds, reasons=[reason])
+    holds = policy.unsure_default
+    reason = f"{unsure}; no verifier, default {'holds' if holds else 'does not hold'}"
+    return GuidelineDecision(**common, decided_by="default", model_id=POLICY_MODEL_ID, condition_holds=holds, reasons=[reason])
+
+
+def assign_statuses(
+    decisions: Sequence[GuidelineDecision],
+    relations: RelationOutcome,
+    guidelines: Mapping[str, Guideline],
+    session: Session,
+    policy: MatchingPolicy,
+) -> list[GuidelineDecision]:
+    """Final status and reasons per guideline after relationships and re-application."""
+    updated: list[GuidelineDecision] = []
+    for decision in decisions:
+        gid = decision.guideline_id
+        reasons = list(decision.reasons)
+        changes: dict = {}
+        if gid in relations.entailed_by and not decision.condition_holds:
+            changes.update(condition_holds=True, decided_by="entailment")
+            reasons.append(f"entailed by {relations.entailed_by[gid]}")
+        status, why = _status(decision, relations, guidelines[gid], session, policy)
+        if why:
+            reasons.append(why)
+        updated.append(decision.model_copy(update={**changes, "status": status, "reasons": reasons}))
+    return updated
+
+
+def _status(
+    decision: GuidelineDecision,
+    relations: RelationOutcome,
+    guideline: Guideline,
+    session: Session,
+    policy: MatchingPolicy,
+) -> tuple[GuidelineStatus, str | None]:
+    gid = decision.guideline_id
+    if gid in relations.suppressed_by:
+        return GuidelineStatus.suppressed, f"suppressed by priority of {relations.suppressed_by[gid]}"
+    if gid in relations.missing_dependency:
+        return GuidelineStatus.dependency_unmet, f"depends on {relations.missing_dependency[gid]}, which is not active"
+    if gid not in relations.active:
+        return GuidelineStatus.inactive, None
+    if guideline.is_observation:
+        return GuidelineStatus.observed, "observation: condition holds, no action"
+    return _reapplication(decision, session, policy)
+
+
+def _reapplication(
+    decision: GuidelineDecision, session: Session, policy: MatchingPolicy
+) -> tuple[GuidelineStatus, str | None]:
+    gid = decision.guideline_id
+    last = session.last_applied_turn(gid)
+    if last is None:
+        return GuidelineStatus.applied, "first application"
+    if gid not in session.conditions_held_last_turn:
+        return GuidelineStatus.applied, f"condition arose anew (did not hold last turn); last applied at turn {last}"
+    fresh = decision.fresh_score
+    if fresh is not None and fresh >= policy.reapply_fresh:
+        return GuidelineStatus.applied, (
+            f"latest message alone scores {fresh:.2f} >= reapply {policy.reapply_fresh:.2f}; "
+            f"last applied at turn {last}"
+        )
+    return GuidelineStatus.already_applied, f"already applied at turn {last}; condition held since"

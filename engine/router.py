@@ -1,0 +1,113 @@
+"""Receptionist routing: choose a department once, then stay unless a transfer is justified.
+
+Rules (documented here because reviewers tune them):
+- First customer message: the router picks the best department. If its confidence is below
+  `min_route_confidence`, the receptionist sends its clarify message and routes again on the
+  next customer message (nothing is guessed).
+- Later turns stay in the chosen department ("sticky"). The router is still consulted, and a
+  router transfer happens only when another department scores >= `transfer_confidence` AND beats
+  the current department by >= `transfer_margin`. Both conditions guard against ping-pong on
+  messages that mention several topics. A router transfer takes effect on the same turn, since
+  the router judged that this message belongs elsewhere.
+- A guideline with `transfer_to` transfers after the turn in which it is applied (its action is
+  usually the announcement, e.g. "I'm handing you to billing"); see `guideminer.engine.turn`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from guideminer.engine.protocols import DepartmentRouter, RouteDecision
+from guideminer.engine.session import Message
+from guideminer.engine.spec import AgentSpec
+from guideminer.engine.trace import RoutingTrace, TransferRecord
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    min_route_confidence: float = 0.35
+    transfer_confidence: float = 0.75
+    transfer_margin: float = 0.2
+    router_transfers: bool = True  # False: only guidelines with `transfer_to` can transfer
+
+
+@dataclass(frozen=True)
+class RoutingOutcome:
+    department_id: str | None  # None: still with the receptionist (clarify)
+    trace: RoutingTrace
+    transfer: TransferRecord | None = None
+
+
+def route_turn(
+    spec: AgentSpec,
+    current_department: str | None,
+    conversation: Sequence[Message],
+    router: DepartmentRouter,
+    policy: RoutingPolicy,
+    turn: int,
+) -> RoutingOutcome:
+    """Department for this turn, with the trace entry and any router transfer."""
+    decision = router.route(conversation, spec.departments)
+    _check_known(spec, decision)
+    if current_department is None:
+        return _initial_route(decision, router.model_id, policy)
+    return _stay_or_transfer(current_department, decision, router.model_id, policy, turn)
+
+
+def _initial_route(decision: RouteDecision, model_id: str, policy: RoutingPolicy) -> RoutingOutcome:
+    confident = decision.confidence >= policy.min_route_confidence
+    comparison = ">=" if confident else "<"
+    reason = (
+        f"first routing: {decision.department_id} confidence {decision.confidence:.2f} "
+        f"{comparison} min {policy.min_route_confidence:.2f}"
+    )
+    trace = RoutingTrace(
+        department_id=decision.department_id if confident else None,
+        method="router" if confident else "unrouted",
+        router_model_id=model_id,
+        confidence=decision.confidence,
+        scores=dict(decision.scores),
+        reason=reason if confident else reason + "; receptionist asks to clarify",
+    )
+    return RoutingOutcome(department_id=trace.department_id, trace=trace)
+
+
+def _stay_or_transfer(
+    current: str, decision: RouteDecision, model_id: str, policy: RoutingPolicy, turn: int
+) -> RoutingOutcome:
+    current_score = float(decision.scores.get(current, 0.0))
+    margin = decision.confidence - current_score
+    wants_transfer = (
+        policy.router_transfers
+        and decision.department_id != current
+        and decision.confidence >= policy.transfer_confidence
+        and margin >= policy.transfer_margin
+    )
+    common = dict(router_model_id=model_id, confidence=decision.confidence, scores=dict(decision.scores))
+    if not wants_transfer:
+        reason = (
+            f"stays in {current}: best {decision.department_id} {decision.confidence:.2f}, "
+            f"current {current_score:.2f} (transfer needs >= {policy.transfer_confidence:.2f} "
+            f"and margin >= {policy.transfer_margin:.2f})"
+        )
+        return RoutingOutcome(current, RoutingTrace(department_id=current, method="sticky", reason=reason, **common))
+    reason = (
+        f"router transfer {current} -> {decision.department_id}: confidence "
+        f"{decision.confidence:.2f} >= {policy.transfer_confidence:.2f}, margin {margin:.2f} "
+        f">= {policy.transfer_margin:.2f}"
+    )
+    transfer = TransferRecord(
+        turn=turn, from_department=current, to_department=decision.department_id,
+        trigger="router", reason=reason,
+    )
+    trace = RoutingTrace(department_id=decision.department_id, method="router_transfer", reason=reason, **common)
+    return RoutingOutcome(decision.department_id, trace, transfer)
+
+
+def _check_known(spec: AgentSpec, decision: RouteDecision) -> None:
+    known = {d.id for d in spec.departments}
+    if decision.department_id not in known:
+        raise ValueError(
+            f"router returned unknown department {decision.department_id!r}; known: {sorted(known)}"
+        )

@@ -1,0 +1,326 @@
+"""The approved agent spec: what the runtime agent may do, as frozen pydantic models.
+
+The spec is the contract between review (humans approve mined proposals) and the runtime engine,
+so it is strict: frozen models, `extra="forbid"` (a typo in YAML is an error, not an ignored key),
+an explicit `schema_version`, and cross-reference checks (relationship endpoints, canned-response
+guideline ids, tools, transfers, unique ids) that run on every construction, not just on load.
+Loading and dumping YAML lives in `guideminer.engine.spec_io`.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import Counter
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
+HAND_WRITTEN = "hand-written"
+DEFAULT_FALLBACK = "I'm sorry, I can't help with that right now. Let me connect you with a colleague."
+DEFAULT_CLARIFY = "Hello! Could you tell me a little more about what you need help with?"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Criticality(str, Enum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+    @property
+    def rank(self) -> int:
+        """Numeric order used to sort active guidelines (high first)."""
+        return {"low": 0, "medium": 1, "high": 2}[self.value]
+
+
+class CompositionMode(str, Enum):
+    """How a reply is produced; see `guideminer.engine.compose` for the exact rules."""
+
+    fluid = "fluid"  # the composer model writes the reply, guided by the active guidelines
+    canned_strict = "canned_strict"  # only approved canned responses, else the safe fallback
+    canned_fluid = "canned_fluid"  # canned responses when they cover the turn, else fluid
+
+
+class RelationKind(str, Enum):
+    priority = "priority"  # source overrides target: both active -> target suppressed
+    dependency = "dependency"  # source may be active only if target is active
+    entailment = "entailment"  # source active -> target active
+
+
+class ToolParam(_Frozen):
+    """One argument of a tool; turned into a pydantic field by `guideminer.engine.tools`."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    type: Literal["string", "integer", "number", "boolean"] = "string"
+    description: str = ""
+    required: bool = True
+    enum: tuple[str, ...] | None = None
+    pattern: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class ToolSpec(_Frozen):
+    """A tool the department may call; its implementation is registered separately."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    description: str
+    params: tuple[ToolParam, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_params(self) -> ToolSpec:
+        dupes = _duplicates(p.name for p in self.params)
+        if dupes:
+            raise ValueError(f"duplicate parameter names: {', '.join(dupes)}")
+        return self
+
+
+class Guideline(_Frozen):
+    """When `condition` holds, do `action`; without an action it is an observation.
+
+    Observations carry no instruction of their own; they exist so relationships (dependency,
+    entailment) and the composer can use the fact that a condition holds.
+    """
+
+    id: str = Field(pattern=IDENTIFIER)
+    condition: str = Field(min_length=1)
+    action: str | None = None
+    tools: tuple[str, ...] = ()
+    transfer_to: str | None = None
+    criticality: Criticality = Criticality.medium
+    priority: int = 0
+    tags: tuple[str, ...] = ()
+    provenance: str = HAND_WRITTEN
+
+    @property
+    def is_observation(self) -> bool:
+        return self.action is None and not self.tools and self.transfer_to is None
+
+
+class Relationship(_Frozen):
+    kind: RelationKind
+    source: str
+    target: str
+
+    @model_validator(mode="after")
+    def _not_self(self) -> Relationship:
+        if self.source == self.target:
+            raise ValueError(f"a {self.kind.value} relationship cannot link {self.source!r} to itself")
+        return self
+
+
+class CannedResponse(_Frozen):
+    """An approved reply text; `{field}` placeholders come from tool results / session variables."""
+
+    id: str = Field(pattern=IDENTIFIER)
+    template: str = Field(min_length=1)
+    guideline_ids: tuple[str, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _simple_fields(self) -> CannedResponse:
+        template_fields(self.template)  # raises on positional/attribute/format-spec fields
+        return self
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return template_fields(self.template)
+
+
+class GlossaryTerm(_Frozen):
+    term: str = Field(min_length=1)
+    definition: str
+    synonyms: tuple[str, ...] = ()
+
+
+class Department(_Frozen):
+    id: str = Field(pattern=IDENTIFIER)
+    name: str
+    description: str
+    guidelines: tuple[Guideline, ...] = ()
+    relationships: tuple[Relationship, ...] = ()
+    tools: tuple[ToolSpec, ...] = ()
+    canned_responses: tuple[CannedResponse, ...] = ()
+    glossary: tuple[GlossaryTerm, ...] = ()
+    composition_mode: CompositionMode | None = None  # None: use the agent's default
+
+    def guideline(self, guideline_id: str) -> Guideline:
+        for guideline in self.guidelines:
+            if guideline.id == guideline_id:
+                return guideline
+        raise KeyError(f"department {self.id!r} has no guideline {guideline_id!r}")
+
+    def tool(self, name: str) -> ToolSpec:
+        for tool in self.tools:
+            if tool.name == name:
+                return tool
+        raise KeyError(f"department {self.id!r} declares no tool {name!r}")
+
+
+class Receptionist(_Frozen):
+    """The entry point: routes the first customer message once; never answers topics itself."""
+
+    id: str = Field(default="receptionist", pattern=IDENTIFIER)
+    name: str = "Receptionist"
+    clarify_message: str = DEFAULT_CLARIFY
+
+
+class AgentSpec(_Frozen):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    name: str
+    description: str = ""
+    composition_mode: CompositionMode = CompositionMode.fluid
+    fallback_message: str = DEFAULT_FALLBACK
+    receptionist: Receptionist = Receptionist()
+    departments: tuple[Department, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> AgentSpec:
+        problems = find_reference_problems(self)
+        if problems:
+            raise SpecReferenceError(problems)
+        return self
+
+    def department(self, department_id: str) -> Department:
+        for department in self.departments:
+            if department.id == department_id:
+                return department
+        raise KeyError(f"agent {self.name!r} has no department {department_id!r}")
+
+    def mode_for(self, department: Department) -> CompositionMode:
+        return department.composition_mode or self.composition_mode
+
+
+class SpecReferenceError(ValueError):
+    """Cross-reference problems, each with the field path it concerns (for error messages)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in problems))
+
+
+def template_fields(template: str) -> tuple[str, ...]:
+    """Field names of a canned template; only plain `{name}` fields are allowed.
+
+    Why so strict: canned templates are rendered with untrusted values, and attribute/index
+    access or format specs would let a template reach into objects or fail half-way.
+    """
+    names: list[str] = []
+    for _, field, spec, conversion in string.Formatter().parse(template):
+        if field is None:
+            continue
+        if not field.isidentifier() or spec or conversion:
+            raise ValueError(f"template field {{{field}}} must be a plain name like {{order_id}}")
+        if field not in names:
+            names.append(field)
+    return tuple(names)
+
+
+def _duplicates(values) -> list[str]:
+    return sorted(value for value, count in Counter(values).items() if count > 1)
+
+
+def find_reference_problems(spec: AgentSpec) -> list[tuple[str, str]]:
+    """Every dangling or duplicate reference in the spec, as (field path, problem)."""
+    department_ids = {d.id for d in spec.departments}
+    problems = _repeats(
+        [("receptionist.id", spec.receptionist.id)]
+        + [(f"departments.{i}.id", d.id) for i, d in enumerate(spec.departments)],
+        "department id",
+    )
+    problems += _repeats(
+        [(f"departments.{i}.guidelines.{j}.id", g.id)
+         for i, d in enumerate(spec.departments) for j, g in enumerate(d.guidelines)],
+        "guideline id",
+    )
+    problems += _repeats(
+        [(f"departments.{i}.canned_responses.{j}.id", c.id)
+         for i, d in enumerate(spec.departments) for j, c in enumerate(d.canned_responses)],
+        "canned response id",
+    )
+    for d_index, department in enumerate(spec.departments):
+        problems += _department_problems(department, f"departments.{d_index}", department_ids)
+    return problems
+
+
+def _repeats(located: list[tuple[str, str]], what: str) -> list[tuple[str, str]]:
+    """One problem per repeated value, at the path of the repeat, naming the first use."""
+    first_seen: dict[str, str] = {}
+    problems: list[tuple[str, str]] = []
+    for path, value in located:
+        if value in first_seen:
+            problems.append((path, f"duplicate {what} {value!r} (first used at {first_seen[value]})"))
+        else:
+            first_seen[value] = path
+    return problems
+
+
+def _department_problems(
+    department: Department, path: str, department_ids: set[str]
+) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    guideline_ids = {g.id for g in department.guidelines}
+    tool_names = [t.name for t in department.tools]
+    problems += _repeats([(f"{path}.tools.{i}.name", n) for i, n in enumerate(tool_names)], "tool name")
+    problems += _repeats(
+        [(f"{path}.glossary.{i}.term", t.term) for i, t in enumerate(department.glossary)], "glossary term"
+    )
+    for g_index, guideline in enumerate(department.guidelines):
+        g_path = f"{path}.guidelines.{g_index}"
+        for tool in guideline.tools:
+            if tool not in tool_names:
+                problems.append((f"{g_path}.tools", f"tool {tool!r} is not declared in {path}.tools"))
+        target = guideline.transfer_to
+        if target is not None and (target not in department_ids or target == department.id):
+            problems.append((f"{g_path}.transfer_to", f"{target!r} is not another department"))
+    for r_index, relation in enumerate(department.relationships):
+        for end in ("source", "target"):
+            if getattr(relation, end) not in guideline_ids:
+                problems.append(
+                    (f"{path}.relationships.{r_index}.{end}",
+                     f"unknown guideline {getattr(relation, end)!r} in department {department.id!r}")
+                )
+    cycle = _priority_cycle(department.relationships)
+    if cycle:
+        problems.append((f"{path}.relationships", f"priority cycle {' > '.join(cycle)}"))
+    for c_index, canned in enumerate(department.canned_responses):
+        for guideline_id in canned.guideline_ids:
+            if guideline_id not in guideline_ids:
+                problems.append(
+                    (f"{path}.canned_responses.{c_index}.guideline_ids",
+                     f"unknown guideline {guideline_id!r} in department {department.id!r}")
+                )
+    return problems
+
+
+def _priority_cycle(relationships: tuple[Relationship, ...]) -> list[str] | None:
+    """A cycle in the priority graph, if any: it would make suppression order-dependent."""
+    edges: dict[str, list[str]] = {}
+    for relation in relationships:
+        if relation.kind is RelationKind.priority:
+            edges.setdefault(relation.source, []).append(relation.target)
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+
+    def visit(node: str, stack: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, [])):
+            if state.get(nxt) == 1:
+                path = stack + [node]
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt, stack + [node])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for start in sorted(edges):
+        if start not in state:
+            found = visit(start, [])
+            if found:
+                return found
+    return None

@@ -1,0 +1,120 @@
+"""Per-turn traces: why the agent said what it said.
+
+Every reply carries one `TurnTrace`, and the session keeps them all, so a reviewer can answer
+"which guidelines applied, who decided, what did the tools return, how long did it take" for any
+turn without re-running models. Reasons are short human-readable strings such as
+`score 0.82 >= accept 0.70`, `suppressed by priority of g3`, `already applied at turn 2`.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class GuidelineStatus(str, Enum):
+    applied = "applied"  # actionable, active, its action is an instruction for this reply
+    observed = "observed"  # observation (no action) whose condition holds
+    already_applied = "already_applied"  # active, but its action was applied before
+    suppressed = "suppressed"  # active, but a higher-priority active guideline overrides it
+    dependency_unmet = "dependency_unmet"  # matched, but a guideline it depends on is not active
+    inactive = "inactive"  # condition judged not to hold
+
+
+DecidedBy = Literal["scorer", "verifier", "default", "entailment"]
+
+
+class GuidelineDecision(BaseModel):
+    """One guideline considered this turn (every guideline of the department appears)."""
+
+    guideline_id: str
+    actionable: bool
+    score: float | None
+    fresh_score: float | None = None
+    decided_by: DecidedBy
+    model_id: str
+    condition_holds: bool
+    status: GuidelineStatus = GuidelineStatus.inactive
+    reasons: list[str] = Field(default_factory=list)
+
+
+class RoutingTrace(BaseModel):
+    """Which department handled the turn and how that was chosen."""
+
+    department_id: str | None
+    method: Literal["router", "sticky", "router_transfer", "guideline_transfer", "unrouted"]
+    router_model_id: str | None = None
+    confidence: float | None = None
+    scores: dict[str, float] = Field(default_factory=dict)
+    reason: str
+
+
+class ToolError(BaseModel):
+    """A tool problem reported in the trace and to the composer; never raised through a turn."""
+
+    kind: Literal["arguments", "validation", "execution", "not_registered"]
+    message: str
+
+
+class ToolCallTrace(BaseModel):
+    tool: str
+    requested_by: list[str]
+    arguments: dict[str, Any]
+    result: Any = None
+    error: ToolError | None = None
+    duration_ms: float = 0.0
+
+
+class CompositionTrace(BaseModel):
+    mode: str
+    source: Literal["composer", "canned", "fallback", "clarify"]
+    composer_model_id: str | None = None
+    canned_response_ids: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class TransferRecord(BaseModel):
+    turn: int
+    from_department: str
+    to_department: str
+    trigger: Literal["router", "guideline"]
+    reason: str
+
+
+class TurnTrace(BaseModel):
+    turn: int
+    routing: RoutingTrace
+    guidelines: list[GuidelineDecision] = Field(default_factory=list)
+    tool_calls: list[ToolCallTrace] = Field(default_factory=list)
+    composition: CompositionTrace | None = None
+    transfer: TransferRecord | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    def decision(self, guideline_id: str) -> GuidelineDecision:
+        for decision in self.guidelines:
+            if decision.guideline_id == guideline_id:
+                return decision
+        raise KeyError(f"turn {self.turn} considered no guideline {guideline_id!r}")
+
+    def ids_with_status(self, status: GuidelineStatus) -> list[str]:
+        return [d.guideline_id for d in self.guidelines if d.status is status]
+
+
+class StageTimer:
+    """Collects wall-clock milliseconds per named stage into a dict the trace keeps."""
+
+    def __init__(self) -> None:
+        self.timings_ms: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000.0
+            self.timings_ms[name] = round(self.timings_ms.get(name, 0.0) + elapsed, 3)

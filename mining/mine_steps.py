@@ -1,0 +1,162 @@
+"""The clustering steps of `guideminer mine`: embed, cluster each role, label, write tables.
+
+Intermediate files live in `<workspace>/mining/work/` (plain .npy/.parquet, rewritten only when
+their step re-runs); the contract tables are `MINING_FILES["clusters"]` and
+`MINING_FILES["turn_assignments"]`. Customer turns are clustered into "situations" and agent
+turns into "moves" separately because they answer different questions (what customers need vs
+what agents do); cluster ids are customer 0..kc-1 then agent kc..kc+ka-1, unique across roles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from guideminer.mining.cluster import ClusterParams, cluster_embeddings
+from guideminer.mining.embed import embed_turns, workspace_embeddings_dir
+from guideminer.mining.labels import label_clusters
+from guideminer.mining.pipeline import (
+    TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic,
+)
+from guideminer.mining.schema import CLUSTERS_SCHEMA, MINING_FILES, TURN_ASSIGNMENTS_SCHEMA
+
+ROLES = ("customer", "agent")  # clustering order = id order
+WORK = "mining/work"
+VECTORS = f"{WORK}/turn_vectors.npy"
+KEYS = f"{WORK}/turn_keys.parquet"
+
+
+def cluster_rows_file(role: str) -> str:
+    return f"{WORK}/cluster_{role}.parquet"
+
+
+def centroids_file(role: str) -> str:
+    return f"{WORK}/centroids_{role}.npy"
+
+
+def _save_npy(ctx: MineContext, relative: str, array: np.ndarray) -> None:
+    target = ctx.path(relative)
+    temporary = atomic_path(target)
+    with temporary.open("wb") as handle:
+        np.save(handle, array)
+    commit_atomic(temporary, target)
+
+
+def _save_parquet(ctx: MineContext, relative: str, table: pa.Table) -> None:
+    target = ctx.path(relative)
+    temporary = atomic_path(target)
+    pq.write_table(table, temporary, compression="zstd")
+    commit_atomic(temporary, target)
+
+
+def _embed(ctx: MineContext) -> dict:
+    keys, matrix, stats = embed_turns(ctx.turns, ctx.embedder, workspace_embeddings_dir(ctx.workspace),
+                                      roles=list(ROLES))
+    texts = ctx.turns.with_columns(pl.col("role").cast(pl.String)).filter(pl.col("role").is_in(ROLES))
+    keys = keys.with_columns(texts.get_column("text"))
+    _save_parquet(ctx, KEYS, keys.to_arrow())
+    _save_npy(ctx, VECTORS, matrix)
+    return stats.model_dump()
+
+
+def _role_rows(ctx: MineContext, role: str) -> np.ndarray:
+    roles = pq.read_table(ctx.path(KEYS), columns=["role"]).column("role").to_numpy(zero_copy_only=False)
+    return np.flatnonzero(roles == role)
+
+
+def _cluster_role(role: str):
+    def run(ctx: MineContext) -> dict:
+        rows = _role_rows(ctx, role)
+        vectors = np.load(ctx.path(VECTORS), mmap_mode="r")[rows]
+        params: ClusterParams = getattr(ctx.config, f"{role}_params")
+        result = cluster_embeddings(vectors, params)
+        table = pa.table({
+            "row": pa.array(rows, pa.int64()), "label": pa.array(result.labels, pa.int32()),
+            "hdbscan_noise": pa.array(result.hdbscan_noise), "is_noise": pa.array(result.is_noise),
+            "confidence": pa.array(result.confidence, pa.float32()),
+        })
+        _save_parquet(ctx, cluster_rows_file(role), table)
+        _save_npy(ctx, centroids_file(role), result.centroids.astype(np.float32))
+        return {"n": len(rows), "k": result.k, "hdbscan_noise_share": round(result.hdbscan_noise_share, 4),
+                "noise_share": round(result.noise_share, 4), "resolved": result.params.as_dict(),
+                "seconds": result.seconds}
+    return run
+
+
+def _id_offsets(ctx: MineContext) -> dict[str, int]:
+    offsets, next_id = {}, 0
+    for role in ROLES:
+        offsets[role] = next_id
+        next_id += int(np.load(ctx.path(centroids_file(role))).shape[0])
+    return offsets
+
+
+def _label(ctx: MineContext) -> dict:
+    keys = pq.read_table(ctx.path(KEYS), columns=["text"]).column("text").to_pylist()
+    vectors = np.load(ctx.path(VECTORS), mmap_mode="r")
+    offsets = _id_offsets(ctx)
+    columns: dict[str, list] = {f.name: [] for f in CLUSTERS_SCHEMA}
+    for role in ROLES:
+        rows_table = pq.read_table(ctx.path(cluster_rows_file(role)))
+        rows = rows_table.column("row").to_numpy()
+        labels = rows_table.column("label").to_numpy()
+        centroids = np.load(ctx.path(centroids_file(role)))
+        texts = [keys[r] for r in rows]
+        for lab in label_clusters(texts, np.asarray(vectors[rows]), labels, centroids,
+                                  top_keywords=ctx.config.top_keywords,
+                                  representatives=ctx.config.representatives):
+            columns["cluster_id"].append(offsets[role] + lab.cluster)
+            columns["role"].append(role)
+            columns["size"].append(lab.size)
+            columns["keywords"].append(lab.keywords)
+            columns["representative_texts"].append(lab.representative_texts)
+            columns["centroid"].append(centroids[lab.cluster].tolist())
+            columns["name"].append(lab.name)
+    _save_parquet(ctx, MINING_FILES["clusters"], pa.table(columns, schema=CLUSTERS_SCHEMA))
+    return {"clusters": len(columns["cluster_id"])}
+
+
+def _assignments(ctx: MineContext) -> dict:
+    keys = pq.read_table(ctx.path(KEYS))
+    offsets = _id_offsets(ctx)
+    parts = []
+    for role in ROLES:
+        rows_table = pq.read_table(ctx.path(cluster_rows_file(role)))
+        rows = rows_table.column("row").to_numpy()
+        parts.append(pa.table({
+            "conversation_id": keys.column("conversation_id").take(rows),
+            "turn_index": keys.column("turn_index").take(rows).cast(pa.int32()),
+            "role": pa.array([role] * len(rows), pa.string()),
+            "cluster_id": pa.array(rows_table.column("label").to_numpy() + offsets[role], pa.int32()),
+            "is_noise": rows_table.column("is_noise"),
+            "confidence": rows_table.column("confidence"),
+        }, schema=TURN_ASSIGNMENTS_SCHEMA))
+    table = pa.concat_tables(parts)
+    _save_parquet(ctx, MINING_FILES["turn_assignments"], table)
+    flagged = pc.sum(table.column("is_noise")).as_py() or 0
+    return {"turns": table.num_rows, "noise_share": round(flagged / max(1, table.num_rows), 4)}
+
+
+def default_steps() -> list[Step]:
+    """The clustering part of `mine`; later stages append their own steps to this list."""
+    def cluster_params(role: str):
+        return lambda ctx: {"role": role, **getattr(ctx.config, f"{role}_params").model_dump()}
+
+    label_inputs = (KEYS, VECTORS, *(f(r) for r in ROLES for f in (cluster_rows_file, centroids_file)))
+    return [
+        Step("embed", (TURNS_INPUT,), (KEYS, VECTORS),
+             lambda ctx: {"model_id": ctx.embedder.model_id, "roles": list(ROLES)}, _embed),
+        *(Step(f"cluster_{role}", (KEYS, VECTORS), (cluster_rows_file(role), centroids_file(role)),
+               cluster_params(role), _cluster_role(role)) for role in ROLES),
+        Step("label", label_inputs, (MINING_FILES["clusters"],),
+             lambda ctx: {"top_keywords": ctx.config.top_keywords,
+                          "representatives": ctx.config.representatives}, _label),
+        Step("assignments", (KEYS, *label_inputs[2:]), (MINING_FILES["turn_assignments"],),
+             lambda ctx: {}, _assignments),
+    ]
+
+
+__all__ = ["ROLES", "default_steps"]

@@ -1,0 +1,142 @@
+"""Turn a (situation cluster, move cluster) pair into a short natural-language rule, safely.
+
+Why templates by default: a rule built only from cluster-level handles (c-TF-IDF keywords, an
+optional cluster name) is deterministic, reviewable and can never quote one customer's message.
+A local model may rewrite it later through the `RulePhraser` hook; whatever it returns passes
+the same checks (`check_rule`) and falls back to the template when it fails them.
+
+Safety: customer text that reads like instructions to the agent ("ignore your rules and ...",
+"you must give me a refund now") must never turn into an action. Actions only ever come from
+agent move clusters (enforced in `guidelines.py`); here keywords carrying injection words are
+dropped and any phrased text matching `INJECTION_PATTERNS` is rejected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from guideminer.mining.proposals_schema import ClusterRef, ConditionState
+
+INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p in (
+    r"\bignore\b.{0,40}\b(rules?|instructions?|guidelines?|polic(y|ies)|prompt|above|previous)\b",
+    r"\bdisregard\b", r"\bforget (everything|all|your|the)\b", r"\boverride\b",
+    r"\byou must\b", r"\byou have to\b", r"\bsystem prompt\b", r"\bjailbreak\b",
+    r"\bdeveloper mode\b", r"\bpretend (to be|you are|you're)\b", r"\bact as\b",
+    r"\bnew instructions?\b", r"\bdo anything now\b", r"\bgive me\b.{0,40}\bnow\b",
+    r"\bfrom now on\b", r"<\s*/?\s*(script|system|instructions?)\b",
+))
+INJECTION_WORDS = frozenset({
+    "ignore", "disregard", "instruction", "instructions", "rule", "rules", "prompt", "must",
+    "override", "jailbreak", "pretend", "forget", "policy", "bypass",
+})
+TOPIC_KEYWORDS = 3
+QUESTION_SHARE = 0.5  # share of representative texts ending in "?" that makes a move "ask"
+_APOLOGY = re.compile(r"\b(sorry|apologi[sz]e|apologies)\b", re.IGNORECASE)
+_TRANSFER = re.compile(r"\b(transfer|escalat\w*|connect you|specialist|supervisor)\b", re.IGNORECASE)
+_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|welcome)\b", re.IGNORECASE)
+_CLOSING = re.compile(r"\b(anything else|have a (great|nice|good)|goodbye|bye)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class PhrasedRule:
+    condition_text: str
+    action_text: str
+    rule_text: str
+
+
+@runtime_checkable
+class RulePhraser(Protocol):
+    """Hook for rewriting a rule (e.g. a local GGUF model); its output is checked, never trusted."""
+
+    name: str
+
+    def phrase(self, condition: ClusterRef, action: ClusterRef, state: ConditionState,
+               draft: PhrasedRule) -> PhrasedRule: ...
+
+
+def looks_like_injection(text: str) -> bool:
+    """True when `text` reads like an instruction aimed at the agent rather than a situation."""
+    return any(pattern.search(text) for pattern in INJECTION_PATTERNS)
+
+
+def clean_keywords(keywords: list[str], limit: int = TOPIC_KEYWORDS) -> list[str]:
+    """The first `limit` keywords without injection words (a bigram with one is dropped whole)."""
+    kept = []
+    for keyword in keywords:
+        tokens = re.findall(r"[a-z']+", keyword.lower())
+        if not tokens or INJECTION_WORDS.intersection(tokens) or looks_like_injection(keyword):
+            continue
+        kept.append(keyword.strip())
+        if len(kept) == limit:
+            break
+    return kept
+
+
+def cluster_topic(cluster: ClusterRef) -> str:
+    """Cluster name when it is clean and not a verbatim member text, else its top keywords."""
+    name = (cluster.name or "").strip()
+    verbatim = name.lower() in {text.strip().lower() for text in cluster.representative_texts}
+    if name and not verbatim and not looks_like_injection(name) and len(name) <= 80:
+        return name
+    keywords = clean_keywords(cluster.keywords)
+    return " / ".join(f"'{keyword}'" for keyword in keywords) if keywords else f"cluster {cluster.cluster_id}"
+
+
+def move_verb(action: ClusterRef) -> str:
+    """What kind of move the agents make, read off the cluster's representative texts."""
+    texts = [text for text in action.representative_texts if text.strip()]
+    if not texts:
+        return "respond about"
+    share = lambda pattern: sum(bool(pattern.search(text)) for text in texts) / len(texts)  # noqa: E731
+    if share(_TRANSFER) >= 0.5:
+        return "transfer or escalate, about"
+    if share(_APOLOGY) >= 0.5:
+        return "apologise and address"
+    if share(_GREETING) >= 0.5:
+        return "greet the customer and mention"
+    if share(_CLOSING) >= 0.5:
+        return "close the conversation, mentioning"
+    if sum(text.rstrip().endswith("?") for text in texts) / len(texts) >= QUESTION_SHARE:
+        return "ask the customer about"
+    return "respond about"
+
+
+class TemplatePhraser:
+    """Deterministic default: 'When the customer <state> <topic>, <verb> <topic>.'"""
+
+    name = "template"
+
+    def phrase(self, condition: ClusterRef, action: ClusterRef, state: ConditionState,
+               draft: PhrasedRule | None = None) -> PhrasedRule:
+        lead = {"any": "raises", "first": "opens the conversation about",
+                "later": "later in the conversation raises"}[state]
+        condition_text = f"the customer {lead} {cluster_topic(condition)}"
+        action_text = f"{move_verb(action)} {cluster_topic(action)}"
+        return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
+
+
+def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:
+    """Why `rule` is unsafe (None when fine): injection wording or a verbatim customer turn."""
+    for part in (rule.condition_text, rule.action_text, rule.rule_text):
+        if looks_like_injection(part):
+            return f"matches an injection pattern: {part!r}"
+    lowered = rule.rule_text.lower()
+    for text in condition.representative_texts:
+        if len(text.strip()) >= 20 and text.strip().lower() in lowered:
+            return "copies a customer turn verbatim"
+    return None
+
+
+def phrase_rule(condition: ClusterRef, action: ClusterRef, state: ConditionState,
+                phraser: RulePhraser | None = None) -> tuple[PhrasedRule, str] | None:
+    """The checked rule and who phrased it; None when even the template is unsafe."""
+    draft = TemplatePhraser().phrase(condition, action, state)
+    if phraser is not None:
+        rewritten = phraser.phrase(condition, action, state, draft)
+        if check_rule(rewritten, condition) is None:
+            return rewritten, phraser.name
+    if check_rule(draft, condition) is None:
+        return draft, "template"
+    return None

@@ -1,0 +1,219 @@
+"""`guideminer mine`: resumable, manifest-recorded mining steps over a workspace.
+
+Why steps + manifest: mining a big workspace takes minutes to hours, and most re-runs change
+one parameter. Each `Step` declares its output files; the runner keys a step by
+sha256(step name, its parameters, the hashes of its inputs) and skips it when
+`mining/run_manifest.json` holds the same key and every output still has its recorded sha256.
+Inputs are the turns table (content hash) or the outputs of earlier steps, so a change anywhere
+re-runs exactly the steps downstream of it. Outputs are written to a temp file and renamed.
+
+Later stages (guideline proposals, departments, report) append `Step`s to `default_steps()`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from guideminer.mining.cluster import ClusterParams
+from guideminer.mining.schema import MINING_FILES
+from guideminer.models.embedder import TextEmbedder
+
+MANIFEST_VERSION = 1
+TURNS_INPUT = "turns"  # the pseudo-input naming the workspace turns table
+
+
+class MineConfig(BaseModel):
+    """Everything that changes what `mine` produces (recorded in the manifest)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    customer_params: ClusterParams = ClusterParams()
+    agent_params: ClusterParams = ClusterParams()
+    top_keywords: int = 8
+    representatives: int = 5
+
+
+@dataclass
+class MineContext:
+    """What steps share: the workspace, config, embedder and a lazily read turns table."""
+
+    workspace: Path
+    config: MineConfig
+    embedder: TextEmbedder
+    read_turns: Callable[[Path], pl.DataFrame]
+    _turns: pl.DataFrame | None = None
+
+    @property
+    def turns(self) -> pl.DataFrame:
+        if self._turns is None:
+            self._turns = self.read_turns(self.workspace)
+        return self._turns
+
+    def path(self, relative: str) -> Path:
+        return self.workspace / relative
+
+
+@dataclass(frozen=True)
+class Step:
+    """One resumable unit: reads `inputs` (TURNS_INPUT or earlier outputs), writes `outputs`.
+
+    `params(ctx)` returns the JSON-able parameters that change the outputs; `run(ctx)` writes
+    every output (use `atomic_path`) and may return extra facts for the manifest.
+    """
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    params: Callable[[MineContext], dict[str, Any]]
+    run: Callable[[MineContext], dict[str, Any] | None]
+
+
+@dataclass
+class StepReport:
+    name: str
+    skipped: bool
+    seconds: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def sha256_of_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def turns_content_hash(turns: pl.DataFrame) -> str:
+    """sha256 over (conversation_id, turn_index, role, text) of every row, in table order.
+
+    Content, not file bytes: re-writing an identical table must not invalidate the run.
+    """
+    digest = hashlib.sha256()
+    frame = turns.select(
+        pl.col("conversation_id").cast(pl.String), pl.col("turn_index").cast(pl.Int64),
+        pl.col("role").cast(pl.String), pl.col("text").cast(pl.String),
+    )
+    for batch in frame.iter_slices(50_000):
+        for row in batch.iter_rows():
+            digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
+            digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def atomic_path(target: Path) -> Path:
+    """A hidden temp path beside `target`; pass it to `commit_atomic` when fully written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target.with_name(f".tmp-{os.getpid()}-{target.name}")
+
+
+def commit_atomic(temporary: Path, target: Path) -> None:
+    os.replace(temporary, target)
+
+
+def write_json_atomic(target: Path, data: Any) -> None:
+    temporary = atomic_path(target)
+    temporary.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    commit_atomic(temporary, target)
+
+
+def load_manifest(workspace: Path) -> dict[str, Any]:
+    path = Path(workspace) / MINING_FILES["manifest"]
+    if not path.is_file():
+        return {"version": MANIFEST_VERSION, "steps": {}}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); delete it to re-run every step") from error
+    if manifest.get("version") != MANIFEST_VERSION:
+        return {"version": MANIFEST_VERSION, "steps": {}}
+    return manifest
+
+
+def _step_key(step: Step, params: dict[str, Any], input_hashes: dict[str, str]) -> str:
+    payload = json.dumps({"step": step.name, "params": params, "inputs": input_hashes},
+                         sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _outputs_intact(ctx: MineContext, record: dict[str, Any]) -> bool:
+    recorded = record.get("outputs", {})
+    return all(ctx.path(rel).is_file() and sha256_of_file(ctx.path(rel)) == digest
+               for rel, digest in recorded.items()) and bool(recorded)
+
+
+def _input_hashes(step: Step, produced: dict[str, str], turns_hash: str) -> dict[str, str]:
+    hashes = {}
+    for name in step.inputs:
+        if name == TURNS_INPUT:
+            hashes[name] = turns_hash
+        elif name in produced:
+            hashes[name] = produced[name]
+        else:
+            raise ValueError(f"step {step.name!r} needs {name!r}, which no earlier step produces")
+    return hashes
+
+
+def run_steps(ctx: MineContext, steps: Sequence[Step], *, force: bool = False,
+              log: Callable[[str], None] = lambda _: None) -> list[StepReport]:
+    """Run `steps` in order, skipping those whose key and outputs match the manifest."""
+    manifest = load_manifest(ctx.workspace)
+    turns_hash = turns_content_hash(ctx.turns)
+    manifest.update(input_hash=turns_hash, model_id=ctx.embedder.model_id)
+    produced: dict[str, str] = {}
+    reports = []
+    for step in steps:
+        params = step.params(ctx)
+        inputs = _input_hashes(step, produced, turns_hash)
+        key = _step_key(step, params, inputs)
+        record = manifest["steps"].get(step.name, {})
+        if not force and record.get("key") == key and _outputs_intact(ctx, record):
+            produced.update(record["outputs"])
+            reports.append(StepReport(step.name, True, 0.0, record.get("info", {})))
+            log(f"{step.name}: up to date, skipped")
+            continue
+        started = time.perf_counter()
+        info = step.run(ctx) or {}
+        seconds = round(time.perf_counter() - started, 3)
+        outputs = {rel: sha256_of_file(ctx.path(rel)) for rel in step.outputs}
+        produced.update(outputs)
+        manifest["steps"][step.name] = {
+            "key": key, "params": params, "inputs": inputs, "outputs": outputs, "info": info,
+            "seconds": seconds, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        write_json_atomic(ctx.path(MINING_FILES["manifest"]), manifest)  # progress survives a crash
+        reports.append(StepReport(step.name, False, seconds, info))
+        log(f"{step.name}: done in {seconds:.1f} s")
+    return reports
+
+
+def default_read_turns(workspace: Path) -> pl.DataFrame:
+    from guideminer.ingest.workspace import read_turns  # the ingest stage owns the table layout
+
+    return read_turns(workspace)
+
+
+def mine_workspace(
+    workspace: Path, embedder: TextEmbedder, config: MineConfig | None = None, *,
+    read_turns: Callable[[Path], pl.DataFrame] = default_read_turns, force: bool = False,
+    steps: Sequence[Step] | None = None, log: Callable[[str], None] = lambda _: None,
+) -> list[StepReport]:
+    """Run the mining steps over `workspace` (see module docstring); returns one report per step."""
+    from guideminer.mining.mine_steps import default_steps
+
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise FileNotFoundError(f"workspace {workspace} does not exist; run `guideminer ingest` first")
+    ctx = MineContext(workspace, config or MineConfig(), embedder, read_turns)
+    return run_steps(ctx, steps if steps is not None else default_steps(), force=force, log=log)

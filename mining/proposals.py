@@ -1,0 +1,134 @@
+"""Glue: mining tables -> guidelines.json, departments.json, conversation_departments, report.html.
+
+Why a separate module: guidelines, departments and outcomes are independent plain functions
+over tables (testable on synthetic tables); this module only orders them, links guidelines to
+departments, and writes the workspace files atomically. `proposal_steps()` exposes the same
+work as resumable `mine` steps (append them to `mine_steps.default_steps()`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pyarrow.parquet as pq
+from pydantic import BaseModel, ConfigDict
+
+from guideminer.mining.departments import UNROUTED, DepartmentParams, propose_departments
+from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
+from guideminer.mining.outcomes import attach_outcomes
+from guideminer.mining.phrasing import RulePhraser
+from guideminer.mining.pipeline import TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic
+from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal, GuidelineSet
+from guideminer.mining.report import write_report
+from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, MINING_FILES
+
+
+class ProposalConfig(BaseModel):
+    """Every threshold of the proposal stage (recorded in the run manifest)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    guidelines: GuidelineParams = GuidelineParams()
+    departments: DepartmentParams = DepartmentParams()
+
+
+def link_departments(proposals: list[GuidelineProposal], departments: DepartmentSet,
+                     assignments: pl.DataFrame, routed: pl.DataFrame) -> tuple[list[GuidelineProposal], DepartmentSet]:
+    """A guideline belongs to the department most of its condition's conversations are routed to."""
+    present = (assignments.filter((pl.col("role").cast(pl.String) == "customer") & ~pl.col("is_noise"))
+               .select("conversation_id", "cluster_id").unique()
+               .join(routed.filter(pl.col("department_id") != UNROUTED), on="conversation_id"))
+    votes: dict[int, Counter] = {}
+    for cluster, department in present.select("cluster_id", "department_id").iter_rows():
+        votes.setdefault(cluster, Counter())[department] += 1
+    linked = []
+    for p in proposals:
+        counts = votes.get(p.condition.cluster_id)
+        department = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counts else None
+        linked.append(p.model_copy(update={"department_id": department}))
+    members = {d.department_id: [p.guideline_id for p in linked if p.department_id == d.department_id]
+               for d in departments.departments}
+    updated = departments.model_copy(update={"departments": [
+        d.model_copy(update={"guideline_ids": members[d.department_id]}) for d in departments.departments]})
+    return linked, updated
+
+
+def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversations: pl.DataFrame | None = None,
+                    config: ProposalConfig | None = None,
+                    phraser: RulePhraser | None = None) -> tuple[GuidelineSet, DepartmentSet, pl.DataFrame]:
+    """(guidelines, departments, conversation_departments) from the mining tables, in memory."""
+    config = config or ProposalConfig()
+    proposals = propose_guidelines(assignments, clusters, config.guidelines, phraser)
+    departments, routed = propose_departments(assignments, clusters, config.departments)
+    proposals, departments = link_departments(proposals, departments, assignments, routed)
+    ranked_by = "support"
+    if conversations is not None:
+        proposals, ranked_by = attach_outcomes(proposals, assignments, conversations)
+    guideline_set = GuidelineSet(thresholds=config.guidelines.model_dump(), ranked_by=ranked_by,
+                                 n_conversations=routed.height, proposals=proposals)
+    return guideline_set, departments, routed
+
+
+def _write_text(target: Path, text: str) -> None:
+    temporary = atomic_path(target)
+    temporary.write_text(text, encoding="utf-8")
+    commit_atomic(temporary, target)
+
+
+def write_proposals(workspace: Path, assignments: pl.DataFrame, clusters: pl.DataFrame,
+                    conversations: pl.DataFrame | None = None, config: ProposalConfig | None = None,
+                    phraser: RulePhraser | None = None) -> tuple[GuidelineSet, DepartmentSet]:
+    """Write guidelines.json, departments.json and conversation_departments.parquet."""
+    workspace = Path(workspace)
+    guideline_set, departments, routed = build_proposals(assignments, clusters, conversations, config, phraser)
+    _write_text(workspace / MINING_FILES["guidelines"], guideline_set.model_dump_json(indent=2))
+    _write_text(workspace / MINING_FILES["departments"], departments.model_dump_json(indent=2))
+    target = workspace / MINING_FILES["conversation_departments"]
+    temporary = atomic_path(target)
+    pq.write_table(routed.to_arrow().cast(CONVERSATION_DEPARTMENTS_SCHEMA), temporary, compression="zstd")
+    commit_atomic(temporary, target)
+    return guideline_set, departments
+
+
+def read_proposals(workspace: Path) -> tuple[GuidelineSet, DepartmentSet]:
+    workspace = Path(workspace)
+    return (GuidelineSet.model_validate_json((workspace / MINING_FILES["guidelines"]).read_text(encoding="utf-8")),
+            DepartmentSet.model_validate_json((workspace / MINING_FILES["departments"]).read_text(encoding="utf-8")))
+
+
+def write_workspace_report(workspace: Path, turns: pl.DataFrame | None = None) -> Path:
+    """report.html from the written proposals and clusters (turns add evidence texts)."""
+    workspace = Path(workspace)
+    guideline_set, departments = read_proposals(workspace)
+    clusters = pl.read_parquet(workspace / MINING_FILES["clusters"])
+    target = workspace / MINING_FILES["report"]
+    temporary = write_report(atomic_path(target), guideline_set, departments, clusters, turns)
+    commit_atomic(temporary, target)
+    return target
+
+
+def _config(ctx: MineContext) -> ProposalConfig:
+    return getattr(ctx.config, "proposals", None) or ProposalConfig()
+
+
+def _propose(ctx: MineContext) -> dict:
+    from guideminer.ingest.workspace import read_conversations  # ingest owns the table layout
+
+    guideline_set, departments = write_proposals(
+        ctx.workspace, pl.read_parquet(ctx.path(MINING_FILES["turn_assignments"])),
+        pl.read_parquet(ctx.path(MINING_FILES["clusters"])), read_conversations(ctx.workspace), _config(ctx))
+    return {"guidelines": len(guideline_set.proposals), "departments": departments.chosen_k,
+            "transfer_rate": departments.overall_transfer_rate}
+
+
+def proposal_steps() -> list[Step]:
+    """`propose` then `report`, to append to the clustering steps of `guideminer mine`."""
+    proposal_outputs = (MINING_FILES["guidelines"], MINING_FILES["departments"], MINING_FILES["conversation_departments"])
+    return [
+        Step("propose", (TURNS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
+             proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose),
+        Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
+             lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
+    ]

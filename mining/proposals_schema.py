@@ -1,0 +1,157 @@
+"""The proposal documents mining hands to review: guidelines.json and departments.json.
+
+Why frozen pydantic models: proposals are small structured records a reviewer reads, edits in a
+notebook and approves into an agent spec; one declared shape (with `schema_version`) lets the
+review stage reject a file written by an incompatible miner instead of mis-reading it. Every
+score carries the counts it was computed from so a reviewer can re-derive it by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROPOSALS_SCHEMA_VERSION = 1
+
+ConditionState = Literal["any", "first", "later"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ClusterRef(_Frozen):
+    """A cluster as the proposal saw it; `signature` is the content hash used in stable ids."""
+
+    cluster_id: int
+    role: Literal["customer", "agent"]
+    size: int
+    keywords: list[str]
+    representative_texts: list[str]
+    name: str | None = None
+    signature: str
+
+
+class GuidelineCounts(_Frozen):
+    """The raw counts behind every guideline score (occurrence = one condition turn)."""
+
+    condition_occurrences: int  # condition turns with at least one agent turn after them
+    followed_occurrences: int  # ... whose action window contains the action cluster
+    condition_conversations: int
+    followed_conversations: int  # = support
+    all_occurrences: int  # every customer turn with an agent turn after it (base-rate denominator)
+    action_occurrences: int  # ... of those whose window contains the action cluster
+    next_move_counts: dict[int, int]  # agent cluster of the first reply -> count, for consistency
+
+
+class GuidelineScores(_Frozen):
+    support: int = Field(description="conversations where the condition occurred and the action followed")
+    confidence: float = Field(description="P(action in window | condition), per occurrence")
+    base_rate: float = Field(description="P(action in window | any customer turn)")
+    lift: float = Field(description="confidence / base_rate")
+    consistency: float = Field(description="1 - normalised entropy of the agents' first reply move")
+    top_move_share: float = Field(description="share of the most frequent first reply move")
+
+
+class EvidenceExample(_Frozen):
+    conversation_id: str
+    condition_turn_index: int
+    action_turn_index: int
+
+
+class RateComparison(_Frozen):
+    """Binary outcome rate when the guideline was followed vs not, with uncertainty."""
+
+    outcome: str  # e.g. "outcome=resolved"
+    followed_n: int
+    followed_positive: int
+    not_followed_n: int
+    not_followed_positive: int
+    followed_rate: float | None
+    not_followed_rate: float | None
+    followed_interval: tuple[float, float] | None  # Wilson 95 %
+    not_followed_interval: tuple[float, float] | None
+    difference: float | None  # followed_rate - not_followed_rate
+    z: float | None  # two-proportion z (pooled)
+    p_value: float | None  # two-sided
+    expected_impact: float | None  # difference x not_followed_n: outcomes gained if always followed
+
+
+class MeanComparison(_Frozen):
+    """A numeric outcome (csat) when followed vs not: means, counts, difference and its SE."""
+
+    outcome: str
+    followed_n: int
+    not_followed_n: int
+    followed_mean: float | None
+    not_followed_mean: float | None
+    difference: float | None
+    standard_error: float | None  # Welch SE of the difference
+
+
+class GuidelineOutcomes(_Frozen):
+    rates: list[RateComparison] = Field(default_factory=list)
+    means: list[MeanComparison] = Field(default_factory=list)
+    expected_impact: float | None = None  # of the primary rate (the first in `rates`)
+
+
+class GuidelineProposal(_Frozen):
+    """When <condition> then <action>, proposed from clustered turns; never from a single turn."""
+
+    guideline_id: str
+    rank: int
+    condition_text: str
+    action_text: str
+    rule_text: str
+    condition_state: ConditionState
+    condition: ClusterRef
+    action: ClusterRef
+    action_window: int
+    scores: GuidelineScores
+    counts: GuidelineCounts
+    evidence: list[EvidenceExample]
+    outcomes: GuidelineOutcomes | None = None
+    department_id: str | None = None
+    phrased_by: str = "template"
+
+
+class GuidelineSet(_Frozen):
+    schema_version: int = PROPOSALS_SCHEMA_VERSION
+    thresholds: dict[str, float | int]
+    ranked_by: str
+    n_conversations: int
+    proposals: list[GuidelineProposal]
+
+
+class Department(_Frozen):
+    department_id: str
+    name: str
+    keywords: list[str]
+    situation_cluster_ids: list[int]
+    situations: list[ClusterRef]
+    n_conversations: int
+    traffic_share: float
+    example_openings: list[str]  # representative texts of its situations (cluster-level, not raw)
+    guideline_ids: list[str]
+    transfer_rate: float  # conversations routed here whose later situations belong elsewhere
+
+
+class KCandidate(_Frozen):
+    """One candidate number of departments and the criterion values behind the choice."""
+
+    k: int
+    silhouette: float
+    transfer_rate: float
+
+
+class DepartmentSet(_Frozen):
+    schema_version: int = PROPOSALS_SCHEMA_VERSION
+    criterion: str
+    chosen_k: int
+    candidates: list[KCandidate]
+    embedding_weight: float
+    n_conversations: int
+    overall_transfer_rate: float  # share of routed conversations whose later situations belong elsewhere
+    unrouted_conversations: int  # no customer turn at all: department_id "unrouted", confidence 0
+    departments: list[Department]

@@ -1,0 +1,73 @@
+"""Receptionist departments recover planted groups; k comes from the criterion, not a constant."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sklearn.metrics import normalized_mutual_info_score
+
+from proposals_world import assignments_from, department_world
+
+from guideminer.mining.departments import UNROUTED, DepartmentParams, propose_departments
+from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA
+
+
+def partition(dept_set) -> set[frozenset[int]]:
+    return {frozenset(d.situation_cluster_ids) for d in dept_set.departments}
+
+
+@pytest.mark.parametrize("groups", [4, 5])
+def test_planted_groups_recovered_and_k_chosen_by_silhouette(groups):
+    world = department_world(groups=groups)
+    dept_set, table = propose_departments(world["assignments"], world["clusters"])
+    gold = world["situation_gold"]
+    assert partition(dept_set) == {frozenset(s for s, g in gold.items() if g == k) for k in range(groups)}
+    assert dept_set.chosen_k == groups
+    best = max(dept_set.candidates, key=lambda c: c.silhouette)
+    assert best.k == dept_set.chosen_k
+    assert [c.k for c in dept_set.candidates] == list(range(3, min(12, 3 * groups - 1) + 1))  # k < #situations
+    assert dept_set.overall_transfer_rate == 0.0
+    assert sum(d.traffic_share for d in dept_set.departments) == pytest.approx(1.0)
+    labels = dict(table.select("conversation_id", "department_id").iter_rows())
+    conversations = sorted(world["gold"])
+    assert normalized_mutual_info_score([world["gold"][c] for c in conversations],
+                                        [labels[c] for c in conversations]) == pytest.approx(1.0)
+
+
+def test_generic_greeting_is_not_a_situation():
+    world = department_world()
+    dept_set, _ = propose_departments(world["assignments"], world["clusters"])
+    situations = {c for d in dept_set.departments for c in d.situation_cluster_ids}
+    assert 800 not in situations and 801 not in situations
+    for department in dept_set.departments:
+        assert department.name and department.example_openings
+        assert department.department_id.startswith("d-")
+
+
+def test_transfers_and_unrouted_conversations():
+    world = department_world()
+    extra = {f"x{i}": [("customer", 0, False), ("agent", 900, False), ("customer", 3, False)] for i in range(6)}
+    extra["silent"] = [("agent", 900, False)]
+    assignments = pl.concat([world["assignments"], assignments_from(extra)])
+    dept_set, table = propose_departments(assignments, world["clusters"])
+    assert table.to_arrow().cast(CONVERSATION_DEPARTMENTS_SCHEMA).schema.equals(CONVERSATION_DEPARTMENTS_SCHEMA)
+    assert table.columns == CONVERSATION_DEPARTMENTS_SCHEMA.names
+    assert table.height == assignments["conversation_id"].n_unique()
+    silent = table.filter(pl.col("conversation_id") == "silent").row(0, named=True)
+    assert silent["department_id"] == UNROUTED and silent["confidence"] == 0.0
+    # 6 conversations open in group 0 and later raise a group-1 situation; "silent" is not routed
+    assert dept_set.overall_transfer_rate == pytest.approx(6 / (120 + 6), abs=1e-6)
+    group0 = next(d for d in dept_set.departments if 0 in d.situation_cluster_ids)
+    assert group0.transfer_rate == pytest.approx(6 / group0.n_conversations, abs=1e-6)
+    moved = table.filter(pl.col("conversation_id") == "x0").row(0, named=True)
+    assert moved["department_id"] == group0.department_id
+    assert moved["confidence"] == pytest.approx(0.9 * 0.5)  # half its situation turns are elsewhere
+    assert dept_set.unrouted_conversations == 1
+
+
+def test_k_range_is_a_parameter():
+    world = department_world(groups=4)
+    dept_set, _ = propose_departments(world["assignments"], world["clusters"], DepartmentParams(k_min=5, k_max=6))
+    assert dept_set.chosen_k in (5, 6) and [c.k for c in dept_set.candidates] == [5, 6]

@@ -1,0 +1,148 @@
+"""Tools (validation errors reported, never raised), composition modes, session serialisation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine_fakes import FixedArguments, FreeTextComposer, engine_fixture, retail_spec
+
+from guideminer.engine import AgentSpec, Session, ToolRegistry
+from guideminer.engine.tools import arguments_model
+
+ORDER_QUESTION = "Where is my order? When does the delivery arrive?"
+
+
+def _spec_with_mode(department_id: str, mode: str) -> AgentSpec:
+    data = retail_spec().model_dump()
+    for department in data["departments"]:
+        if department["id"] == department_id:
+            department["composition_mode"] = mode
+    return AgentSpec.model_validate(data)
+
+
+def test_tool_runs_only_for_an_applied_guideline_and_its_result_reaches_the_composer():
+    engine = engine_fixture()
+    session = Session(variables={"order_id": 1002})
+    first = engine.respond(session, "I want to return an item")
+    assert first.trace.tool_calls == []
+    reply = engine.respond(session, ORDER_QUESTION)
+    (call,) = reply.trace.tool_calls
+    assert (call.tool, call.requested_by, call.arguments) == ("lookup_order", ["order_status"], {"order_id": 1002})
+    assert call.result == {"order_id": 1002, "status": "delayed"} and call.error is None
+    outcome = engine.composer.requests[-1].tool_outcomes[0]
+    assert (outcome.tool, outcome.result, outcome.error) == ("lookup_order", call.result, None)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "kind", "fragment"),
+    [
+        ({"order_id": "abc"}, "validation", "order_id: Input should be a valid integer"),
+        ({"order_id": 0}, "validation", "order_id: Input should be greater than or equal to 1"),
+        ({}, "validation", "order_id: Field required"),
+        ({"order_id": 1001, "force": True}, "validation", "force: Extra inputs are not permitted"),
+        ({"order_id": 4242}, "execution", "LookupError: no order 4242"),
+    ],
+    ids=["type", "minimum", "missing", "extra", "tool-raises"],
+)
+def test_tool_problems_surface_in_trace_and_composer_context(arguments, kind, fragment):
+    engine = engine_fixture(argument_extractor=FixedArguments({"lookup_order": arguments}))
+    reply = engine.respond(Session(), ORDER_QUESTION)  # does not raise
+    (call,) = reply.trace.tool_calls
+    assert call.error.kind == kind and fragment in call.error.message
+    assert call.result is None
+    outcome = engine.composer.requests[-1].tool_outcomes[0]
+    assert outcome.error.startswith(f"{kind}: ") and fragment in outcome.error
+    assert reply.text.startswith(FreeTextComposer.PREFIX)
+
+
+def test_unregistered_tool_and_non_json_result_are_reported():
+    engine = engine_fixture(tools=ToolRegistry())
+    call = engine.respond(Session(variables={"order_id": 1}), ORDER_QUESTION).trace.tool_calls[0]
+    assert call.error.kind == "not_registered"
+    engine = engine_fixture(tools=ToolRegistry({"lookup_order": lambda order_id: object()}))
+    call = engine.respond(Session(variables={"order_id": 1}), ORDER_QUESTION).trace.tool_calls[0]
+    assert call.error.kind == "execution" and "not JSON serializable" in call.error.message
+
+
+def test_argument_model_is_built_from_the_declared_params():
+    tool = retail_spec().department("orders").tool("lookup_order")
+    model = arguments_model(tool)
+    assert model.model_validate({"order_id": "17"}).order_id == 17  # ordinary pydantic coercion
+    assert model.model_json_schema()["properties"]["order_id"]["minimum"] == 1
+
+
+STRICT_MESSAGES = [
+    "The app crashes every time I start it",
+    "I cannot log in, I forgot the password",  # no canned response for login_problem
+    "the app crashes and I forgot my password",
+    "ok thanks",
+    "tell me a joke",
+]
+
+
+def test_strict_mode_never_sends_free_text():
+    engine = engine_fixture()  # app_support is canned_strict in the fixture
+    session = Session()
+    texts = [engine.respond(session, message).text for message in STRICT_MESSAGES]
+    assert session.department_id == "app_support"
+    approved = {c.template for c in engine.spec.department("app_support").canned_responses}
+    assert all(text in approved | {engine.spec.fallback_message} for text in texts)
+    assert not any(FreeTextComposer.PREFIX in text for text in texts)
+    assert engine.composer.requests == []  # the free-text composer was never even asked
+    assert texts[0] == "Please update the app to the latest version and restart your phone."
+    assert texts[1] == engine.spec.fallback_message
+    assert session.traces[1].composition.source == "fallback"
+    assert "login_problem: no canned response serves it" in session.traces[1].composition.notes
+
+
+def test_strict_mode_renders_fields_from_tool_results_and_variables():
+    engine = engine_fixture(_spec_with_mode("orders", "canned_strict"))
+    reply = engine.respond(Session(variables={"order_id": 1001}), ORDER_QUESTION)
+    assert reply.text == "Order 1001 is shipped."
+    assert reply.trace.composition.canned_response_ids == ["order_status_reply"]
+
+
+def test_strict_mode_missing_field_sends_the_fallback_never_a_half_rendered_template():
+    engine = engine_fixture(_spec_with_mode("orders", "canned_strict"))
+    reply = engine.respond(Session(variables={"order_id": 4242}), ORDER_QUESTION)  # tool fails
+    assert reply.trace.tool_calls[0].error.kind == "execution"
+    assert reply.text == engine.spec.fallback_message
+    assert "order_status_reply: missing field(s) status" in reply.trace.composition.notes
+    assert "{" not in reply.text
+
+
+def test_strict_mode_mixed_topic_sends_one_canned_text_per_instruction():
+    engine = engine_fixture(_spec_with_mode("orders", "canned_strict"))
+    reply = engine.respond(Session(variables={"order_id": 7}),
+                           "I want to return an item. Does the warranty cover a broken product?")
+    assert reply.trace.composition.canned_response_ids == ["return_policy", "warranty_two_years"]
+    assert reply.text == (
+        "You can return any item within 30 days. Here is a prepaid label for order 7.\n\n"
+        "Every product has a two-year warranty against defects."
+    )
+
+
+def test_canned_fluid_prefers_canned_and_falls_back_to_the_composer_with_hints():
+    engine = engine_fixture(_spec_with_mode("orders", "canned_fluid"))
+    covered = engine.respond(Session(), "Does the warranty cover a broken product?")
+    assert covered.trace.composition.source == "canned"
+    assert engine.composer.requests == []
+    uncovered = engine.respond(Session(), "I want to return an item")  # {order_id} unknown
+    assert uncovered.trace.composition.source == "composer"
+    assert [c.id for c in engine.composer.requests[-1].canned_hints] == ["return_policy"]
+
+
+def test_session_round_trips_through_json_with_traces_and_timings():
+    engine = engine_fixture()
+    session = Session(session_id="s-1", variables={"order_id": 1001})
+    for message in ["I want to return an item", ORDER_QUESTION, "There is a strange charge on my credit card"]:
+        engine.respond(session, message)
+    again = Session.from_json(session.to_json())
+    assert again == session
+    assert len(again.traces) == 3 and len(again.messages) == 6
+    assert again.department_id == "billing" and again.transfers[0].trigger == "guideline"
+    timings = again.traces[1].timings_ms
+    assert {"routing", "matching", "relations", "tools", "composition", "total"} <= set(timings)
+    assert again.traces[1].tool_calls[0].result == {"order_id": 1001, "status": "shipped"}

@@ -1,0 +1,125 @@
+"""Guideline proposals on a planted world (tests/proposals_world.py): every count by hand."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from proposals_world import guideline_world
+
+from guideminer.mining.guidelines import (
+    GuidelineParams, candidate_table, occurrences_and_windows, propose_guidelines,
+)
+
+# Hand counts of the world: answered non-noise customer turns ("any" state) =
+# A 20x3 + P 5x3 + B 20x3 + C 10x2 + D 10x3 + E 3x1 (its noise turn is no occurrence) = 188.
+ALL_OCCURRENCES = 188
+ORDER_NUMBER_AFTER_ANYTHING = 30  # a11 after c0 in A (20) and after the first c5 in D (10)
+
+
+@pytest.fixture(scope="module")
+def world() -> dict:
+    return guideline_world()
+
+
+@pytest.fixture(scope="module")
+def proposals(world):
+    return propose_guidelines(world["assignments"], world["clusters"])
+
+
+def by_pair(proposals, condition: int, action: int):
+    return [p for p in proposals if p.condition.cluster_id == condition and p.action.cluster_id == action]
+
+
+def test_planted_guideline_recovered_with_hand_computed_scores(proposals):
+    (damaged,) = by_pair(proposals, 0, 11)
+    assert damaged.condition_state == "any"
+    c = damaged.counts
+    assert (c.condition_occurrences, c.followed_occurrences) == (25, 20)
+    assert (c.condition_conversations, c.followed_conversations) == (25, 20)
+    assert (c.all_occurrences, c.action_occurrences) == (ALL_OCCURRENCES, ORDER_NUMBER_AFTER_ANYTHING)
+    assert c.next_move_counts == {11: 20, 12: 5}
+    s = damaged.scores
+    assert s.support == 20
+    assert s.confidence == pytest.approx(0.8)
+    assert s.base_rate == pytest.approx(30 / 188, abs=1e-6)
+    assert s.lift == pytest.approx(0.8 / (30 / 188), abs=1e-5)
+    entropy = -(0.8 * math.log(0.8) + 0.2 * math.log(0.2))
+    assert s.consistency == pytest.approx(1 - entropy / math.log(5), abs=1e-6)  # 5 agent clusters
+    assert s.top_move_share == pytest.approx(0.8)
+    assert "ask the customer about" in damaged.action_text and "'order number'" in damaged.action_text
+
+
+def test_other_planted_guidelines_present(proposals):
+    assert by_pair(proposals, 1, 12)  # refund -> refund info
+    assert by_pair(proposals, 2, 10)  # hello -> greeting
+    assert by_pair(proposals, 4, 13)  # thanks -> closing
+
+
+def test_generic_move_suppressed_by_lift(world, proposals):
+    assert not [p for p in proposals if p.action.cluster_id == 14]
+    occurrences, windows = occurrences_and_windows(world["assignments"], 2)
+    table = candidate_table(occurrences, windows, 5)
+    row = table.filter((pl.col("condition_cluster") == 0) & (pl.col("state") == "any") & (pl.col("agent_cluster") == 14))
+    assert row["confidence"].item() == 1.0  # it follows every damaged-item turn ...
+    assert row["lift"].item() < GuidelineParams().min_lift  # ... and nearly everything else
+
+
+def test_low_confidence_pair_filtered_until_threshold_lowered(world, proposals):
+    assert not by_pair(proposals, 0, 12)  # lift 0.2 / (45 / 188) < 1
+    lowered = propose_guidelines(world["assignments"], world["clusters"], GuidelineParams(min_confidence=0.15, min_lift=0.5))
+    (pair,) = by_pair(lowered, 0, 12)
+    assert pair.scores.confidence == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize("params", [GuidelineParams(), GuidelineParams(min_support=15, min_lift=3.0),
+                                    GuidelineParams(min_confidence=0.9, min_consistency=0.9),
+                                    GuidelineParams(action_window=1)])
+def test_thresholds_respected(world, params):
+    for p in propose_guidelines(world["assignments"], world["clusters"], params):
+        assert p.scores.support >= params.min_support
+        assert p.scores.confidence >= params.min_confidence
+        assert p.scores.lift >= params.min_lift
+        assert p.scores.consistency >= params.min_consistency
+        assert p.action_window == params.action_window
+
+
+def test_state_qualified_only_when_it_gains_confidence(proposals):
+    (first,) = by_pair(proposals, 5, 11)
+    (later,) = by_pair(proposals, 5, 12)
+    assert (first.condition_state, later.condition_state) == ("first", "later")
+    assert first.scores.confidence == 1.0 and first.counts.condition_occurrences == 10
+    assert "opens the conversation" in first.condition_text
+    assert all(p.condition_state == "any" for p in proposals if p.condition.cluster_id in (0, 1, 2))
+
+
+def test_evidence_points_at_condition_and_action_turns(world, proposals):
+    sequences = world["sequences"]
+    for p in proposals:
+        assert 1 <= len(p.evidence) <= 5
+        assert len({e.conversation_id for e in p.evidence}) == len(p.evidence)
+        for e in p.evidence:
+            seq = sequences[e.conversation_id]
+            assert seq[e.condition_turn_index][:2] == ("customer", p.condition.cluster_id)
+            assert seq[e.action_turn_index][:2] == ("agent", p.action.cluster_id)
+            assert 0 < e.action_turn_index - e.condition_turn_index <= 2
+        assert p.condition.representative_texts and p.action.representative_texts
+
+
+def test_ids_survive_renumbered_clusters(world, proposals):
+    shift = {c: c + 100 for c in world["clusters"]["cluster_id"].to_list()}
+    renumber = pl.col("cluster_id").replace_strict(shift, return_dtype=pl.Int32)
+    again = propose_guidelines(world["assignments"].with_columns(renumber), world["clusters"].with_columns(renumber))
+    assert sorted(p.guideline_id for p in again) == sorted(p.guideline_id for p in proposals)
+    assert len({p.guideline_id for p in proposals}) == len(proposals)
+
+
+def test_role_mismatch_is_an_error(world):
+    bad = world["assignments"].with_columns(
+        pl.when((pl.col("conversation_id") == "A000") & (pl.col("turn_index") == 4)).then(3)
+        .otherwise(pl.col("cluster_id")).cast(pl.Int32).alias("cluster_id"))
+    with pytest.raises(ValueError, match=r"A000#4 has role 'agent' but its cluster 3 is a 'customer'"):
+        propose_guidelines(bad, world["clusters"])
