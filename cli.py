@@ -23,7 +23,7 @@ STAGE_CLI_MODULES = (
     "guideminer.mining.cli",
     "guideminer.engine.cli",
     "guideminer.offline_runtime.cli",
-    "guideminer.demo_cli",
+    "guideminer.offline_runtime.demo_cli",
 )
 
 

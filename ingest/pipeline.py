@@ -54,21 +54,28 @@ class IngestProgress(Protocol):
     def records_read(self, count: int) -> None: ...
 
 
-def discover_files(paths: Iterable[Path | str], workspace: Path) -> list[Path]:
-    """Input files, directories walked recursively in sorted order; hidden files and anything
-    inside the workspace itself are left out (re-reading our own output would be nonsense)."""
+def discover_files(paths: Iterable[Path | str], workspace: Path) -> tuple[list[Path], list[SkippedFile]]:
+    """(input files, files left out with why). A file named explicitly is always read;
+    directories are walked recursively in sorted order, leaving out hidden files and files
+    inside the workspace (re-reading our own output would be nonsense), which are reported."""
     found: list[Path] = []
+    left_out: list[SkippedFile] = []
     workspace = workspace.resolve()
     for given in paths:
         path = Path(given).resolve()
         if not path.exists():
             raise FileNotFoundError(f"input not found: {given}")
-        candidates = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-        for candidate in candidates:
-            hidden = any(part.startswith(".") for part in candidate.relative_to(path.parent).parts)
-            if not hidden and workspace not in candidate.parents:
+        if path.is_file():
+            found.append(path)
+            continue
+        for candidate in sorted(p for p in path.rglob("*") if p.is_file()):
+            if any(part.startswith(".") for part in candidate.relative_to(path.parent).parts):
+                continue  # hidden files (.git, editor swap files) are never data
+            if workspace in candidate.parents:
+                left_out.append(SkippedFile(file=str(candidate), reason="inside the output workspace"))
+            else:
                 found.append(candidate)
-    return list(dict.fromkeys(found))
+    return list(dict.fromkeys(found)), left_out
 
 
 def raw_text(source: RawSource) -> tuple[str, str]:
@@ -247,7 +254,7 @@ def ingest_paths(
     started = time.perf_counter()
     paths = list(paths)
     workspace = Path(workspace)
-    files = discover_files(paths, workspace)
+    files, left_out = discover_files(paths, workspace)
     workspace.mkdir(parents=True, exist_ok=True)
     active_redactor = cached_redactor(redactor or _default_redactor()) if redact else None
     with WorkspaceLock(workspace):
@@ -274,7 +281,7 @@ def ingest_paths(
             run.quarantine.close()
         run.turns.commit()
         run.conversations.commit()
-        report = _report(run, files, paths, fmt, by_format, skipped, time.perf_counter() - started)
+        report = _report(run, files, paths, fmt, by_format, left_out + skipped, time.perf_counter() - started)
         write_ingest_report(workspace, report)
     return report
 

@@ -30,11 +30,13 @@ def mine_command(
     seed: SeedOption = 0,
     force: Annotated[bool, typer.Option(help="Re-run every step even if its inputs are unchanged.")] = False,
 ) -> None:
-    """Cluster customer turns ("situations") and agent turns ("moves") of a workspace.
+    """Mine a workspace: cluster situations and moves, propose guidelines and departments, report.
 
-    Reads WORKSPACE/turns.parquet; writes WORKSPACE/mining/turn_assignments.parquet,
-    WORKSPACE/mining/clusters.parquet and WORKSPACE/mining/run_manifest.json. Steps whose
-    inputs and parameters are unchanged since the last run are skipped.
+    Reads WORKSPACE/turns.parquet and conversations.parquet; writes under WORKSPACE/mining/:
+    turn_assignments.parquet, clusters.parquet, conversation_departments.parquet,
+    proposals/guidelines.json, proposals/departments.json, report.html (self-contained, offline)
+    and run_manifest.json. Resumable: steps whose inputs and parameters are unchanged since the
+    last run (or a killed run) are skipped.
 
     Example: guideminer mine ./ws
     """
@@ -86,6 +88,41 @@ def eval_clusters_command(
         typer.echo(f"{key:>10}: {100 * result[key]:.1f}")
     for key in ("k", "gold_k", "n", "noise_share", "seconds"):
         typer.echo(f"{key:>10}: {result[key]}")
+
+
+@eval_app.command("proposals")
+def eval_proposals_command(
+    workspace: Annotated[Path, typer.Argument(help="A mined workspace (`guideminer mine` done).")],
+    gold: Annotated[str, typer.Option(help="sgd (turn metadata: intents, system acts; conversation domain) | demo (hidden truth of the demo corpus).")],
+    truth: Annotated[Optional[Path], typer.Option(help="demo: truth.json or its folder (default: WORKSPACE).")] = None,
+    granularity: Annotated[str, typer.Option(help="sgd: gold action label = act set (act) or act(slot) set (act_slot).")] = "act",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
+) -> None:
+    """Score mined departments (NMI vs gold) and guidelines (precision/recall vs gold pairs).
+
+    Gold pairs: SGD = user intent -> next system acts (habits seen in >= 10 conversations and
+    >= 10% of the intent's answered turns); demo = the hidden ground-truth guidelines.
+
+    Example: guideminer eval proposals /tmp/ws_sgd --gold sgd --json
+    """
+    from guideminer.mining.eval_proposals import evaluate_proposals
+
+    result = evaluate_proposals(workspace, gold, truth=truth, granularity=granularity)  # type: ignore[arg-type]
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(format_proposal_scores(result))
+
+
+def format_proposal_scores(result: dict) -> str:
+    departments, guidelines = result["departments"], result["guidelines"]
+    return "\n".join([
+        f"departments: {departments.get('n_departments')} found vs {departments.get('n_gold')} gold, "
+        f"NMI {departments.get('nmi', 0.0):.3f}, ACC {departments.get('acc', 0.0):.3f} "
+        f"over {departments.get('n_conversations')} conversations",
+        f"guidelines:  {guidelines['n_proposals']} proposed vs {guidelines['n_gold_pairs']} gold pairs, "
+        f"precision {guidelines['precision']:.3f}, recall {guidelines['recall']:.3f}",
+    ])
 
 
 def register(app: typer.Typer) -> None:

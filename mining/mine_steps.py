@@ -141,7 +141,9 @@ def _assignments(ctx: MineContext) -> dict:
 
 
 def default_steps() -> list[Step]:
-    """The clustering part of `mine`; later stages append their own steps to this list."""
+    """Every step of `mine`: embed, cluster each role, label, assignments, propose, report."""
+    from guideminer.mining.proposals import proposal_steps  # proposals import this module's runner
+
     def cluster_params(role: str):
         return lambda ctx: {"role": role, **getattr(ctx.config, f"{role}_params").model_dump()}
 
@@ -156,6 +158,7 @@ def default_steps() -> list[Step]:
                           "representatives": ctx.config.representatives}, _label),
         Step("assignments", (KEYS, *label_inputs[2:]), (MINING_FILES["turn_assignments"],),
              lambda ctx: {}, _assignments),
+        *proposal_steps(),
     ]
 
 

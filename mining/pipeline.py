@@ -7,7 +7,7 @@ sha256(step name, its parameters, the hashes of its inputs) and skips it when
 Inputs are the turns table (content hash) or the outputs of earlier steps, so a change anywhere
 re-runs exactly the steps downstream of it. Outputs are written to a temp file and renamed.
 
-Later stages (guideline proposals, departments, report) append `Step`s to `default_steps()`.
+Steps: clustering (`mine_steps`), then proposals and the report (`proposals.proposal_steps`).
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from guideminer.mining.cluster import ClusterParams
+from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.schema import MINING_FILES
 from guideminer.models.embedder import TextEmbedder
 
 MANIFEST_VERSION = 1
 TURNS_INPUT = "turns"  # the pseudo-input naming the workspace turns table
+CONVERSATIONS_INPUT = "conversations"  # ... and the conversations table (metadata: outcomes)
 
 
 class MineConfig(BaseModel):
@@ -42,6 +44,7 @@ class MineConfig(BaseModel):
     agent_params: ClusterParams = ClusterParams()
     top_keywords: int = 8
     representatives: int = 5
+    proposals: ProposalConfig = ProposalConfig()
 
 
 @dataclass
@@ -52,13 +55,22 @@ class MineContext:
     config: MineConfig
     embedder: TextEmbedder
     read_turns: Callable[[Path], pl.DataFrame]
+    read_conversations: Callable[[Path], pl.DataFrame | None] = lambda _: None
     _turns: pl.DataFrame | None = None
+    _conversations: pl.DataFrame | None = None
 
     @property
     def turns(self) -> pl.DataFrame:
         if self._turns is None:
             self._turns = self.read_turns(self.workspace)
         return self._turns
+
+    @property
+    def conversations(self) -> pl.DataFrame | None:
+        """The conversations table, or None when the workspace has none (outcomes are skipped)."""
+        if self._conversations is None:
+            self._conversations = self.read_conversations(self.workspace)
+        return self._conversations
 
     def path(self, relative: str) -> Path:
         return self.workspace / relative
@@ -153,11 +165,22 @@ def _outputs_intact(ctx: MineContext, record: dict[str, Any]) -> bool:
                for rel, digest in recorded.items()) and bool(recorded)
 
 
-def _input_hashes(step: Step, produced: dict[str, str], turns_hash: str) -> dict[str, str]:
+def conversations_content_hash(conversations: pl.DataFrame | None) -> str:
+    """sha256 over (conversation_id, metadata) rows; "" when there is no conversations table."""
+    if conversations is None:
+        return ""
+    digest = hashlib.sha256()
+    frame = conversations.select(pl.col("conversation_id").cast(pl.String), pl.col("metadata").cast(pl.String))
+    for row in frame.iter_rows():
+        digest.update(json.dumps(row, ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _input_hashes(step: Step, produced: dict[str, str], base: dict[str, str]) -> dict[str, str]:
     hashes = {}
     for name in step.inputs:
-        if name == TURNS_INPUT:
-            hashes[name] = turns_hash
+        if name in base:
+            hashes[name] = base[name]
         elif name in produced:
             hashes[name] = produced[name]
         else:
@@ -170,12 +193,15 @@ def run_steps(ctx: MineContext, steps: Sequence[Step], *, force: bool = False,
     """Run `steps` in order, skipping those whose key and outputs match the manifest."""
     manifest = load_manifest(ctx.workspace)
     turns_hash = turns_content_hash(ctx.turns)
+    base = {TURNS_INPUT: turns_hash}
+    if any(CONVERSATIONS_INPUT in step.inputs for step in steps):
+        base[CONVERSATIONS_INPUT] = conversations_content_hash(ctx.conversations)
     manifest.update(input_hash=turns_hash, model_id=ctx.embedder.model_id)
     produced: dict[str, str] = {}
     reports = []
     for step in steps:
         params = step.params(ctx)
-        inputs = _input_hashes(step, produced, turns_hash)
+        inputs = _input_hashes(step, produced, base)
         key = _step_key(step, params, inputs)
         record = manifest["steps"].get(step.name, {})
         if not force and record.get("key") == key and _outputs_intact(ctx, record):
@@ -204,9 +230,16 @@ def default_read_turns(workspace: Path) -> pl.DataFrame:
     return read_turns(workspace)
 
 
+def default_read_conversations(workspace: Path) -> pl.DataFrame | None:
+    from guideminer.ingest.workspace import read_conversations
+
+    return read_conversations(workspace)
+
+
 def mine_workspace(
     workspace: Path, embedder: TextEmbedder, config: MineConfig | None = None, *,
-    read_turns: Callable[[Path], pl.DataFrame] = default_read_turns, force: bool = False,
+    read_turns: Callable[[Path], pl.DataFrame] = default_read_turns,
+    read_conversations: Callable[[Path], pl.DataFrame | None] = default_read_conversations, force: bool = False,
     steps: Sequence[Step] | None = None, log: Callable[[str], None] = lambda _: None,
 ) -> list[StepReport]:
     """Run the mining steps over `workspace` (see module docstring); returns one report per step."""
@@ -215,5 +248,7 @@ def mine_workspace(
     workspace = Path(workspace)
     if not workspace.is_dir():
         raise FileNotFoundError(f"workspace {workspace} does not exist; run `guideminer ingest` first")
-    ctx = MineContext(workspace, config or MineConfig(), embedder, read_turns)
+    ctx = MineContext(workspace, config or MineConfig(), embedder, read_turns, read_conversations)
+    if ctx.turns.height == 0:
+        raise ValueError(f"workspace {workspace} holds no turns: nothing to mine (see its ingest_report.json)")
     return run_steps(ctx, steps if steps is not None else default_steps(), force=force, log=log)

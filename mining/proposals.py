@@ -13,25 +13,16 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict
 
-from guideminer.mining.departments import UNROUTED, DepartmentParams, propose_departments
-from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
+from guideminer.mining.departments import UNROUTED, propose_departments
+from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.outcomes import attach_outcomes
 from guideminer.mining.phrasing import RulePhraser
-from guideminer.mining.pipeline import TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic
+from guideminer.mining.pipeline import CONVERSATIONS_INPUT, TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic
+from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal, GuidelineSet
 from guideminer.mining.report import write_report
 from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, MINING_FILES
-
-
-class ProposalConfig(BaseModel):
-    """Every threshold of the proposal stage (recorded in the run manifest)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    guidelines: GuidelineParams = GuidelineParams()
-    departments: DepartmentParams = DepartmentParams()
 
 
 def link_departments(proposals: list[GuidelineProposal], departments: DepartmentSet,
@@ -110,15 +101,13 @@ def write_workspace_report(workspace: Path, turns: pl.DataFrame | None = None) -
 
 
 def _config(ctx: MineContext) -> ProposalConfig:
-    return getattr(ctx.config, "proposals", None) or ProposalConfig()
+    return ctx.config.proposals
 
 
 def _propose(ctx: MineContext) -> dict:
-    from guideminer.ingest.workspace import read_conversations  # ingest owns the table layout
-
     guideline_set, departments = write_proposals(
         ctx.workspace, pl.read_parquet(ctx.path(MINING_FILES["turn_assignments"])),
-        pl.read_parquet(ctx.path(MINING_FILES["clusters"])), read_conversations(ctx.workspace), _config(ctx))
+        pl.read_parquet(ctx.path(MINING_FILES["clusters"])), ctx.conversations, _config(ctx))
     return {"guidelines": len(guideline_set.proposals), "departments": departments.chosen_k,
             "transfer_rate": departments.overall_transfer_rate}
 
@@ -127,7 +116,7 @@ def proposal_steps() -> list[Step]:
     """`propose` then `report`, to append to the clustering steps of `guideminer mine`."""
     proposal_outputs = (MINING_FILES["guidelines"], MINING_FILES["departments"], MINING_FILES["conversation_departments"])
     return [
-        Step("propose", (TURNS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
+        Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose),
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),

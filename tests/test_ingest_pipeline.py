@@ -154,3 +154,16 @@ def test_csv_bad_bytes_quarantined_readably(tmp_path: Path) -> None:
     (entry,) = iter_quarantine(tmp_path / "ws")
     assert entry["line"] == 3 and entry["raw_kind"] == "json"
     assert json.loads(entry["raw"])[0]["text"] == "caf\\xe9"  # the bad byte, readable
+
+
+def test_files_inside_the_workspace(tmp_path: Path) -> None:
+    """A file named explicitly is read even inside the workspace (the demo keeps its corpus
+    there); a directory walk over the workspace leaves its files out and says so."""
+    ws = tmp_path / "ws"
+    (ws / "corpus").mkdir(parents=True)
+    corpus = write_jsonl(ws / "corpus" / "c.jsonl", [conversation("a", "hi")])
+    assert _ingest([corpus], ws).conversations_written == 1
+    walked = _ingest([ws], ws)
+    assert walked.files_read == 0 and walked.records_read == 0
+    assert {s.reason for s in walked.files_skipped} == {"inside the output workspace"}
+    assert str(corpus.resolve()) in {s.file for s in walked.files_skipped}

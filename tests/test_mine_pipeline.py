@@ -59,14 +59,19 @@ def read_turns(workspace: Path) -> pl.DataFrame:
     return pl.read_parquet(workspace / "turns.parquet")
 
 
+def no_conversations(workspace: Path) -> None:
+    """These hand-made workspaces have no conversations table (so no outcome fields)."""
+    return None
+
+
 CONFIG = MineConfig(customer_params=ClusterParams(reduction="pca", n_components=5),
                     agent_params=ClusterParams(reduction="pca", n_components=5))
 
 
 def test_mine_writes_both_tables_with_their_schemas(tmp_path: Path) -> None:
     ws = write_workspace(tmp_path / "ws")
-    reports = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns)
-    assert [r.name for r in reports] == ["embed", "cluster_customer", "cluster_agent", "label", "assignments"]
+    reports = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
+    assert [r.name for r in reports] == ["embed", "cluster_customer", "cluster_agent", "label", "assignments", "propose", "report"]
     assignments = pq.read_table(ws / MINING_FILES["turn_assignments"])
     clusters = pq.read_table(ws / MINING_FILES["clusters"])
     assert assignments.schema.equals(TURN_ASSIGNMENTS_SCHEMA)
@@ -85,28 +90,30 @@ def test_mine_writes_both_tables_with_their_schemas(tmp_path: Path) -> None:
 def test_rerun_skips_every_step_and_changed_params_rerun_downstream_only(tmp_path: Path) -> None:
     ws = write_workspace(tmp_path / "ws")
     embedder = TopicEmbedder()
-    mine_workspace(ws, embedder, CONFIG, read_turns=read_turns)
+    mine_workspace(ws, embedder, CONFIG, read_turns=read_turns, read_conversations=no_conversations)
     before = (ws / MINING_FILES["turn_assignments"]).read_bytes()
-    again = mine_workspace(ws, embedder, CONFIG, read_turns=read_turns)
+    again = mine_workspace(ws, embedder, CONFIG, read_turns=read_turns, read_conversations=no_conversations)
     assert all(r.skipped for r in again) and embedder.calls == 1
     assert (ws / MINING_FILES["turn_assignments"]).read_bytes() == before
     changed = CONFIG.model_copy(update={"agent_params": ClusterParams(reduction="none")})
-    third = mine_workspace(ws, embedder, changed, read_turns=read_turns)
-    assert {r.name for r in third if not r.skipped} == {"cluster_agent", "label", "assignments"}
+    third = mine_workspace(ws, embedder, changed, read_turns=read_turns, read_conversations=no_conversations)
+    ran = {r.name for r in third if not r.skipped}
+    assert {"cluster_agent", "label", "assignments"} <= ran <= {"cluster_agent", "label", "assignments", "propose", "report"}
+    assert {r.name for r in third if r.skipped} >= {"embed", "cluster_customer"}
     manifest = json.loads((ws / MINING_FILES["manifest"]).read_text())
     assert manifest["input_hash"] and manifest["model_id"] == "fake-topic@1"
-    assert set(manifest["steps"]) == {"embed", "cluster_customer", "cluster_agent", "label", "assignments"}
+    assert set(manifest["steps"]) == {"embed", "cluster_customer", "cluster_agent", "label", "assignments", "propose", "report"}
     assert all("seconds" in step and "params" in step for step in manifest["steps"].values())
 
 
 def test_changed_turns_rerun_everything_and_deleted_output_is_rebuilt(tmp_path: Path) -> None:
     ws = write_workspace(tmp_path / "ws")
-    mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns)
+    mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
     (ws / MINING_FILES["clusters"]).unlink()
-    rebuilt = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns)
-    assert [r.name for r in rebuilt if not r.skipped] == ["label"]
+    rebuilt = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
+    assert [r.name for r in rebuilt if not r.skipped] == ["label"]  # identical bytes: downstream steps stay valid
     write_workspace(ws, conversations=52)
-    changed = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns)
+    changed = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
     assert not any(r.skipped for r in changed)
 
 
@@ -114,7 +121,7 @@ def test_same_workspace_and_seed_give_identical_tables(tmp_path: Path) -> None:
     tables = []
     for name in ("a", "b"):
         ws = write_workspace(tmp_path / name)
-        mine_workspace(ws, TopicEmbedder(), MineConfig(), read_turns=read_turns)  # default: UMAP
+        mine_workspace(ws, TopicEmbedder(), MineConfig(), read_turns=read_turns, read_conversations=no_conversations)  # default: UMAP
         tables.append((pq.read_table(ws / MINING_FILES["turn_assignments"]),
                        pq.read_table(ws / MINING_FILES["clusters"])))
     assert tables[0][0].equals(tables[1][0]) and tables[0][1].equals(tables[1][1])
@@ -122,4 +129,14 @@ def test_same_workspace_and_seed_give_identical_tables(tmp_path: Path) -> None:
 
 def test_missing_workspace_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="guideminer ingest"):
-        mine_workspace(tmp_path / "nope", TopicEmbedder(), CONFIG, read_turns=read_turns)
+        mine_workspace(tmp_path / "nope", TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
+
+
+def test_empty_workspace_is_a_clear_error(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    pl.DataFrame({"conversation_id": [], "turn_index": [], "role": [], "text": []},
+                 schema={"conversation_id": pl.String, "turn_index": pl.Int32, "role": pl.String,
+                         "text": pl.String}).write_parquet(ws / "turns.parquet")
+    with pytest.raises(ValueError, match="holds no turns"):
+        mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
