@@ -76,7 +76,7 @@ class _Embedder:
 
 
 def test_proposal_steps_write_contract_files_and_resume(tmp_path, world):
-    from guideminer.ingest.workspace import read_turns
+    from guideminer.ingest.workspace import read_conversations, read_turns
 
     workspace = _ingested_workspace(tmp_path, world)
 
@@ -87,7 +87,7 @@ def test_proposal_steps_write_contract_files_and_resume(tmp_path, world):
 
     steps = [Step("tables", ("turns",), (MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
                   lambda ctx: {}, tables), *proposal_steps()]
-    ctx = MineContext(workspace, MineConfig(), _Embedder(), read_turns)
+    ctx = MineContext(workspace, MineConfig(), _Embedder(), read_turns, read_conversations)
     first = run_steps(ctx, steps)
     assert [r.skipped for r in first] == [False, False, False]
     assert [r.skipped for r in run_steps(ctx, steps)] == [True, True, True]
