@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	mkdir -p $(WHEEL_DIR)
 	ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
 		$(PIP) wheel --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEEL_DIR)
-	$(PIP) install --quiet --find-links $(WHEEL_DIR) -e '.[server,notebooks,dev]'
+	$(PIP) install --quiet --find-links $(WHEEL_DIR) -e '.[server,notebooks,dev,ray]'
 	touch $(STAMP)
 
 demo: install
