@@ -15,6 +15,7 @@ give identical labels.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -179,16 +180,47 @@ def _renumber_by_size(labels: np.ndarray) -> np.ndarray:
         return labels.copy()
     ids, first, counts = np.unique(clustered, return_index=True, return_counts=True)
     order = sorted(range(len(ids)), key=lambda i: (-counts[i], first[i]))
-    mapping = {int(ids[i]): rank for rank, i in enumerate(order)}
-    return np.array([mapping.get(int(v), -1) for v in labels], dtype=np.int32)
+    lookup = np.full(int(ids.max()) + 2, -1, dtype=np.int32)  # last slot: -1 stays -1
+    lookup[ids[order]] = np.arange(len(order), dtype=np.int32)
+    return lookup[np.where(labels >= 0, labels, len(lookup) - 1)]
 
 
 def cluster_embeddings(vectors: np.ndarray, params: ClusterParams | None = None) -> ClusterResult:
-    """Cluster unit vectors (n, d); every point ends with a cluster and a confidence."""
-    params = params or ClusterParams()
+    """Cluster unit vectors (n, d); every point ends with a cluster and a confidence.
+
+    The distinct rows are clustered and every copy takes its row's outcome. Why: support logs
+    repeat turns verbatim ("thanks", canned macros); exact copies have zero core distance, so
+    HDBSCAN would make each often-repeated text its own cluster, and seeded UMAP is not
+    reproducible with duplicate rows (lmcinnes/umap#1277). Cluster ids are then ordered by the
+    number of rows (traffic), biggest first; `params` report n = distinct rows.
+    """
     vectors = np.asarray(vectors, dtype=np.float32)
     if vectors.ndim != 2:
         raise ValueError(f"expected a 2-d matrix of embeddings, got shape {vectors.shape}")
+    if len(vectors) == 0:
+        return _cluster_distinct(vectors, params or ClusterParams())
+    _, first, inverse = np.unique(vectors, axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # distinct rows in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    distinct = _cluster_distinct(vectors[first[order]], params or ClusterParams())
+    return _expand(distinct, rank[inverse.ravel()])
+
+
+def _expand(result: ClusterResult, rows: np.ndarray) -> ClusterResult:
+    """Per-row outcome from per-distinct-row outcome; ids re-ordered by row counts."""
+    labels = result.labels[rows]
+    renumbered = _renumber_by_size(labels)
+    mapping = np.zeros(max(result.k, 1), dtype=np.int64)
+    mapping[labels] = renumbered  # every copy of an old id carries the same new id
+    centroids = np.empty_like(result.centroids)
+    centroids[mapping[: result.k]] = result.centroids
+    return dataclasses.replace(
+        result, labels=renumbered, hdbscan_noise=result.hdbscan_noise[rows], is_noise=result.is_noise[rows],
+        confidence=result.confidence[rows], centroids=centroids)
+
+
+def _cluster_distinct(vectors: np.ndarray, params: ClusterParams) -> ClusterResult:
     resolved = resolve_params(params, len(vectors))
     seconds: dict[str, float] = {}
     started = time.perf_counter()
