@@ -5,8 +5,8 @@ agents follow hidden ground-truth guidelines, runs every stage on it exactly as 
 their own exports, and prints how much of the hidden truth the stages recovered. The demo folder
 is a normal workspace, so every other command (`mine`, `eval proposals`, notebooks) works on it.
 
-Stages are plain functions run in order; each later stage (export, replay) is appended here as
-it lands, and each writes its result into `DemoResult` so the CLI and tests see one record.
+Stages are plain functions run in order (generate, ingest, mine, score, export with
+auto-accept), and each writes its result into `DemoResult` so the CLI and tests see one record.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from guideminer.engine.export import export_workspace
 from guideminer.ingest.demo_corpus import write_demo_corpus
 from guideminer.ingest.pipeline import ingest_paths
 from guideminer.ingest.report import IngestReport
@@ -33,6 +34,8 @@ class DemoResult:
     ingest: IngestReport
     mining: list[StepReport]
     recovery: dict[str, Any]
+    agent_spec: Path | None = None
+    exported_guidelines: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -58,4 +61,11 @@ def run_demo(
     seconds["mine"] = time.perf_counter() - started
 
     recovery = evaluate_proposals(out, "demo", truth=corpus.truth)
-    return DemoResult(out, ingest, mining, recovery, {k: round(v, 2) for k, v in seconds.items()})
+
+    started = time.perf_counter()
+    export = export_workspace(out, out / "agent.yaml", auto_accept=True, name="demo agent")
+    seconds["export"] = time.perf_counter() - started
+    log(f"export: {export.path} ({export.auto_accepted} proposals auto-accepted)")
+    return DemoResult(out, ingest, mining, recovery, export.path,
+                      sum(len(d.guidelines) for d in export.spec.departments),
+                      {k: round(v, 2) for k, v in seconds.items()})

@@ -29,6 +29,8 @@ def print_demo_result(result: DemoResult) -> None:
     console = Console()
     console.print(table)
     console.print(f"report: {result.workspace / 'mining' / 'report.html'}")
+    console.print(f"agent spec: {result.agent_spec} ({result.exported_guidelines} guidelines, auto-accepted; "
+                  "review them with notebooks/02_review_guidelines.ipynb)")
 
 
 def demo_command(
@@ -42,7 +44,8 @@ def demo_command(
 
     Writes OUT/demo_corpus/ (conversations.jsonl, truth.json), then ingests it into OUT, mines
     OUT (clusters, guideline and department proposals, OUT/mining/report.html) and scores the
-    proposals against the hidden truth (departments NMI, guideline precision/recall). Re-running
+    proposals against the hidden truth (departments NMI, guideline precision/recall) and exports
+    OUT/agent.yaml with every proposal above the auto-accept thresholds. Re-running
     reuses everything already done.
 
     Example: guideminer demo --out ./demo-workspace

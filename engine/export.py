@@ -1,0 +1,173 @@
+"""Reviewed proposals -> an approved `AgentSpec` (agent.yaml), and what changed since last time.
+
+Why here (engine, not mining): the spec's pydantic models are the engine's contract; export is
+the one place where mining's vocabulary (clusters, proposals, decisions) is translated into it,
+so the engine never needs to know how a guideline was found. Each exported guideline keeps its
+mined proposal id as `provenance` ("mined:<guideline_id>"), which is how traces, replay and the
+next review link back to the evidence.
+
+Canned responses: for every exported guideline, the action cluster's most representative agent
+turn (a medoid, so a text agents actually sent, not a single customer's words) becomes an
+approved template; the ingest placeholders (`<EMAIL>`, `<ORDER_ID>`-style tokens) turn into
+template fields (`{email}`) filled from tool results or session variables at run time.
+
+Auto-accept (`auto_accept=True`, for unattended pipelines and the demo): pending proposals are
+accepted when they clear `AUTO_ACCEPT` (stricter than mining's own thresholds) — rejected ones
+stay rejected; explicit decisions always win.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from guideminer.engine.spec import (
+    AgentSpec,
+    CannedResponse,
+    CompositionMode,
+    Department,
+    Guideline,
+)
+from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
+from guideminer.mining.proposals_schema import DepartmentSet
+from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
+
+AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.3, "min_lift": 2.0}
+MINED_PREFIX = "mined:"
+_PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
+
+
+class ExportError(ValueError):
+    """Export refused; the message says why and what to do."""
+
+
+@dataclass
+class SpecDiff:
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # same id, different condition/action/department
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+    def lines(self) -> list[str]:
+        return ([f"+ {i}" for i in self.added] + [f"- {i}" for i in self.removed]
+                + [f"~ {i}" for i in self.changed]) or ["no changes"]
+
+
+@dataclass
+class ExportResult:
+    spec: AgentSpec
+    path: Path | None
+    diff: SpecDiff
+    skipped: dict[str, str]  # guideline_id -> why it was not exported
+    auto_accepted: int = 0
+
+
+def passes_auto_accept(reviewed: ReviewedGuideline) -> bool:
+    scores = reviewed.proposal.scores
+    return (scores.support >= AUTO_ACCEPT["min_support"] and scores.confidence >= AUTO_ACCEPT["min_confidence"]
+            and scores.lift >= AUTO_ACCEPT["min_lift"])
+
+
+def template_from_text(text: str) -> str:
+    """An agent turn as a safe canned template: braces escaped, placeholders -> fields."""
+    escaped = text.replace("{", "{{").replace("}", "}}")
+    return _PLACEHOLDER.sub(lambda m: "{" + m.group(1).lower() + "}", escaped)
+
+
+def _guideline(reviewed: ReviewedGuideline) -> Guideline:
+    proposal = reviewed.proposal
+    return Guideline(
+        id=reviewed.guideline_id, condition=reviewed.condition_text, action=reviewed.action_text,
+        priority=max(0, 1000 - proposal.rank), provenance=MINED_PREFIX + proposal.guideline_id,
+        tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from)),
+    )
+
+
+def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
+    texts = [t for t in reviewed.proposal.action.representative_texts if t.strip()]
+    if not texts:
+        return None
+    return CannedResponse(id=f"c-{reviewed.guideline_id}", template=template_from_text(texts[0]),
+                          guideline_ids=(reviewed.guideline_id,))
+
+
+def _department(department_id: str, name: str, departments: DepartmentSet,
+                members: list[ReviewedGuideline], merged_ids: list[str]) -> Department:
+    sources = [d for d in departments.departments if d.department_id in (department_id, *merged_ids)]
+    keywords = list(dict.fromkeys(k for d in sources for k in d.keywords))[:8]
+    openings = [o for d in sources for o in d.example_openings][:3]
+    description = f"Handles: {', '.join(keywords)}." + (f" Typical openings: {' | '.join(openings)}" if openings else "")
+    canned = [c for c in map(_canned, members) if c is not None]
+    return Department(id=department_id, name=name, description=description,
+                      guidelines=tuple(_guideline(m) for m in members), canned_responses=tuple(canned))
+
+
+def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *, name: str,
+                     mode: CompositionMode = CompositionMode.canned_fluid,
+                     auto_accept: bool = False) -> tuple[AgentSpec, dict[str, str], int]:
+    """(spec, skipped guideline ids with reasons, number auto-accepted)."""
+    skipped: dict[str, str] = {}
+    chosen: dict[str, list[ReviewedGuideline]] = {}
+    auto = 0
+    for reviewed_guideline in sorted(reviewed.guidelines.values(), key=lambda g: (g.proposal.rank, g.guideline_id)):
+        status = reviewed_guideline.status
+        if status == "pending" and auto_accept and passes_auto_accept(reviewed_guideline):
+            status, auto = "accepted", auto + 1
+        if status != "accepted":
+            skipped[reviewed_guideline.guideline_id] = status if status == "rejected" else "pending (not accepted)"
+            continue
+        department_id = reviewed.department_of(reviewed_guideline.department_id)
+        if department_id is None or department_id not in reviewed.department_names:
+            skipped[reviewed_guideline.guideline_id] = "no department (its condition opens no routed conversation)"
+            continue
+        chosen.setdefault(department_id, []).append(reviewed_guideline)
+    built = []
+    for department in departments.departments:
+        department_id = department.department_id
+        if department_id in reviewed.department_merges:
+            continue
+        merged = [d for d, into in reviewed.department_merges.items() if reviewed.department_of(d) == department_id]
+        built.append(_department(department_id, reviewed.department_names[department_id], departments,
+                                 chosen.get(department_id, []), merged))
+    if not built:
+        raise ExportError("the mined workspace has no departments to export")
+    spec = AgentSpec(name=name, description="Exported by guideminer from reviewed mining proposals.",
+                     composition_mode=mode, departments=tuple(built))
+    return spec, skipped, auto
+
+
+def diff_specs(old: AgentSpec | None, new: AgentSpec) -> SpecDiff:
+    def index(spec: AgentSpec | None) -> dict[str, tuple]:
+        if spec is None:
+            return {}
+        return {g.id: (d.id, g.condition, g.action) for d in spec.departments for g in d.guidelines}
+
+    before, after = index(old), index(new)
+    return SpecDiff(added=sorted(after.keys() - before.keys()), removed=sorted(before.keys() - after.keys()),
+                    changed=sorted(i for i in after.keys() & before.keys() if after[i] != before[i]))
+
+
+def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = False,
+                     mode: CompositionMode = CompositionMode.canned_fluid, name: str | None = None) -> ExportResult:
+    """Build the spec from the workspace's proposals and decisions; write it to `out` if given."""
+    workspace = Path(workspace)
+    if not read_decisions(workspace) and not auto_accept:
+        raise ExportError(
+            f"{workspace} has no review decisions ({workspace / 'review' / 'decisions.jsonl'} is empty or missing): "
+            "review the proposals (notebooks/02_review_guidelines.ipynb) or pass --auto-accept to accept every "
+            f"proposal with support >= {AUTO_ACCEPT['min_support']}, confidence >= {AUTO_ACCEPT['min_confidence']} "
+            f"and lift >= {AUTO_ACCEPT['min_lift']}")
+    from guideminer.mining.proposals import read_proposals
+
+    _, departments = read_proposals(workspace)
+    reviewed = review_workspace(workspace)
+    spec, skipped, auto = build_agent_spec(reviewed, departments, name=name or f"{workspace.resolve().name} agent",
+                                           mode=mode, auto_accept=auto_accept)
+    previous = load_agent_spec(out) if out is not None and Path(out).is_file() else None
+    diff = diff_specs(previous, spec)
+    path = dump_agent_spec(spec, out) if out is not None else None
+    return ExportResult(spec, path, diff, skipped, auto)

@@ -1,0 +1,150 @@
+"""Review decisions (log, replay, orphans, conflicts) and export to an agent spec."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from engine_fakes import FixedRouter, FixedScorer, FreeTextComposer
+from proposals_world import guideline_world
+from typer.testing import CliRunner
+
+from guideminer.cli import app
+from guideminer.engine import Engine, GuidelineStatus, Session, load_agent_spec
+from guideminer.engine.export import ExportError, export_workspace, template_from_text
+from guideminer.mining.proposals import build_proposals, write_proposals
+from guideminer.mining.review import (
+    Decision,
+    ReviewError,
+    apply_decisions,
+    read_decisions,
+    record_decision,
+    review_workspace,
+)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    world = guideline_world()
+    ws = tmp_path / "ws"
+    (ws / "mining" / "proposals").mkdir(parents=True)
+    write_proposals(ws, world["assignments"], world["clusters"], world["conversations"])
+    return ws
+
+
+@pytest.fixture(scope="module")
+def proposals():
+    world = guideline_world()
+    guidelines, departments, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"])
+    assert len(guidelines.proposals) >= 2, "the world must yield at least two proposals"
+    return guidelines, departments
+
+
+def decision(kind: str, **fields) -> Decision:
+    return Decision(kind=kind, who="lead", at=datetime(2026, 1, 1, tzinfo=UTC), **fields)
+
+
+def test_replay_is_pure_and_later_decisions_supersede(proposals) -> None:
+    guidelines, departments = proposals
+    first, second = (p.guideline_id for p in guidelines.proposals[:2])
+    log = [decision("accept", guideline_id=first), decision("reject", guideline_id=first, why="too generic"),
+           decision("edit", guideline_id=second, action_text="Ask for the order number.")]
+    reviewed = apply_decisions(guidelines, departments, log)
+    assert reviewed.guidelines[first].status == "rejected"
+    assert reviewed.guidelines[second].status == "accepted"
+    assert reviewed.guidelines[second].action_text == "Ask for the order number."
+    assert len(reviewed.guidelines[first].decided_by) == 2
+    assert apply_decisions(guidelines, departments, log).guidelines == reviewed.guidelines
+
+
+def test_merge_split_and_orphans(proposals) -> None:
+    guidelines, departments = proposals
+    first, second = (p.guideline_id for p in guidelines.proposals[:2])
+    log = [decision("merge", guideline_id=first, other_ids=(second,)),
+           decision("split", guideline_id=first, new_id="g-custom", condition_text="the parcel is late"),
+           decision("accept", guideline_id="g-gone-after-remining")]
+    reviewed = apply_decisions(guidelines, departments, log)
+    assert reviewed.guidelines[first].merged_from == (second,)
+    assert reviewed.guidelines[second].status == "rejected"
+    assert reviewed.guidelines["g-custom"].condition_text == "the parcel is late"
+    assert [d.guideline_id for d in reviewed.orphans] == ["g-gone-after-remining"]
+
+
+def test_conflicts_name_the_proposal(proposals) -> None:
+    guidelines, departments = proposals
+    first, second = (p.guideline_id for p in guidelines.proposals[:2])
+    with pytest.raises(ReviewError, match=second):
+        apply_decisions(guidelines, departments, [decision("reject", guideline_id=second, why="wrong"),
+                                                  decision("merge", guideline_id=first, other_ids=(second,))])
+    with pytest.raises(ReviewError, match=first):
+        apply_decisions(guidelines, departments, [decision("merge", guideline_id=first, other_ids=(second,)),
+                                                  decision("reject", guideline_id=first, why="changed my mind")])
+    with pytest.raises(ValueError, match="needs a reason"):
+        decision("reject", guideline_id=first)
+
+
+def test_record_appends_and_refuses_unknown_ids(workspace: Path) -> None:
+    guideline_id = sorted(review_workspace(workspace).guidelines)[0]
+    record_decision(workspace, "accept", who="ana", guideline_id=guideline_id)
+    record_decision(workspace, "reject", who="bo", why="duplicate", guideline_id=guideline_id)
+    assert [d.kind for d in read_decisions(workspace)] == ["accept", "reject"]
+    with pytest.raises(ReviewError, match="no such proposal"):
+        record_decision(workspace, "accept", who="ana", guideline_id="g-unknown")
+    assert len(read_decisions(workspace)) == 2
+    (workspace / "review" / "decisions.jsonl").open("a").write("{not json\n")
+    with pytest.raises(ReviewError, match=r"decisions\.jsonl:3"):
+        read_decisions(workspace)
+
+
+def test_export_refuses_without_decisions_then_auto_accepts(workspace: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="--auto-accept"):
+        export_workspace(workspace, tmp_path / "agent.yaml")
+    result = export_workspace(workspace, tmp_path / "agent.yaml", auto_accept=True)
+    spec = load_agent_spec(tmp_path / "agent.yaml")
+    assert spec == result.spec and result.auto_accepted == sum(len(d.guidelines) for d in spec.departments)
+    assert all(g.provenance.startswith("mined:g-") for d in spec.departments for g in d.guidelines)
+    again = export_workspace(workspace, tmp_path / "agent.yaml", auto_accept=True)
+    assert again.diff.empty
+
+
+def test_replaying_a_decisions_file_gives_the_same_spec_bytes(workspace: Path, tmp_path: Path) -> None:
+    ids = sorted(review_workspace(workspace).guidelines)
+    record_decision(workspace, "accept", who="ana", guideline_id=ids[0])
+    record_decision(workspace, "edit", who="ana", guideline_id=ids[-1], action_text="Apologise and refund.")
+    export_workspace(workspace, tmp_path / "a.yaml")
+    copy = tmp_path / "copy"
+    (copy / "review").mkdir(parents=True)
+    (copy / "mining").mkdir()
+    import shutil
+
+    shutil.copytree(workspace / "mining", copy / "mining", dirs_exist_ok=True)
+    shutil.copy(workspace / "review" / "decisions.jsonl", copy / "review" / "decisions.jsonl")
+    export_workspace(copy, tmp_path / "b.yaml", name=f"{workspace.name} agent")
+    assert (tmp_path / "a.yaml").read_bytes() == (tmp_path / "b.yaml").read_bytes()
+    spec = load_agent_spec(tmp_path / "a.yaml")
+    assert "Apologise and refund." in {g.action for d in spec.departments for g in d.guidelines}
+
+
+def test_exported_spec_answers_in_the_engine(workspace: Path, tmp_path: Path) -> None:
+    spec = export_workspace(workspace, tmp_path / "agent.yaml", auto_accept=True).spec
+    department = next(d for d in spec.departments if d.guidelines)
+    guideline = department.guidelines[0]
+    engine = Engine(spec, router=FixedRouter(department.id), scorer=FixedScorer({guideline.id: 0.95}),
+                    composer=FreeTextComposer())
+    reply = engine.respond(Session(), "hello, I need help")
+    assert reply.text
+    assert reply.trace.decision(guideline.id).status is GuidelineStatus.applied
+
+
+def test_template_from_text_escapes_braces_and_maps_placeholders() -> None:
+    assert template_from_text("Mail <EMAIL> about {x}") == "Mail {email} about {{x}}"
+
+
+def test_export_cli(workspace: Path, tmp_path: Path) -> None:
+    refused = CliRunner().invoke(app, ["export", str(workspace), "--out", str(tmp_path / "a.yaml")])
+    assert refused.exit_code == 1 and "auto-accept" in refused.output
+    done = CliRunner().invoke(app, ["export", str(workspace), "--out", str(tmp_path / "a.yaml"), "--auto-accept"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(json.dumps(load_agent_spec(tmp_path / "a.yaml").model_dump(mode="json")))
