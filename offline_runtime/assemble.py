@@ -1,0 +1,105 @@
+"""Agent spec + runtime config -> a ready `Engine`, with each task bound to its model.
+
+Heavy libraries load only for the kinds a config names; one llama.cpp instance per distinct
+GGUF is shared by the tasks that name it (llama.cpp models are large and not thread-safe, and
+`LlamaModel` serialises calls with its own lock).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from guideminer.engine import (
+    AgentSpec,
+    ConditionScorer,
+    ConditionVerifier,
+    DepartmentRouter,
+    EmbeddingConditionScorer,
+    EmbeddingRouter,
+    Engine,
+    MemoizingEmbedder,
+    ReplyComposer,
+)
+from guideminer.models.embedder import TextEmbedder
+from guideminer.offline_runtime.config import DEFAULT_GGUF, RuntimeConfig
+from guideminer.offline_runtime.template_composer import TemplateComposer
+
+
+@dataclass
+class ModelPool:
+    """Loaded models by key, so tasks naming the same model share one instance."""
+
+    config: RuntimeConfig
+    embedder: TextEmbedder | None = None
+    llamas: dict[str, Any] = field(default_factory=dict)
+    distilled: Any = None
+
+    def text_embedder(self) -> TextEmbedder:
+        if self.embedder is None:
+            from guideminer.models import load_embedder
+
+            self.embedder = MemoizingEmbedder(load_embedder(self.config.embedder, self.config.embedder_backend))  # type: ignore[arg-type]
+        return self.embedder
+
+    def llama(self, gguf: str):
+        if gguf not in self.llamas:
+            from guideminer.models.gguf import load_gguf
+
+            self.llamas[gguf] = load_gguf(None if gguf == DEFAULT_GGUF else gguf, n_ctx=self.config.n_ctx,
+                                          n_threads=self.config.n_threads, seed=self.config.seed)
+        return self.llamas[gguf]
+
+    def distilled_models(self):
+        if self.distilled is None:
+            from guideminer.offline_runtime.distill import load_distilled
+
+            self.distilled = load_distilled(self.config.distilled_dir, self.text_embedder())
+        return self.distilled
+
+
+def _router(pool: ModelPool, spec: AgentSpec) -> DepartmentRouter:
+    kind = pool.config.router.kind
+    if kind == "embedding":
+        return EmbeddingRouter(pool.text_embedder(), spec)
+    if kind == "classifier":
+        router = pool.distilled_models().router
+        if router is None:
+            raise ValueError(f"{pool.config.distilled_dir} holds no distilled router (re-run `guideminer distill`)")
+        return router
+    from guideminer.offline_runtime.llama_backend import LlamaRouter
+
+    return LlamaRouter(pool.llama(pool.config.router.gguf))
+
+
+def _scorer(pool: ModelPool, spec: AgentSpec) -> ConditionScorer:
+    if pool.config.scorer.kind == "embedding":
+        return EmbeddingConditionScorer(pool.text_embedder(), spec)
+    scorer = pool.distilled_models().scorer
+    if scorer is None:
+        raise ValueError(f"{pool.config.distilled_dir} holds no distilled condition scorer")
+    return scorer
+
+
+def _verifier(pool: ModelPool) -> ConditionVerifier | None:
+    if pool.config.verifier.kind == "none":
+        return None
+    from guideminer.offline_runtime.llama_backend import LlamaConditionVerifier
+
+    return LlamaConditionVerifier(pool.llama(pool.config.verifier.gguf))
+
+
+def _composer(pool: ModelPool) -> ReplyComposer:
+    if pool.config.composer.kind == "template":
+        return TemplateComposer()
+    from guideminer.offline_runtime.llama_backend import LlamaComposer
+
+    return LlamaComposer(pool.llama(pool.config.composer.gguf))
+
+
+def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
+                 embedder: TextEmbedder | None = None) -> Engine:
+    """An engine for `spec`; `embedder` overrides the configured one (tests, shared instances)."""
+    pool = ModelPool(config or RuntimeConfig(), MemoizingEmbedder(embedder) if embedder is not None else None)
+    return Engine(spec, router=_router(pool, spec), scorer=_scorer(pool, spec), composer=_composer(pool),
+                  verifier=_verifier(pool))

@@ -1,0 +1,104 @@
+"""`guideminer chat | serve | replay` (and `distill`): thin typer wrappers over offline_runtime."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+SpecArgument = Annotated[Path, typer.Argument(help="Agent spec written by `guideminer export` (agent.yaml).")]
+ConfigOption = Annotated[Optional[Path], typer.Option("--runtime-config", help="Which model does which task (YAML/JSON); default: embedding router + scorer, no verifier, template composer.")]
+
+
+def _engine(spec_path: Path, runtime_config: Path | None, embedder=None):
+    from guideminer.engine import load_agent_spec
+    from guideminer.offline_runtime.assemble import build_engine
+    from guideminer.offline_runtime.config import load_runtime_config
+
+    return build_engine(load_agent_spec(spec_path), load_runtime_config(runtime_config), embedder=embedder)
+
+
+def chat_command(spec: SpecArgument, runtime_config: ConfigOption = None,
+                 trace: Annotated[bool, typer.Option("--trace", help="Show department, guidelines and timings per turn.")] = False) -> None:
+    """Chat with an agent in the terminal (one message per line; /quit to leave).
+
+    Example: guideminer chat demo-workspace/agent.yaml --trace
+    """
+    from rich.console import Console
+
+    from guideminer.offline_runtime.chat import run_chat
+
+    run_chat(_engine(spec, runtime_config), sys.stdin, Console(), show_trace=trace)
+
+
+def serve_command(
+    spec: SpecArgument, runtime_config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on (loopback unless --allow-remote).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    allow_remote: Annotated[bool, typer.Option(help="Allow a non-loopback --host.")] = False,
+    api_key: Annotated[Optional[str], typer.Option(envvar="GUIDEMINER_API_KEY", help="Require 'Authorization: Bearer KEY'.")] = None,
+    max_request_bytes: Annotated[int, typer.Option(help="Reject larger request bodies (413).")] = 64 * 1024,
+) -> None:
+    """Serve an agent over HTTP: sessions, traces and an OpenAI-compatible /v1/chat/completions.
+
+    Example: guideminer serve agent.yaml --port 8080, then
+    curl -s localhost:8080/v1/chat/completions -d '{"messages":[{"role":"user","content":"my parcel is late"}]}'
+    """
+    from guideminer.offline_runtime.serve import check_bind_host, serve
+
+    check_bind_host(host, allow_remote)
+    serve(_engine(spec, runtime_config), host=host, port=port, allow_remote=allow_remote, api_key=api_key,
+          max_request_bytes=max_request_bytes)
+
+
+def replay_command(
+    spec: SpecArgument,
+    workspace: Annotated[Path, typer.Argument(help="Any ingested workspace (mined or not).")],
+    mined: Annotated[Optional[Path], typer.Option(help="The mined workspace the agent was exported from (default: WORKSPACE).")] = None,
+    gold_key: Annotated[str, typer.Option(help="Conversation metadata key holding the gold department label.")] = "domain",
+    limit: Annotated[Optional[int], typer.Option(help="Replay only the first N conversations (by id).")] = None,
+    runtime_config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object of the metrics.")] = False,
+) -> None:
+    """Replay recorded conversations through the agent and score routing, guidelines and latency.
+
+    Prints routing accuracy (vs metadata --gold-key), guideline precision/recall against what the
+    real agents did next (in the mined clusters), and per-turn latency p50/p95. With --json the
+    last line is {"routing_accuracy", "guideline_precision", "guideline_recall", "p50_ms",
+    "p95_ms", "turns"}.
+
+    Example: guideminer replay demo-workspace/agent.yaml demo-workspace --gold-key department --json
+    """
+    from guideminer.models import load_embedder
+    from guideminer.offline_runtime.config import load_runtime_config
+    from guideminer.offline_runtime.replay import replay_workspace
+
+    config = load_runtime_config(runtime_config)
+    embedder = load_embedder(config.embedder, config.embedder_backend)  # type: ignore[arg-type]
+    engine = _engine(spec, runtime_config, embedder)
+    report = replay_workspace(engine, workspace, mined=mined, gold_key=gold_key, limit=limit, embedder=embedder)
+    if not as_json:
+        for key, value in report.model_dump().items():
+            typer.echo(f"{key:>28}: {value}")
+    typer.echo(json.dumps(report.summary()))
+
+
+def _register_optional(app: typer.Typer, module_name: str) -> None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return
+    module.register(app)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("chat")(chat_command)
+    app.command("serve")(serve_command)
+    app.command("replay")(replay_command)
+    _register_optional(app, "guideminer.offline_runtime.distill_cli")

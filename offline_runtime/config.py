@@ -1,0 +1,77 @@
+"""Which model does which per-turn task: the runtime config (YAML or JSON, `--runtime-config`).
+
+Why per task: routing, cheap condition scoring, verification and reply writing are different
+narrow tasks; each is bound to its own model and the cheapest that is right wins (a distilled
+classifier before an SLM call). Several tasks naming the same GGUF share one loaded instance.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_GGUF = "default"  # the shipped Gemma 3 270M Q4_K_M (see guideminer.models.registry)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RouterBinding(_Strict):
+    kind: Literal["embedding", "classifier", "llama"] = "embedding"
+    gguf: str = DEFAULT_GGUF  # kind llama: a GGUF path or "default"
+
+
+class ScorerBinding(_Strict):
+    kind: Literal["embedding", "classifier"] = "embedding"
+
+
+class VerifierBinding(_Strict):
+    kind: Literal["none", "llama"] = "none"
+    gguf: str = DEFAULT_GGUF
+
+
+class ComposerBinding(_Strict):
+    kind: Literal["template", "llama"] = "template"
+    gguf: str = DEFAULT_GGUF
+
+
+class RuntimeConfig(_Strict):
+    embedder: str | None = None  # a local sentence-transformers name or directory; None = MiniLM
+    embedder_backend: str = "auto"
+    distilled_dir: Path | None = None  # written by `guideminer distill`; needed by kind classifier
+    router: RouterBinding = RouterBinding()
+    scorer: ScorerBinding = ScorerBinding()
+    verifier: VerifierBinding = VerifierBinding()
+    composer: ComposerBinding = ComposerBinding()
+    n_threads: int | None = Field(None, ge=1)  # llama.cpp threads; None = physical cores
+    n_ctx: int = Field(2048, ge=256)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _classifier_needs_models(self) -> RuntimeConfig:
+        if "classifier" in (self.router.kind, self.scorer.kind) and self.distilled_dir is None:
+            raise ValueError("router/scorer kind 'classifier' needs distilled_dir (run `guideminer distill`)")
+        return self
+
+
+def load_runtime_config(path: Path | None) -> RuntimeConfig:
+    """The config at `path` (YAML or JSON), or the defaults; errors name the file and field."""
+    if path is None:
+        return RuntimeConfig()
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+        config = RuntimeConfig.model_validate(raw or {})
+    except (OSError, yaml.YAMLError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read runtime config {path}: {error}") from error
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in error.errors())
+        raise ValueError(f"runtime config {path}: {problems}") from error
+    if config.distilled_dir is not None and not config.distilled_dir.is_absolute():
+        config = config.model_copy(update={"distilled_dir": (path.parent / config.distilled_dir).resolve()})
+    return config
