@@ -104,6 +104,10 @@ def customer_messages(conversation: Sequence[Message], window: int) -> list[str]
     return said[-window:]
 
 
+def condition_texts(guideline: Guideline) -> tuple[str, ...]:
+    return (guideline.condition, *guideline.examples)
+
+
 class EmbeddingConditionScorer:
     """ConditionScorer: calibrated cosine between each condition and the customer's words.
 
@@ -129,9 +133,9 @@ class EmbeddingConditionScorer:
         self.window_weight = window_weight
         self._cache = _TextVectorCache(embedder)
         self._messages = embedder if isinstance(embedder, MemoizingEmbedder) else MemoizingEmbedder(embedder)
-        self._matrices: dict[tuple[str, ...], np.ndarray] = {}
+        self._matrices: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         if spec is not None:
-            self._cache.ensure([g.condition for d in spec.departments for g in d.guidelines])
+            self._cache.ensure([t for d in spec.departments for g in d.guidelines for t in condition_texts(g)])
 
     def score(
         self, conversation: Sequence[Message], guidelines: Sequence[Guideline]
@@ -141,7 +145,8 @@ class EmbeddingConditionScorer:
         vectors = self._messages.embed(customer_messages(conversation, self.window_messages))
         window = vectors.mean(axis=0)
         window /= max(float(np.linalg.norm(window)), 1e-12)
-        similarities = self._condition_matrix(guidelines) @ np.stack([vectors[-1], window]).T
+        matrix, starts = self._condition_matrix(guidelines)
+        similarities = np.maximum.reduceat(matrix @ np.stack([vectors[-1], window]).T, starts, axis=0)
         fresh = self.calibration(similarities[:, 0])
         combined = np.maximum(fresh, self.calibration(similarities[:, 1]) * self.window_weight)
         return {
@@ -149,19 +154,23 @@ class EmbeddingConditionScorer:
             for i, g in enumerate(guidelines)
         }
 
-    def _condition_matrix(self, guidelines: Sequence[Guideline]) -> np.ndarray:
-        conditions = tuple(g.condition for g in guidelines)
-        matrix = self._matrices.get(conditions)
-        if matrix is None:
-            matrix = self._cache.matrix(conditions)
-            self._matrices[conditions] = matrix
-        return matrix
+    def _condition_matrix(self, guidelines: Sequence[Guideline]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors of every guideline's condition texts, and where each guideline's rows start
+        (a guideline scores the best of its condition and examples)."""
+        key = tuple(t for g in guidelines for t in (g.id, *condition_texts(g)))
+        cached = self._matrices.get(key)
+        if cached is None:
+            texts = [condition_texts(g) for g in guidelines]
+            starts = np.cumsum([0] + [len(t) for t in texts[:-1]])
+            cached = (self._cache.matrix([t for group in texts for t in group]), starts)
+            self._matrices[key] = cached
+        return cached
 
 
 def department_profile(department: Department) -> list[str]:
-    """Texts that describe what a department handles: its description and its conditions."""
+    """Texts that describe what a department handles: its description, conditions and examples."""
     return [f"{department.name}: {department.description}"] + [
-        g.condition for g in department.guidelines
+        text for g in department.guidelines for text in condition_texts(g)
     ]
 
 

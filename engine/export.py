@@ -6,6 +6,9 @@ so the engine never needs to know how a guideline was found. Each exported guide
 mined proposal id as `provenance` ("mined:<guideline_id>"), which is how traces, replay and the
 next review link back to the evidence.
 
+Each guideline carries `examples`: the condition cluster's representative customer turns, so
+the runtime matcher compares real customer wording with real customer wording.
+
 Canned responses: for every exported guideline, the action cluster's most representative agent
 turn (a medoid, so a text agents actually sent, not a single customer's words) becomes an
 approved template; the ingest placeholders (`<EMAIL>`, `<ORDER_ID>`-style tokens) turn into
@@ -30,9 +33,11 @@ from guideminer.engine.spec import (
     Guideline,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
+from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
 
+MAX_EXAMPLES = 5
 AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.3, "min_lift": 2.0}
 MINED_PREFIX = "mined:"
 _PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
@@ -78,10 +83,18 @@ def template_from_text(text: str) -> str:
     return _PLACEHOLDER.sub(lambda m: "{" + m.group(1).lower() + "}", escaped)
 
 
+def condition_examples(reviewed: ReviewedGuideline) -> tuple[str, ...]:
+    """Representative customer turns of the condition cluster (medoids, PII already redacted),
+    minus anything that reads like an instruction to the agent."""
+    texts = [t.strip() for t in reviewed.proposal.condition.representative_texts]
+    return tuple(dict.fromkeys(t for t in texts if t and not looks_like_injection(t)))[:MAX_EXAMPLES]
+
+
 def _guideline(reviewed: ReviewedGuideline) -> Guideline:
     proposal = reviewed.proposal
     return Guideline(
         id=reviewed.guideline_id, condition=reviewed.condition_text, action=reviewed.action_text,
+        examples=condition_examples(reviewed),
         priority=max(0, 1000 - proposal.rank), provenance=MINED_PREFIX + proposal.guideline_id,
         tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from)),
     )

@@ -89,6 +89,10 @@ class Guideline(_Frozen):
 
     id: str = Field(pattern=IDENTIFIER)
     condition: str = Field(min_length=1)
+    # Customer messages for which the condition holds (mined: representative turns of the
+    # condition cluster). Matching compares a message with the condition *and* these, because
+    # a short rule text and real customer wording live far apart in embedding space.
+    examples: tuple[str, ...] = ()
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None

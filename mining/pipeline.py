@@ -31,6 +31,9 @@ from guideminer.mining.schema import MINING_FILES
 from guideminer.models.embedder import TextEmbedder
 
 MANIFEST_VERSION = 1
+# Bump when a step's algorithm changes what it writes for the same inputs and parameters, so
+# existing workspaces re-run instead of keeping results of the old code (3: UMAP on distinct rows).
+ALGORITHM_VERSION = 3
 TURNS_INPUT = "turns"  # the pseudo-input naming the workspace turns table
 CONVERSATIONS_INPUT = "conversations"  # ... and the conversations table (metadata: outcomes)
 
@@ -154,7 +157,8 @@ def load_manifest(workspace: Path) -> dict[str, Any]:
 
 
 def _step_key(step: Step, params: dict[str, Any], input_hashes: dict[str, str]) -> str:
-    payload = json.dumps({"step": step.name, "params": params, "inputs": input_hashes},
+    payload = json.dumps({"step": step.name, "params": params, "inputs": input_hashes,
+                          "algorithm": ALGORITHM_VERSION},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 

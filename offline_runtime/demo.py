@@ -6,7 +6,7 @@ their own exports, and prints how much of the hidden truth the stages recovered.
 is a normal workspace, so every other command (`mine`, `eval proposals`, notebooks) works on it.
 
 Stages are plain functions run in order (generate, ingest, mine, score, export with
-auto-accept), and each writes its result into `DemoResult` so the CLI and tests see one record.
+auto-accept, replay the exported agent over the corpus), and each writes its result into `DemoResult` so the CLI and tests see one record.
 """
 
 from __future__ import annotations
@@ -18,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from guideminer.engine.export import export_workspace
-from guideminer.ingest.demo_corpus import write_demo_corpus
+from guideminer.engine import AgentSpec
+from guideminer.ingest.demo_corpus import load_truth, write_demo_corpus
 from guideminer.ingest.pipeline import ingest_paths
 from guideminer.ingest.report import IngestReport
 from guideminer.mining.eval_proposals import evaluate_proposals
 from guideminer.mining.pipeline import MineConfig, StepReport, mine_workspace
 from guideminer.models.embedder import TextEmbedder
+from guideminer.offline_runtime.assemble import build_engine
+from guideminer.offline_runtime.config import RuntimeConfig
+from guideminer.offline_runtime.replay import replay_workspace
 
 DEFAULT_DEMO_DIR = Path("demo-workspace")
 
@@ -36,12 +40,13 @@ class DemoResult:
     recovery: dict[str, Any]
     agent_spec: Path | None = None
     exported_guidelines: int = 0
+    replay: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
 def run_demo(
     out: Path = DEFAULT_DEMO_DIR, *, embedder: TextEmbedder, n_conversations: int = 1500, seed: int = 7,
-    config: MineConfig | None = None, log: Callable[[str], None] = lambda _: None,
+    config: MineConfig | None = None, replay_conversations: int = 300, log: Callable[[str], None] = lambda _: None,
 ) -> DemoResult:
     """Generate (or keep) the demo corpus in `out`, ingest it, mine it, score the recovery."""
     out = Path(out)
@@ -66,6 +71,19 @@ def run_demo(
     export = export_workspace(out, out / "agent.yaml", auto_accept=True, name="demo agent")
     seconds["export"] = time.perf_counter() - started
     log(f"export: {export.path} ({export.auto_accepted} proposals auto-accepted)")
+
+    started = time.perf_counter()
+    replay = replay_demo(export.spec, out, corpus.truth, embedder, replay_conversations)
+    seconds["replay"] = time.perf_counter() - started
     return DemoResult(out, ingest, mining, recovery, export.path,
-                      sum(len(d.guidelines) for d in export.spec.departments),
+                      sum(len(d.guidelines) for d in export.spec.departments), replay,
                       {k: round(v, 2) for k, v in seconds.items()})
+
+
+def replay_demo(spec: AgentSpec, workspace: Path, truth: Path, embedder: TextEmbedder, limit: int) -> dict[str, Any]:
+    """Run the exported agent over the first `limit` demo conversations (default runtime config:
+    embedding router and scorer, template composer); gold departments from the hidden truth."""
+    gold = {c.conversation_id: c.department_id for c in load_truth(truth).conversations}
+    engine = build_engine(spec, RuntimeConfig(), embedder=embedder)
+    report = replay_workspace(engine, workspace, limit=limit, embedder=embedder, gold_labels=gold)
+    return report.summary()

@@ -29,6 +29,10 @@ def print_demo_result(result: DemoResult) -> None:
     console = Console()
     console.print(table)
     console.print(f"report: {result.workspace / 'mining' / 'report.html'}")
+    replay = result.replay
+    if replay:
+        console.print("replay of the exported agent (first conversations, default runtime): "
+                      + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in replay.items()))
     console.print(f"agent spec: {result.agent_spec} ({result.exported_guidelines} guidelines, auto-accepted; "
                   "review them with notebooks/02_review_guidelines.ipynb)")
 
@@ -45,7 +49,9 @@ def demo_command(
     Writes OUT/demo_corpus/ (conversations.jsonl, truth.json), then ingests it into OUT, mines
     OUT (clusters, guideline and department proposals, OUT/mining/report.html) and scores the
     proposals against the hidden truth (departments NMI, guideline precision/recall) and exports
-    OUT/agent.yaml with every proposal above the auto-accept thresholds. Re-running
+    OUT/agent.yaml with every proposal above the auto-accept thresholds, then replays that agent
+    over the corpus (routing accuracy vs the hidden departments, guideline precision/recall,
+    latency). Re-running
     reuses everything already done.
 
     Example: guideminer demo --out ./demo-workspace
