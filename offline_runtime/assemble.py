@@ -50,11 +50,13 @@ class ModelPool:
                                           n_threads=self.config.n_threads, seed=self.config.seed)
         return self.llamas[gguf]
 
-    def distilled_models(self):
+    def distilled_models(self, spec: AgentSpec):
+        """Distilled heads; guidelines without one are scored by the embedding scorer."""
         if self.distilled is None:
             from guideminer.offline_runtime.distill import load_distilled
 
-            self.distilled = load_distilled(self.config.distilled_dir, self.text_embedder())
+            self.distilled = load_distilled(self.config.distilled_dir, self.text_embedder(),
+                                            EmbeddingConditionScorer(self.text_embedder(), spec))
         return self.distilled
 
 
@@ -63,7 +65,7 @@ def _router(pool: ModelPool, spec: AgentSpec) -> DepartmentRouter:
     if kind == "embedding":
         return EmbeddingRouter(pool.text_embedder(), spec)
     if kind == "classifier":
-        router = pool.distilled_models().router
+        router = pool.distilled_models(spec).router
         if router is None:
             raise ValueError(f"{pool.config.distilled_dir} holds no distilled router (re-run `guideminer distill`)")
         return router
@@ -75,7 +77,7 @@ def _router(pool: ModelPool, spec: AgentSpec) -> DepartmentRouter:
 def _scorer(pool: ModelPool, spec: AgentSpec) -> ConditionScorer:
     if pool.config.scorer.kind == "embedding":
         return EmbeddingConditionScorer(pool.text_embedder(), spec)
-    scorer = pool.distilled_models().scorer
+    scorer = pool.distilled_models(spec).scorer
     if scorer is None:
         raise ValueError(f"{pool.config.distilled_dir} holds no distilled condition scorer")
     return scorer

@@ -15,9 +15,16 @@ from guideminer.mining.proposals import write_proposals
 from guideminer.mining.schema import MINING_FILES
 
 
+VARIANTS = ["please", "today", "right now", "again", "asap", "thanks in advance", "urgently", "if possible"]
+
+
 def mined_workspace(root: Path) -> Path:
     """Ingest layout + mining tables + proposals + agent.yaml (auto-accepted) under `root`."""
     world = guideline_world()
+    # vary the wording per conversation so classifiers have more than two distinct texts per cluster
+    suffix = pl.col("conversation_id").hash(seed=0) % len(VARIANTS)
+    world["turns"] = world["turns"].with_columns(
+        (pl.col("text") + pl.lit(" ") + pl.lit(pl.Series(VARIANTS)).get(suffix)).alias("text"))
     root.mkdir(parents=True, exist_ok=True)
     tables = (("conversations", world["conversations"], CONVERSATIONS_SCHEMA),
               ("turns", world["turns"].with_columns(pl.lit(None).alias("timestamp")), TURNS_SCHEMA))
