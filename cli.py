@@ -1,7 +1,7 @@
 """The one `guideminer` command: each stage registers its own commands (spaCy style).
 
-Stages are imported lazily inside `register` functions so `guideminer --help` stays fast and a
-stage whose heavy dependencies are missing does not break the others.
+Each stage's CLI module imports its heavy libraries inside the command functions, so
+`guideminer --help` stays fast.
 """
 
 from __future__ import annotations
@@ -29,13 +29,7 @@ STAGE_CLI_MODULES = (
 
 def _register_all() -> None:
     for module_name in STAGE_CLI_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:  # stage not written yet: skip it, nothing else
-                continue
-            raise
-        module.register(app)
+        importlib.import_module(module_name).register(app)
 
 
 _register_all()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from guideminer.offline_runtime import distill_cli
 
 SpecArgument = Annotated[Path, typer.Argument(help="Agent spec written by `guideminer export` (agent.yaml).")]
 ConfigOption = Annotated[Optional[Path], typer.Option("--runtime-config", help="Which model does which task (YAML/JSON); default: embedding router + scorer, no verifier, template composer.")]
@@ -87,18 +88,8 @@ def replay_command(
     typer.echo(json.dumps(report.summary()))
 
 
-def _register_optional(app: typer.Typer, module_name: str) -> None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return
-    module.register(app)
-
-
 def register(app: typer.Typer) -> None:
     app.command("chat")(chat_command)
     app.command("serve")(serve_command)
     app.command("replay")(replay_command)
-    _register_optional(app, "guideminer.offline_runtime.distill_cli")
+    distill_cli.register(app)

@@ -26,4 +26,8 @@ def test_cli_lists_every_stage_command() -> None:
 
     result = CliRunner().invoke(app, ["--help"])
     assert result.exit_code == 0, result.output
-    assert "ingest" in result.output
+    for command in ("ingest", "mine", "eval", "export", "distill", "chat", "serve", "replay", "demo"):
+        assert command in result.output, command
+    for command in ("ingest", "mine", "export", "distill", "chat", "serve", "replay", "demo"):
+        detail = CliRunner().invoke(app, [command, "--help"])
+        assert detail.exit_code == 0 and "Example" in detail.output, command
