@@ -14,7 +14,7 @@ STAMP := $(VENV)/.guideminer-installed
 OFFLINE_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 	HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: install demo test test-slow bench-ingest bench-embed bench-matching bench-bertopic clean
+.PHONY: install demo test test-slow bench-ingest bench-embed bench-matching bench-cascade bench-bertopic clean
 
 install: $(STAMP)
 
@@ -44,6 +44,9 @@ bench-embed: install
 
 bench-matching: install
 	$(OFFLINE_ENV) $(PY) benchmarks/bench_matching.py
+
+bench-cascade: install
+	$(OFFLINE_ENV) $(PY) benchmarks/bench_cascade.py
 
 bench-bertopic: install
 	bash benchmarks/make_bench_venv.sh
