@@ -120,6 +120,7 @@ def embed_turns(
     *,
     roles: Sequence[str] | None = None,
     progress: bool | None = None,
+    chunk_size: int = 4096,
 ) -> tuple[pl.DataFrame, np.ndarray, EmbedStats]:
     """Embed a turns table (ingest TURNS_SCHEMA columns); returns the turn keys aligned with rows.
 
@@ -132,7 +133,8 @@ def embed_turns(
     frame = turns.with_columns(pl.col("role").cast(pl.String))
     if roles is not None:
         frame = frame.filter(pl.col("role").is_in(list(roles)))
-    matrix, stats = embed_texts(frame.get_column("text").to_list(), embedder, cache_dir, progress=progress)
+    matrix, stats = embed_texts(frame.get_column("text").to_list(), embedder, cache_dir, progress=progress,
+                                chunk_size=chunk_size)
     return frame.select(TURN_KEY_COLUMNS), matrix, stats
 
 

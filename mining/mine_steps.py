@@ -54,7 +54,7 @@ def _save_parquet(ctx: MineContext, relative: str, table: pa.Table) -> None:
 
 def _embed(ctx: MineContext) -> dict:
     keys, matrix, stats = embed_turns(ctx.turns, ctx.embedder, workspace_embeddings_dir(ctx.workspace),
-                                      roles=list(ROLES))
+                                      roles=list(ROLES), chunk_size=ctx.config.embed_chunk_size)
     texts = ctx.turns.with_columns(pl.col("role").cast(pl.String)).filter(pl.col("role").is_in(ROLES))
     keys = keys.with_columns(texts.get_column("text"))
     _save_parquet(ctx, KEYS, keys.to_arrow())

@@ -48,6 +48,9 @@ class MineConfig(BaseModel):
     top_keywords: int = 8
     representatives: int = 5
     proposals: ProposalConfig = ProposalConfig()
+    # Texts embedded (and persisted to the workspace cache) per chunk: a killed run keeps every
+    # finished chunk. Changes memory and resume granularity, never the vectors.
+    embed_chunk_size: int = 4096
 
 
 @dataclass

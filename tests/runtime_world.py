@@ -18,8 +18,8 @@ from guideminer.mining.schema import MINING_FILES
 VARIANTS = ["please", "today", "right now", "again", "asap", "thanks in advance", "urgently", "if possible"]
 
 
-def mined_workspace(root: Path) -> Path:
-    """Ingest layout + mining tables + proposals + agent.yaml (auto-accepted) under `root`."""
+def ingested_workspace(root: Path) -> tuple[Path, dict]:
+    """The ingest layout (conversations, turns as part directories) of the planted world."""
     world = guideline_world()
     # vary the wording per conversation so classifiers have more than two distinct texts per cluster
     suffix = pl.col("conversation_id").hash(seed=0) % len(VARIANTS)
@@ -31,6 +31,12 @@ def mined_workspace(root: Path) -> Path:
     for name, frame, schema in tables:
         (root / f"{name}.parquet").mkdir()
         pq.write_table(frame.select(schema.names).to_arrow().cast(schema), root / f"{name}.parquet" / "part-1.parquet")
+    return root, world
+
+
+def mined_workspace(root: Path) -> Path:
+    """Ingest layout + mining tables + proposals + agent.yaml (auto-accepted) under `root`."""
+    root, world = ingested_workspace(root)
     (root / "mining").mkdir()
     world["assignments"].write_parquet(root / MINING_FILES["turn_assignments"])
     world["clusters"].write_parquet(root / MINING_FILES["clusters"])
