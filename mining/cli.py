@@ -29,6 +29,7 @@ def mine_command(
     backend: BackendOption = "auto",
     seed: SeedOption = 0,
     force: Annotated[bool, typer.Option(help="Re-run every step even if its inputs are unchanged.")] = False,
+    engine: Annotated[str, typer.Option(help="local | ray: run the embedding stage on Ray Data workers (RAY_ADDRESS=ray://head:10001 for an existing cluster, else a local Ray).")] = "local",
 ) -> None:
     """Mine a workspace: cluster situations and moves, propose guidelines and departments, report.
 
@@ -47,9 +48,13 @@ def mine_command(
 
     console = Console(stderr=True)
     params = ClusterParams(seed=seed)
-    config = MineConfig(customer_params=params, agent_params=params)
-    reports = mine_workspace(workspace, _load_embedder(embedder, backend), config, force=force,
-                             log=console.print)
+    from functools import partial
+
+    from guideminer.models import load_embedder
+
+    config = MineConfig(customer_params=params, agent_params=params, engine=engine)  # type: ignore[arg-type]
+    reports = mine_workspace(workspace, _load_embedder(embedder, backend), config, force=force, log=console.print,
+                             embedder_factory=partial(load_embedder, embedder, backend))
     ran = [r.name for r in reports if not r.skipped]
     console.print(f"mined {workspace}: ran {ran or 'nothing (all up to date)'}")
 

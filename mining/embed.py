@@ -8,7 +8,7 @@ of being embedded again, so re-mining an unchanged workspace embeds nothing.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -58,18 +58,26 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
         yield items[start : start + size]
 
 
+RemoteEmbed = Callable[[dict[str, str]], dict[str, np.ndarray]]
+
+
 def _embed_missing(
     missing: dict[str, str], embedder: TextEmbedder, cache: EmbeddingCache | None,
-    chunk_size: int, progress: bool,
+    chunk_size: int, progress: bool, remote: RemoteEmbed | None = None,
 ) -> dict[str, np.ndarray]:
-    """Embed `missing` (key -> text) chunk by chunk, persisting each chunk as it completes."""
+    """Embed `missing` (key -> text) chunk by chunk, persisting each chunk as it completes;
+    `remote` (e.g. `ray_engine.ray_embed`) embeds a chunk elsewhere instead of `embedder`."""
     keys = sorted(missing, key=lambda k: len(missing[k]))  # similar lengths share batches
     vectors: dict[str, np.ndarray] = {}
     columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True, disable=not progress) as bar:
         task = bar.add_task("embed", total=len(keys))
         for chunk in _chunks(keys, chunk_size):
-            matrix = _checked(embedder.embed([missing[k] for k in chunk]), len(chunk), embedder)
+            if remote is None:
+                matrix = _checked(embedder.embed([missing[k] for k in chunk]), len(chunk), embedder)
+            else:
+                done = remote({k: missing[k] for k in chunk})
+                matrix = _checked(np.stack([done[k] for k in chunk]), len(chunk), embedder)
             if cache is not None:
                 cache.append(chunk, matrix)
             vectors.update(zip(chunk, matrix))
@@ -84,6 +92,7 @@ def embed_texts(
     *,
     chunk_size: int = 4096,
     progress: bool | None = None,
+    remote: RemoteEmbed | None = None,
 ) -> tuple[np.ndarray, EmbedStats]:
     """Vectors for `texts` (row i belongs to texts[i]) plus what was cached vs embedded.
 
@@ -101,7 +110,7 @@ def embed_texts(
     found = cache.lookup(list(unique)) if cache is not None else {}
     missing = {k: t for k, t in unique.items() if k not in found}
     show = progress if progress is not None else len(missing) > chunk_size
-    found.update(_embed_missing(missing, embedder, cache, chunk_size, show))
+    found.update(_embed_missing(missing, embedder, cache, chunk_size, show, remote))
     matrix = np.empty((len(texts), embedder.dimension), dtype=np.float32)
     for row, key in enumerate(keys):
         matrix[row] = found[key]
@@ -121,6 +130,7 @@ def embed_turns(
     roles: Sequence[str] | None = None,
     progress: bool | None = None,
     chunk_size: int = 4096,
+    remote: RemoteEmbed | None = None,
 ) -> tuple[pl.DataFrame, np.ndarray, EmbedStats]:
     """Embed a turns table (ingest TURNS_SCHEMA columns); returns the turn keys aligned with rows.
 
@@ -134,7 +144,7 @@ def embed_turns(
     if roles is not None:
         frame = frame.filter(pl.col("role").is_in(list(roles)))
     matrix, stats = embed_texts(frame.get_column("text").to_list(), embedder, cache_dir, progress=progress,
-                                chunk_size=chunk_size)
+                                chunk_size=chunk_size, remote=remote)
     return frame.select(TURN_KEY_COLUMNS), matrix, stats
 
 

@@ -24,6 +24,7 @@ from guideminer.mining.pipeline import (
 from guideminer.mining.schema import CLUSTERS_SCHEMA, MINING_FILES, TURN_ASSIGNMENTS_SCHEMA
 
 ROLES = ("customer", "agent")  # clustering order = id order
+RAY_CHUNK = 65_536  # texts per Ray job: amortises worker start-up; each job's vectors are persisted
 WORK = "mining/work"
 VECTORS = f"{WORK}/turn_vectors.npy"
 KEYS = f"{WORK}/turn_keys.parquet"
@@ -53,8 +54,15 @@ def _save_parquet(ctx: MineContext, relative: str, table: pa.Table) -> None:
 
 
 def _embed(ctx: MineContext) -> dict:
+    remote, chunk = None, ctx.config.embed_chunk_size
+    if ctx.config.engine == "ray":
+        from functools import partial
+
+        from guideminer.mining.ray_engine import ray_embed
+
+        remote, chunk = partial(ray_embed, factory=ctx.embedder_factory), max(chunk, RAY_CHUNK)
     keys, matrix, stats = embed_turns(ctx.turns, ctx.embedder, workspace_embeddings_dir(ctx.workspace),
-                                      roles=list(ROLES), chunk_size=ctx.config.embed_chunk_size)
+                                      roles=list(ROLES), chunk_size=chunk, remote=remote)
     texts = ctx.turns.with_columns(pl.col("role").cast(pl.String)).filter(pl.col("role").is_in(ROLES))
     keys = keys.with_columns(texts.get_column("text"))
     _save_parquet(ctx, KEYS, keys.to_arrow())

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -51,6 +51,8 @@ class MineConfig(BaseModel):
     # Texts embedded (and persisted to the workspace cache) per chunk: a killed run keeps every
     # finished chunk. Changes memory and resume granularity, never the vectors.
     embed_chunk_size: int = 4096
+    # "ray": the embedding stage runs on Ray Data workers (see mining/ray_engine.py); same vectors.
+    engine: Literal["local", "ray"] = "local"
 
 
 @dataclass
@@ -62,6 +64,7 @@ class MineContext:
     embedder: TextEmbedder
     read_turns: Callable[[Path], pl.DataFrame]
     read_conversations: Callable[[Path], pl.DataFrame | None] = lambda _: None
+    embedder_factory: Callable[[], TextEmbedder] | None = None  # engine "ray": loads one per worker
     _turns: pl.DataFrame | None = None
     _conversations: pl.DataFrame | None = None
 
@@ -247,6 +250,7 @@ def mine_workspace(
     workspace: Path, embedder: TextEmbedder, config: MineConfig | None = None, *,
     read_turns: Callable[[Path], pl.DataFrame] = default_read_turns,
     read_conversations: Callable[[Path], pl.DataFrame | None] = default_read_conversations, force: bool = False,
+    embedder_factory: Callable[[], TextEmbedder] | None = None,
     steps: Sequence[Step] | None = None, log: Callable[[str], None] = lambda _: None,
 ) -> list[StepReport]:
     """Run the mining steps over `workspace` (see module docstring); returns one report per step."""
@@ -255,7 +259,9 @@ def mine_workspace(
     workspace = Path(workspace)
     if not workspace.is_dir():
         raise FileNotFoundError(f"workspace {workspace} does not exist; run `guideminer ingest` first")
-    ctx = MineContext(workspace, config or MineConfig(), embedder, read_turns, read_conversations)
+    ctx = MineContext(workspace, config or MineConfig(), embedder, read_turns, read_conversations, embedder_factory)
+    if ctx.config.engine == "ray" and embedder_factory is None:
+        raise ValueError("engine 'ray' needs an embedder_factory (workers load their own model)")
     if ctx.turns.height == 0:
         raise ValueError(f"workspace {workspace} holds no turns: nothing to mine (see its ingest_report.json)")
     return run_steps(ctx, steps if steps is not None else default_steps(), force=force, log=log)
