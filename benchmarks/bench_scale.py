@@ -1,0 +1,85 @@
+"""Wall time and peak RSS per stage as the corpus grows (10k / 100k / ... conversations).
+
+Each stage runs in its own subprocess (so its peak RSS is its own) on the same workspace, in
+order; `mine` steps are resumable, so each subprocess runs only its stage's steps:
+generate (demo corpus JSONL) -> ingest -> embed -> cluster (both roles, labels, assignments)
+-> propose (guidelines, departments, report). Embedding uses the default backend (onnx-int8
+MiniLM) with the workspace cache; the demo corpus repeats many texts, and the distinct-text
+count is printed next to the turn count so the embedding figure can be read honestly.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_scale.py --sizes 10000 100000 [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r"""
+import json, resource, sys, time
+from pathlib import Path
+stage, ws, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+started = time.perf_counter()
+info = {}
+if stage == "generate":
+    from guideminer.ingest.demo_corpus import write_demo_corpus
+    write_demo_corpus(ws, n, 7)
+elif stage == "ingest":
+    from guideminer.ingest.pipeline import ingest_paths
+    report = ingest_paths([ws / "demo_corpus" / "conversations.jsonl"], ws, fmt="jsonl")
+    info = {"conversations": report.conversations_written, "turns": report.turns_written}
+else:
+    from guideminer.mining.mine_steps import default_steps
+    from guideminer.mining.pipeline import MineConfig, MineContext, default_read_conversations, default_read_turns, run_steps
+    from guideminer.models import load_embedder
+    names = {"embed": ["embed"], "cluster": ["embed", "cluster_customer", "cluster_agent", "label", "assignments"],
+             "propose": None}[stage]
+    steps = [s for s in default_steps() if names is None or s.name in names]
+    ctx = MineContext(ws, MineConfig(), load_embedder(), default_read_turns, default_read_conversations)
+    reports = run_steps(ctx, steps)
+    info = {r.name: r.info for r in reports if not r.skipped}
+    info = {k: {x: v[x] for x in ("unique_texts", "n_texts", "k", "n", "noise_share", "guidelines", "departments") if x in v}
+            for k, v in info.items()}
+print(json.dumps({"stage": stage, "seconds": round(time.perf_counter() - started, 1),
+                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "info": info}))
+"""
+STAGES = ("generate", "ingest", "embed", "cluster", "propose")
+
+
+def run_stage(stage: str, workspace: Path, n: int) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n)], capture_output=True, text=True)
+    if result.returncode != 0:
+        return {"stage": stage, "error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--out", type=Path, default=None, help="keep the workspaces here (default: a temp dir)")
+    args = parser.parse_args()
+    root = args.out or Path(tempfile.mkdtemp(prefix="gm-scale-"))
+    rows = []
+    for n in args.sizes:
+        workspace = root / f"ws-{n}"
+        for stage in STAGES:
+            started = time.perf_counter()
+            row = {"conversations": n, **run_stage(stage, workspace, n)}
+            row.setdefault("seconds", round(time.perf_counter() - started, 1))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            if "error" in row:
+                break
+    print("\n| conversations | stage | seconds | peak RSS MiB | notes |\n|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['conversations']:,} | {row['stage']} | {row.get('seconds')} | {row.get('peak_rss_mib', '-')} | "
+              f"{json.dumps(row.get('info') or row.get('error', ''))} |")
+
+
+if __name__ == "__main__":
+    main()
