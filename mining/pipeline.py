@@ -32,8 +32,8 @@ from guideminer.models.embedder import TextEmbedder
 
 MANIFEST_VERSION = 1
 # Bump when a step's algorithm changes what it writes for the same inputs and parameters, so
-# existing workspaces re-run instead of keeping results of the old code (3: UMAP on distinct rows).
-ALGORITHM_VERSION = 3
+# existing workspaces re-run instead of keeping results of the old code (4: exact kNN for UMAP).
+ALGORITHM_VERSION = 4
 TURNS_INPUT = "turns"  # the pseudo-input naming the workspace turns table
 CONVERSATIONS_INPUT = "conversations"  # ... and the conversations table (metadata: outcomes)
 
