@@ -9,7 +9,7 @@ subprocess (so peak RSS is its own and no embedding cache is warm):
   SentenceTransformer), in the separate venv made by benchmarks/make_bench_venv.sh; one model
   over all turns; topic -1 (outliers) is scored as one label.
 - guideminer: `load_embedder()` (default backend, onnx-int8) + `cluster_embeddings` on user and
-  system turns separately, as `mine` does; turns still flagged noise are scored as one label.
+  system turns separately, in two processes, as `mine` does; turns still flagged noise are scored as one label.
 NMI is computed in this parent process on the labels each child writes.
 
     bash benchmarks/make_bench_venv.sh
@@ -58,11 +58,13 @@ texts, roles = corpus["texts"], np.array(corpus["roles"])
 embedder = load_embedder()
 vectors, _ = embed_texts(texts, embedder, None, progress=False)
 labels = np.empty(len(texts), dtype=object)
-for role in ("user", "system"):
-    rows = np.flatnonzero(roles == role)
-    result = cluster_embeddings(vectors[rows])
-    labels[rows] = [("-1" if noise else f"{role}:{c}") for c, noise in zip(result.labels, result.is_noise)]
-json.dump(list(labels), open(sys.argv[2], "w"))
+from guideminer.mining.parallel import run_in_processes
+if __name__ == "__main__":  # the two roles cluster in two processes, as `guideminer mine` does
+    rows = {role: np.flatnonzero(roles == role) for role in ("user", "system")}
+    results = run_in_processes([(cluster_embeddings, (vectors[r],)) for r in rows.values()], 2)
+    for (role, r), result in zip(rows.items(), results):
+        labels[r] = [("-1" if noise else f"{role}:{c}") for c, noise in zip(result.labels, result.is_noise)]
+    json.dump(list(labels), open(sys.argv[2], "w"))
 """
 
 

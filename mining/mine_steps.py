@@ -160,7 +160,7 @@ def default_steps() -> list[Step]:
         Step("embed", (TURNS_INPUT,), (KEYS, VECTORS),
              lambda ctx: {"model_id": ctx.embedder.model_id, "roles": list(ROLES)}, _embed),
         *(Step(f"cluster_{role}", (KEYS, VECTORS), (cluster_rows_file(role), centroids_file(role)),
-               cluster_params(role), _cluster_role(role)) for role in ROLES),
+               cluster_params(role), _cluster_role(role), concurrent=True) for role in ROLES),
         Step("label", label_inputs, (MINING_FILES["clusters"],),
              lambda ctx: {"top_keywords": ctx.config.top_keywords,
                           "representatives": ctx.config.representatives}, _label),
