@@ -15,7 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from guideminer.mining.cluster import ClusterParams, cluster_embeddings
+from guideminer.mining.cluster import ClusterParams
+from guideminer.mining.cluster_sample import cluster_rows
 from guideminer.mining.embed import embed_turns, workspace_embeddings_dir
 from guideminer.mining.labels import label_clusters
 from guideminer.mining.pipeline import (
@@ -80,7 +81,7 @@ def _cluster_role(role: str):
         rows = _role_rows(ctx, role)
         vectors = np.load(ctx.path(VECTORS), mmap_mode="r")[rows]
         params: ClusterParams = getattr(ctx.config, f"{role}_params")
-        result = cluster_embeddings(vectors, params)
+        result = cluster_rows(vectors, params, fit_rows=ctx.config.fit_rows)
         table = pa.table({
             "row": pa.array(rows, pa.int64()), "label": pa.array(result.labels, pa.int32()),
             "hdbscan_noise": pa.array(result.hdbscan_noise), "is_noise": pa.array(result.is_noise),

@@ -51,6 +51,9 @@ class MineConfig(BaseModel):
     # Texts embedded (and persisted to the workspace cache) per chunk: a killed run keeps every
     # finished chunk. Changes memory and resume granularity, never the vectors.
     embed_chunk_size: int = 4096
+    # Rows per role above which clusters are fitted on a seeded sample and the rest assigned
+    # to the nearest centroid (mining/cluster_sample.py).
+    fit_rows: int = Field(500_000, ge=100)
     processes: int = Field(2, ge=1)  # concurrent steps (per-role clustering) run this many at once
     # "ray": the embedding stage runs on Ray Data workers (see mining/ray_engine.py); same vectors.
     engine: Literal["local", "ray"] = "local"

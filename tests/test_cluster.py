@@ -128,3 +128,17 @@ def test_label_clusters_sizes_add_up() -> None:
     labels = label_clusters(texts, vectors, result.labels, result.centroids, representatives=3)
     assert sum(lab.size for lab in labels) == len(texts)
     assert all(len(lab.representative_texts) == 3 and lab.name is None for lab in labels)
+
+
+def test_sample_fit_assigns_every_row_and_matches_the_full_fit() -> None:
+    from guideminer.mining.cluster_sample import cluster_rows
+
+    vectors, truth = blobs(k=3, per=200, outliers=0, seed=4)
+    params = ClusterParams(reduction="none")
+    full = cluster_rows(vectors, params, fit_rows=10_000)
+    sampled = cluster_rows(vectors, params, fit_rows=150, batch=64)
+    again = cluster_rows(vectors, params, fit_rows=150, batch=64)
+    assert np.array_equal(sampled.labels, again.labels)  # seeded sample: deterministic
+    assert sampled.k == full.k == 3 and len(sampled.labels) == len(vectors)
+    assert clustering_scores(sampled.labels, truth)["nmi"] == pytest.approx(1.0)
+    assert (sampled.confidence[~sampled.is_noise] >= params.min_confidence).all()
