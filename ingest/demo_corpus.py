@@ -25,9 +25,16 @@ from guideminer.ingest.demo_catalog_index import (
     DemoGuideline,
     DemoMove,
     DemoSituation,
-    FrozenModel,
     catalog_index,
     catalog_truth,
+)
+from guideminer.ingest.demo_truth import (
+    DEMO_DIR_NAME,
+    DemoConversationTruth,
+    DemoCorpusPaths,
+    DemoTruth,
+    DemoTurnLabel,
+    load_truth,
 )
 
 __all__ = [
@@ -45,7 +52,6 @@ __all__ = [
     "write_demo_corpus",
 ]
 
-DEMO_DIR_NAME = "demo_corpus"
 MIXED_RATE = 0.15  # conversations with two situations
 QUALIFIED_RATE = 0.3  # situations with a qualified guideline open with the qualifier this often
 DEVIATION_RATE = 0.12  # agent skips one situation guideline
@@ -59,52 +65,6 @@ CSAT_WEIGHTS = {"resolved": (2, 3, 10, 35, 50), "escalated": (15, 25, 30, 20, 10
 ESCALATING_MOVES = frozenset({"escalate_supervisor", "escalate_fraud"})
 
 Outcome = Literal["resolved", "escalated", "abandoned"]
-
-
-# --- hidden truth ----------------------------------------------------------------------------------
-
-
-class DemoTurnLabel(FrozenModel):
-    """Customer turns: label is a situation id, 'smalltalk', 'details' or 'unhappy' (and
-    situation_ids lists every situation the turn states). Agent turns: label is the move id and
-    guideline_ids the guidelines it applied (empty for off-script moves)."""
-
-    turn_index: int
-    role: Literal["customer", "agent"]
-    label: str
-    situation_ids: tuple[str, ...] = ()
-    guideline_ids: tuple[str, ...] = ()
-
-
-class DemoConversationTruth(FrozenModel):
-    conversation_id: str
-    department_id: str
-    department_ids: tuple[str, ...]
-    situation_ids: tuple[str, ...]
-    mix: Literal["single", "together", "later"]
-    transfer: bool
-    style: str
-    expected_guideline_ids: tuple[str, ...]  # situation guidelines whose conditions held
-    skipped_guideline_ids: tuple[str, ...]  # the agent's deviation, if any
-    followed: bool
-    turns: tuple[DemoTurnLabel, ...]
-
-
-class DemoTruth(FrozenModel):
-    seed: int
-    n_conversations: int
-    departments: tuple[DemoDepartment, ...]
-    situations: tuple[DemoSituation, ...]
-    moves: tuple[DemoMove, ...]
-    guidelines: tuple[DemoGuideline, ...]
-    conversations: tuple[DemoConversationTruth, ...]
-
-
-class DemoCorpusPaths(FrozenModel):
-    root: Path
-    conversations: Path
-    truth: Path
-    truth_turns: Path
 
 
 # --- one conversation --------------------------------------------------------------------------------
@@ -416,22 +376,3 @@ def write_demo_corpus(out_dir: Path, n_conversations: int = 1500, seed: int = 7)
     header = {"seed": seed, "n_conversations": n_conversations, "turns_file": paths.truth_turns.name}
     paths.truth.write_text(json.dumps(header | catalog_truth(), indent=2) + "\n", encoding="utf-8")
     return paths
-
-
-def load_truth(path: Path) -> DemoTruth:
-    """Load the hidden truth from `truth.json`, its folder, or the folder holding `demo_corpus/`."""
-    path = Path(path)
-    candidates = [path] if path.is_file() else [path / "truth.json", path / DEMO_DIR_NAME / "truth.json"]
-    truth_file = next((p for p in candidates if p.is_file()), None)
-    if truth_file is None:
-        raise FileNotFoundError(f"no demo truth.json at {path}")
-    header = json.loads(truth_file.read_text(encoding="utf-8"))
-    turns_file = truth_file.parent / header.pop("turns_file")
-    conversations = []
-    with turns_file.open(encoding="utf-8") as lines:
-        for line_number, line in enumerate(lines, start=1):
-            try:
-                conversations.append(DemoConversationTruth.model_validate_json(line))
-            except ValueError as exc:
-                raise ValueError(f"{turns_file}:{line_number}: bad truth record: {exc}") from exc
-    return DemoTruth.model_validate(header | {"conversations": conversations})

@@ -81,7 +81,7 @@ def sgd_gold(turns: pl.DataFrame, conversations: pl.DataFrame, granularity: Gran
 
 def demo_gold(truth_path: Path):
     """(turn labels, conversation departments, situation pairs, generic moves, situation ids)."""
-    from guideminer.ingest.demo_corpus import load_truth  # ingest is upstream of mining
+    from guideminer.ingest.demo_truth import load_truth  # ingest is upstream of mining
 
     truth = load_truth(truth_path)
     rows = [(c.conversation_id, t.turn_index, t.label) for c in truth.conversations for t in c.turns]
