@@ -92,15 +92,16 @@ class ClassifierRouter:
 
     def __init__(self, heads: LinearHeads, embedder: TextEmbedder) -> None:
         self.heads = heads
+        self.row = {department: i for i, department in enumerate(heads.ids)}
         self.embedder = embedder if isinstance(embedder, MemoizingEmbedder) else MemoizingEmbedder(embedder)
         self.model_id = f"classifier-router:{embedder.model_id}"
 
     def route(self, conversation: Sequence[Message], departments: Sequence[Department]) -> RouteDecision:
-        allowed = [d.id for d in departments if d.id in self.heads.ids]
+        allowed = [d.id for d in departments if d.id in self.row]
         if not allowed:
             raise DistilledModelError("the distilled router knows none of these departments: re-run `guideminer distill`")
         vector = self.embedder.embed(customer_messages(conversation, 1))[0]
-        rows = [self.heads.ids.index(d) for d in allowed]
+        rows = [self.row[d] for d in allowed]
         logits = self.heads.logits(vector[None, :])[0, rows]
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()

@@ -71,6 +71,11 @@ class ExportResult:
     auto_accepted: int = 0
 
 
+def mined_proposal_id(guideline: Guideline) -> str | None:
+    """The mined proposal a guideline was exported from, or None (hand-written)."""
+    return guideline.provenance.removeprefix(MINED_PREFIX) if guideline.provenance.startswith(MINED_PREFIX) else None
+
+
 def passes_auto_accept(reviewed: ReviewedGuideline) -> bool:
     scores = reviewed.proposal.scores
     return (scores.support >= AUTO_ACCEPT["min_support"] and scores.confidence >= AUTO_ACCEPT["min_confidence"]

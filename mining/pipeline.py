@@ -225,19 +225,20 @@ def run_steps(ctx: MineContext, steps: Sequence[Step], *, force: bool = False,
         pending = []
         for step in batch:
             params = step.params(ctx)
-            key = _step_key(step, params, _input_hashes(step, produced, base))
+            inputs = _input_hashes(step, produced, base)
+            key = _step_key(step, params, inputs)
             record = manifest["steps"].get(step.name, {})
             if not force and record.get("key") == key and _outputs_intact(ctx, record):
                 produced.update(record["outputs"])
                 reports[step.name] = StepReport(step.name, True, 0.0, record.get("info", {}))
                 log(f"{step.name}: up to date, skipped")
             else:
-                pending.append((step, params, key))
-        for (step, params, key), (info, seconds) in zip(pending, _run_pending(ctx, pending), strict=True):
+                pending.append((step, params, inputs, key))
+        for (step, params, inputs, key), (info, seconds) in zip(pending, _run_pending(ctx, pending), strict=True):
             outputs = {rel: sha256_of_file(ctx.path(rel)) for rel in step.outputs}
             produced.update(outputs)
             manifest["steps"][step.name] = {
-                "key": key, "params": params, "inputs": _input_hashes(step, produced, base), "outputs": outputs,
+                "key": key, "params": params, "inputs": inputs, "outputs": outputs,
                 "info": info, "seconds": seconds, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
             write_json_atomic(ctx.path(MINING_FILES["manifest"]), manifest)  # progress survives a crash
@@ -268,15 +269,15 @@ class _NoEmbedder:
         raise RuntimeError("a concurrent mining step may not embed")
 
 
-def _run_pending(ctx: MineContext, pending: list[tuple[Step, dict, str]]) -> list[tuple[dict[str, Any], float]]:
+def _run_pending(ctx: MineContext, pending: list[tuple[Step, dict, dict, str]]) -> list[tuple[dict[str, Any], float]]:
     from guideminer.mining.mine_steps import default_steps
     from guideminer.mining.parallel import run_in_processes
 
     defaults = {s.name for s in default_steps() if s.concurrent}
-    parallel = len(pending) > 1 and ctx.config.processes > 1 and all(s.name in defaults for s, _, _ in pending)
+    parallel = len(pending) > 1 and ctx.config.processes > 1 and all(p[0].name in defaults for p in pending)
     if not parallel:
-        return [_timed_run(ctx, step) for step, _, _ in pending]
-    calls = [(_run_default_step, (ctx.workspace, ctx.config, step.name)) for step, _, _ in pending]
+        return [_timed_run(ctx, p[0]) for p in pending]
+    calls = [(_run_default_step, (ctx.workspace, ctx.config, p[0].name)) for p in pending]
     return run_in_processes(calls, ctx.config.processes)
 
 

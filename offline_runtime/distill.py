@@ -32,7 +32,7 @@ from guideminer.engine import AgentSpec
 from guideminer.engine.classifiers import (
     ClassifierConditionScorer, ClassifierRouter, LinearHeads, load_heads, save_heads,
 )
-from guideminer.engine.export import MINED_PREFIX
+from guideminer.engine.export import mined_proposal_id
 from guideminer.ingest.workspace import read_turns
 from guideminer.mining.proposals import read_proposals
 from guideminer.mining.schema import MINING_FILES
@@ -92,7 +92,7 @@ def _condition_data(spec: AgentSpec, workspace: Path | None) -> dict[str, tuple[
     by_cluster = {c: g["text"].to_list() for (c,), g in turns.group_by("cluster_id")}
     data = {}
     for guideline in guidelines:
-        proposal = proposals.get(guideline.provenance.removeprefix(MINED_PREFIX))
+        proposal = proposals.get(mined_proposal_id(guideline) or "")
         if proposal is None:
             continue
         cluster = proposal.condition.cluster_id

@@ -36,7 +36,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from guideminer.engine import Engine, GuidelineStatus, Session
-from guideminer.engine.export import MINED_PREFIX
+from guideminer.engine.export import mined_proposal_id
 from guideminer.ingest.workspace import read_conversations, read_turns
 from guideminer.mining.proposals import read_proposals
 from guideminer.mining.schema import MINING_FILES
@@ -75,8 +75,8 @@ def _rules(engine: Engine, mined: Path) -> dict[str, tuple[int, set[int]]]:
     rules = {}
     for department in engine.spec.departments:
         for guideline in department.guidelines:
-            proposal = by_id.get(guideline.provenance.removeprefix(MINED_PREFIX))
-            if guideline.provenance.startswith(MINED_PREFIX) and proposal is not None:
+            proposal = by_id.get(mined_proposal_id(guideline) or "")
+            if proposal is not None:
                 actions = set(getattr(proposal, "action_cluster_ids", None) or [proposal.action.cluster_id])
                 rules[guideline.id] = (proposal.condition.cluster_id, actions)
     return rules
