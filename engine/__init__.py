@@ -6,9 +6,10 @@ Public API (import from here):
 - engine: `Engine`, `EngineSettings`, `RoutingPolicy`, `MatchingPolicy`, `Reply`, `Session`
 - protocols: `DepartmentRouter`, `ConditionScorer`, `ConditionVerifier`, `ReplyComposer`,
   `ToolArgumentExtractor`; embedding implementations `EmbeddingRouter`,
-  `EmbeddingConditionScorer`; tools `ToolRegistry`
+  `EmbeddingConditionScorer`, `PreviousMoveGate`; tools `ToolRegistry`
 """
 
+from guideminer.engine.context_gate import PreviousMoveGate
 from guideminer.engine.embedding import (
     EmbeddingConditionScorer,
     EmbeddingRouter,
@@ -51,7 +52,7 @@ from guideminer.engine.turn import Engine, EngineSettings, Reply
 __all__ = [
     "AgentSpec", "CannedResponse", "CompositionMode", "CompositionRequest", "ConditionScore",
     "ConditionScorer", "ConditionVerifier", "Criticality", "Department", "DepartmentRouter",
-    "EmbeddingConditionScorer", "EmbeddingRouter", "Engine", "EngineSettings", "GlossaryTerm",
+    "EmbeddingConditionScorer", "EmbeddingRouter", "Engine", "EngineSettings", "GlossaryTerm", "PreviousMoveGate",
     "Guideline", "GuidelineStatus", "LinearCalibration", "MatchingPolicy", "MemoizingEmbedder", "Message",
     "Receptionist", "RelationKind", "Relationship", "Reply", "ReplyComposer", "RouteDecision",
     "RoutingPolicy", "Session", "SessionVariableArguments", "SpecLoadError", "ToolArgumentExtractor",

@@ -14,7 +14,7 @@ and should be re-fitted on labelled conversations when they exist.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -72,7 +72,7 @@ class MemoizingEmbedder:
         return result
 
 
-class _TextVectorCache:
+class TextVectorCache:
     """Embeds each distinct text once; spec texts never change during a session."""
 
     def __init__(self, embedder: TextEmbedder) -> None:
@@ -131,7 +131,7 @@ class EmbeddingConditionScorer:
         self.calibration = calibration
         self.window_messages = window_messages
         self.window_weight = window_weight
-        self._cache = _TextVectorCache(embedder)
+        self._cache = TextVectorCache(embedder)
         self._messages = embedder if isinstance(embedder, MemoizingEmbedder) else MemoizingEmbedder(embedder)
         self._matrices: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = {}
         if spec is not None:
@@ -167,16 +167,26 @@ class EmbeddingConditionScorer:
         return cached
 
 
-def department_profile(department: Department) -> list[str]:
-    """Texts that describe what a department handles: its description, conditions and examples."""
-    return [f"{department.name}: {department.description}"] + [
-        text for g in department.guidelines for text in condition_texts(g)
-    ]
+def department_profile(department: Department, shared: frozenset[str] = frozenset()) -> list[str]:
+    """Texts that describe what a department handles: its description, routing examples, and
+    its guidelines' conditions and examples except `shared` ones.
+
+    Texts shared with other departments are left out: mined per department, guidelines also
+    cover follow-ups ("yes, thanks") that every department sees, which say nothing about
+    where a conversation belongs."""
+    conditions = [t for g in department.guidelines for t in condition_texts(g) if t not in shared]
+    return [f"{department.name}: {department.description}", *department.routing_examples, *conditions]
+
+
+def shared_texts(departments: Sequence[Department]) -> frozenset[str]:
+    """Condition texts (and examples) that appear in more than one of `departments`."""
+    counts = Counter(t for d in departments for t in {t for g in d.guidelines for t in condition_texts(g)})
+    return frozenset(t for t, n in counts.items() if n > 1)
 
 
 class EmbeddingRouter:
     """DepartmentRouter: a department scores the best calibrated cosine between the latest
-    customer message and any text of its profile (description or guideline condition).
+    customer message and any text of its profile (`department_profile`).
 
     The max, not the mean, because a department is the right place as soon as one of its
     situations matches; a broad department must not be penalised for having many guidelines.
@@ -191,7 +201,8 @@ class EmbeddingRouter:
     ) -> None:
         self.model_id = f"embedding-router:{embedder.model_id}"
         self.calibration = calibration
-        self._cache = _TextVectorCache(embedder)
+        self._cache = TextVectorCache(embedder)
+        self._shared: dict[tuple[str, ...], frozenset[str]] = {}
         if spec is not None:
             self._cache.ensure([t for d in spec.departments for t in department_profile(d)])
 
@@ -201,9 +212,12 @@ class EmbeddingRouter:
         if not departments:
             raise ValueError("cannot route without departments")
         query = self._cache.embedder.embed(customer_messages(conversation, 1))[0]
+        key = tuple(d.id for d in departments)
+        if key not in self._shared:
+            self._shared[key] = shared_texts(departments)
         scores: dict[str, float] = {}
         for department in departments:
-            similarities = self._cache.matrix(department_profile(department)) @ query
+            similarities = self._cache.matrix(department_profile(department, self._shared[key])) @ query
             scores[department.id] = float(self.calibration(np.max(similarities)))
         best = max(departments, key=lambda d: scores[d.id])  # first department wins ties
         return RouteDecision(department_id=best.id, confidence=scores[best.id], scores=scores)

@@ -91,8 +91,13 @@ def template_from_text(text: str) -> str:
 def condition_examples(reviewed: ReviewedGuideline) -> tuple[str, ...]:
     """Representative customer turns of the condition cluster (medoids, PII already redacted),
     minus anything that reads like an instruction to the agent."""
-    texts = [t.strip() for t in reviewed.proposal.condition.representative_texts]
-    return tuple(dict.fromkeys(t for t in texts if t and not looks_like_injection(t)))[:MAX_EXAMPLES]
+    return safe_texts(reviewed.proposal.condition.representative_texts)
+
+
+def safe_texts(texts: list[str]) -> tuple[str, ...]:
+    """Distinct stripped texts, minus anything that reads like an instruction to the agent."""
+    stripped = [t.strip() for t in texts]
+    return tuple(dict.fromkeys(t for t in stripped if t and not looks_like_injection(t)))[:MAX_EXAMPLES]
 
 
 def _guideline(reviewed: ReviewedGuideline) -> Guideline:
@@ -100,6 +105,7 @@ def _guideline(reviewed: ReviewedGuideline) -> Guideline:
     return Guideline(
         id=reviewed.guideline_id, condition=reviewed.condition_text, action=reviewed.action_text,
         examples=condition_examples(reviewed),
+        after_examples=safe_texts(proposal.after_action.representative_texts) if proposal.after_action else (),
         priority=max(0, 1000 - proposal.rank), provenance=MINED_PREFIX + proposal.guideline_id,
         tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from)),
     )
@@ -120,7 +126,9 @@ def _department(department_id: str, name: str, departments: DepartmentSet,
     openings = [o for d in sources for o in d.example_openings][:3]
     description = f"Handles: {', '.join(keywords)}." + (f" Typical openings: {' | '.join(openings)}" if openings else "")
     canned = [c for c in map(_canned, members) if c is not None]
-    return Department(id=department_id, name=name, description=description,
+    routing = tuple(dict.fromkeys(t for d in sources for s in d.situations for t in s.representative_texts
+                                  if not looks_like_injection(t)))
+    return Department(id=department_id, name=name, description=description, routing_examples=routing,
                       guidelines=tuple(_guideline(m) for m in members), canned_responses=tuple(canned))
 
 

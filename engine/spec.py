@@ -93,6 +93,9 @@ class Guideline(_Frozen):
     # condition cluster). Matching compares a message with the condition *and* these, because
     # a short rule text and real customer wording live far apart in embedding space.
     examples: tuple[str, ...] = ()
+    # Agent messages after which alone the condition can hold (mined state "after": "yes" only
+    # means "play it" right after "shall I play it?"); empty: no such restriction.
+    after_examples: tuple[str, ...] = ()
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None
@@ -145,6 +148,9 @@ class Department(_Frozen):
     id: str = Field(pattern=IDENTIFIER)
     name: str
     description: str
+    # Messages that open a conversation belonging here (mined: the department's opening
+    # situations); the receptionist routes on these when given, else on guideline conditions.
+    routing_examples: tuple[str, ...] = ()
     guidelines: tuple[Guideline, ...] = ()
     relationships: tuple[Relationship, ...] = ()
     tools: tuple[ToolSpec, ...] = ()

@@ -39,7 +39,7 @@ from sklearn.metrics import silhouette_samples
 from guideminer.mining.guidelines import cluster_refs
 from guideminer.mining.phrasing import clean_keywords, looks_like_injection
 from guideminer.mining.proposals_schema import ClusterRef, Department, DepartmentSet, KCandidate
-from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA
+from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, UNROUTED
 
 K_MIN, K_MAX = 3, 12
 EMBEDDING_WEIGHT = 0.5
@@ -49,7 +49,6 @@ GENERIC_MAX_WORDS = 4
 GENERIC_MAX_LIFT = 1.5
 MIN_OPENINGS = 2
 SILHOUETTE_TOLERANCE = 0.02
-UNROUTED = "unrouted"
 CRITERION = ("largest k whose opening-traffic-weighted silhouette (average-linkage clusters on 1 - combined "
              "affinity) is within 0.02 of the best")
 

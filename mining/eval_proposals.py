@@ -5,9 +5,10 @@ against the gold department of each conversation (SGD: conversation metadata `do
 first service; demo: truth `department_id`).
 
 Guidelines: every proposal maps to a pair (gold condition label, gold action label): the
-majority gold label of the turns of its condition cluster and of its action cluster.
-precision = share of proposals whose mapped pair is a gold pair; recall = share of gold pairs
-mapped by at least one proposal.
+majority gold label of the customer turns its condition matches (the answered turns of its
+condition cluster, in its department when mined within one, in its state: first / later /
+right after its previous agent move) and of the turns of its action cluster. precision = share of proposals whose mapped pair is a gold pair; recall =
+share of gold pairs mapped by at least one proposal.
 - SGD gold pairs (user intent -> next system act): each user turn with an active intent (first
   non-empty `active_intents[].intent` of the turn metadata) and the first system turn after it.
   The system turn's label is the sorted set of its acts ("OFFER+INFORM_COUNT") with
@@ -29,6 +30,7 @@ from typing import Literal
 
 import polars as pl
 
+from guideminer.mining.guidelines import CONDITION_KEY, occurrences_and_windows, with_states
 from guideminer.mining.metrics import clustering_scores
 from guideminer.mining.proposals_schema import GuidelineSet
 from guideminer.mining.schema import MINING_FILES
@@ -104,10 +106,30 @@ def cluster_majority(assignments: pl.DataFrame, labels: pl.DataFrame) -> dict[in
     return {c: sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for c, cnt in counts.items()}
 
 
+def condition_majority(assignments: pl.DataFrame, labels: pl.DataFrame,
+                       routed: pl.DataFrame | None) -> dict[tuple, str]:
+    """Majority gold label of the condition turns each possible condition matches, keyed by
+    (department_id or None, condition cluster, state, after_move): the answered customer turns
+    of the cluster in that department (all departments when None), state and previous move."""
+    occurrences, _ = occurrences_and_windows(assignments, 1, routed)
+    counts = (with_states(occurrences).join(labels.drop_nulls("label").rename({"turn_index": "condition_turn"}),
+                                            on=["conversation_id", "condition_turn"])
+              .group_by(*CONDITION_KEY, "label").len()
+              .sort("len", "label", descending=[True, False]).group_by(*CONDITION_KEY, maintain_order=True).first())
+    return {tuple(r[:4]): r[4] for r in counts.select(*CONDITION_KEY, "label").iter_rows()}
+
+
+def proposal_condition_key(p) -> tuple:
+    department = p.department_id if p.condition_scope == "department" else None
+    return department, p.condition.cluster_id, p.condition_state, p.after_action.cluster_id if p.after_action else None
+
+
 def guideline_scores(guidelines: GuidelineSet, majority: dict[int, str], gold_pairs: set[tuple[str, str]],
-                     generic_moves: set[str], situations: set[str]) -> dict:
-    """precision / recall of proposals' mapped pairs against gold pairs (module docstring)."""
-    mapped = [(majority.get(p.condition.cluster_id), majority.get(p.action.cluster_id)) for p in guidelines.proposals]
+                     generic_moves: set[str], situations: set[str], conditions: dict[tuple, str]) -> dict:
+    """precision / recall of proposals' mapped pairs against gold pairs (module docstring);
+    `conditions` from `condition_majority`, `majority` (of action clusters) from `cluster_majority`."""
+    mapped = [(conditions.get(proposal_condition_key(p)), majority.get(p.action.cluster_id))
+              for p in guidelines.proposals]
     correct = [pair in gold_pairs or (pair[0] not in situations and pair[1] in generic_moves) for pair in mapped]
     covered = gold_pairs & set(mapped)
     return {
@@ -142,5 +164,7 @@ def evaluate_proposals(workspace: Path, gold: Literal["sgd", "demo"], *, truth: 
         "gold_thresholds": {"min_conversations": GOLD_MIN_CONVERSATIONS, "min_share": GOLD_MIN_SHARE},
         "departments": {"n_conversations": joined.height, "n_departments": joined["department_id"].n_unique(),
                         "n_gold": joined["gold"].n_unique(), **dept_scores},
-        "guidelines": guideline_scores(guidelines, cluster_majority(assignments, labels), pairs, generic, situations),
+        "guidelines": guideline_scores(guidelines, cluster_majority(assignments, labels), pairs, generic, situations,
+                                       {**condition_majority(assignments, labels, None),
+                                        **condition_majority(assignments, labels, routed)}),
     }

@@ -7,9 +7,18 @@ Definitions (every number in a proposal can be re-derived from its `counts`):
 - action window: the agent turns after the occurrence, up to the next customer turn, at most
   `action_window` (default 2, so a reply split into two messages still counts). Only AGENT turns
   in AGENT clusters can be actions; noise agent turns take a slot but are no action.
-- state: "first" = the conversation's first non-noise customer turn, "later" = any other. A
-  condition is proposed qualified by state only when that raises confidence by at least
-  `state_min_gain` over the unqualified ("any") condition; otherwise the unqualified one is used.
+- department: with the miner's routing (conversation_departments), every count is taken within
+  one department's conversations and each proposal belongs to that department
+  (`condition_scope` "department"), because at run time a department's agent evaluates only its
+  own guidelines: "the customer gives a city" leads to a movie offer in one department and a
+  restaurant offer in another. Conversations routed nowhere are left out.
+- state: "first" = the conversation's first non-noise customer turn, "later" = any other,
+  "after" = right after a given agent move (`after_action`: the cluster of the last agent turn
+  before it), which is what gives "yes, please" a meaning. A condition is proposed qualified by
+  state only when that raises confidence by at least `state_min_gain` over the unqualified
+  ("any") condition; otherwise the unqualified one is used. The base rate of an "after"
+  condition is the "any" base rate: conditioning it on the previous move too would cancel
+  exactly the habits the qualification finds.
 - support = conversations where the condition occurred and the action followed in the window;
   confidence = P(action in window | condition occurrence); base rate = P(action in window |
   any occurrence in the same state), lift = confidence / base rate, which is what suppresses
@@ -34,15 +43,19 @@ from guideminer.mining.phrasing import RulePhraser, looks_like_injection, phrase
 from guideminer.mining.proposals_schema import (
     ClusterRef, EvidenceExample, GuidelineCounts, GuidelineProposal, GuidelineScores,
 )
+from guideminer.mining.schema import UNROUTED
 
 ACTION_WINDOW = 2  # agent turns after the customer turn, up to the next customer turn
-MIN_SUPPORT = 5  # conversations
+MIN_SUPPORT = 3  # conversations; 5 measured lower recall on SGD and the demo (docs/results.md)
 MIN_CONFIDENCE = 0.2  # demo corpus: recall 0.25 -> 0.38 at the same precision (0.61) vs 0.3
 MIN_LIFT = 2.0
 MIN_CONSISTENCY = 0.2
+PER_DEPARTMENT = True  # mine each department's conversations apart (module docstring)
 STATE_MIN_GAIN = 0.15  # confidence gain needed to qualify a condition by conversation state
 SIGNATURE_KEYWORDS = 5
 EVIDENCE_EXAMPLES = 5
+CONDITION_KEY = ["department_id", "condition_cluster", "state", "after_move"]
+CANDIDATE_KEY = [*CONDITION_KEY, "agent_cluster"]
 
 
 class GuidelineParams(BaseModel):
@@ -57,6 +70,8 @@ class GuidelineParams(BaseModel):
     min_consistency: float = Field(MIN_CONSISTENCY, ge=0.0, le=1.0)
     state_min_gain: float = Field(STATE_MIN_GAIN, ge=0.0)
     evidence_examples: int = Field(EVIDENCE_EXAMPLES, ge=1)
+    per_department: bool = PER_DEPARTMENT
+    after_states: bool = True  # propose conditions qualified by the previous agent move
 
 
 def _digest(*parts: str, length: int = 16) -> str:
@@ -98,14 +113,19 @@ def check_roles(assignments: pl.DataFrame, clusters: pl.DataFrame) -> None:
                          f"but its cluster {row['cluster_id']} is a {row['cluster_role']!r} cluster")
 
 
-def occurrences_and_windows(assignments: pl.DataFrame, action_window: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(occurrences, window rows): answered customer turns with their state, and the agent turns
-    in each one's window (`agent_cluster` null for noise, `rank` 1 = first reply)."""
+def occurrences_and_windows(assignments: pl.DataFrame, action_window: int,
+                            routed: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(occurrences, window rows): answered customer turns with their state and department, and
+    the agent turns in each one's window (`agent_cluster` null for noise, `rank` 1 = first reply).
+
+    With `routed` (conversation_departments) each occurrence carries its conversation's department
+    and conversations routed nowhere are left out; without it every department_id is null."""
     turns = (assignments.with_columns(pl.col("role").cast(pl.String))
              .filter(pl.col("role").is_in(["customer", "agent"]))
              .sort("conversation_id", "turn_index")
              .with_columns((pl.col("role") == "customer").cast(pl.Int32).cum_sum()
-                           .over("conversation_id").alias("block")))
+                           .over("conversation_id").alias("block"),
+                           _previous_move().alias("previous_move")))
     agents = (turns.filter((pl.col("role") == "agent") & (pl.col("block") > 0))
               .with_columns(pl.int_range(1, pl.len() + 1).over("conversation_id", "block").alias("rank"))
               .filter(pl.col("rank") <= action_window)
@@ -115,60 +135,86 @@ def occurrences_and_windows(assignments: pl.DataFrame, action_window: int) -> tu
     answered = agents.select("conversation_id", "block").unique()
     customers = turns.filter((pl.col("role") == "customer") & ~pl.col("is_noise"))
     first_turn = customers.group_by("conversation_id").agg(pl.col("turn_index").min().alias("first_turn"))
+    if routed is None:
+        departments = customers.select("conversation_id").unique().with_columns(
+            pl.lit(None, pl.String).alias("department_id"))
+    else:
+        departments = routed.filter(pl.col("department_id") != UNROUTED).select("conversation_id", "department_id")
     occurrences = (customers.join(answered, on=["conversation_id", "block"], how="semi")
                    .join(first_turn, on="conversation_id")
-                   .select("conversation_id", "block", pl.col("turn_index").alias("condition_turn"),
+                   .join(departments, on="conversation_id")
+                   .select("conversation_id", "block", "department_id", pl.col("turn_index").alias("condition_turn"),
                            pl.col("cluster_id").alias("condition_cluster"), "confidence",
                            pl.when(pl.col("turn_index") == pl.col("first_turn")).then(pl.lit("first"))
-                           .otherwise(pl.lit("later")).alias("state")))
+                           .otherwise(pl.lit("later")).alias("state"), "previous_move"))
     return occurrences, agents
 
 
-def _with_any_state(occurrences: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat([occurrences, occurrences.with_columns(pl.lit("any").alias("state"))])
+def _previous_move() -> pl.Expr:
+    """Cluster of the last agent turn before each turn (null: none yet, or it was noise)."""
+    move = (pl.when(pl.col("role") != "agent").then(None)
+            .when(pl.col("is_noise")).then(-1).otherwise(pl.col("cluster_id")))
+    last = move.shift(1).forward_fill().over("conversation_id", order_by="turn_index")
+    return pl.when(last >= 0).then(last).otherwise(None).cast(pl.Int32)
+
+
+def with_states(occurrences: pl.DataFrame) -> pl.DataFrame:
+    """Each occurrence under every state it is in: first/later, "any", and "after" its previous
+    agent move (`after_move`, null in the other states)."""
+    plain = occurrences.drop("previous_move").with_columns(pl.lit(None, pl.Int32).alias("after_move"))
+    after = (occurrences.filter(pl.col("previous_move").is_not_null())
+             .with_columns(pl.lit("after").alias("state")).rename({"previous_move": "after_move"}))
+    return pl.concat([plain, plain.with_columns(pl.lit("any").alias("state")), after.select(plain.columns)])
 
 
 def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_clusters: int) -> pl.DataFrame:
     """One row per (condition, state, action) seen at least once, with every count and score."""
-    occ = _with_any_state(occurrences)
+    occ = with_states(occurrences)
     pairs = (occ.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
-             .group_by("conversation_id", "condition_turn", "state", "condition_cluster", "agent_cluster")
+             .group_by("conversation_id", "condition_turn", *CONDITION_KEY, "agent_cluster")
              .agg(pl.col("action_turn").min()))
-    condition = occ.group_by("condition_cluster", "state").agg(
+    condition = occ.group_by(*CONDITION_KEY).agg(
         pl.len().alias("condition_occurrences"),
         pl.col("conversation_id").n_unique().alias("condition_conversations"))
-    base = (occ.group_by("state").agg(pl.len().alias("all_occurrences"))
-            .join(pairs.group_by("state", "agent_cluster").agg(pl.len().alias("action_occurrences")), on="state"))
-    followed = pairs.group_by("condition_cluster", "state", "agent_cluster").agg(
+    scope = ["department_id", "base_state"]
+    base_state = pl.when(pl.col("state") == "after").then(pl.lit("any")).otherwise(pl.col("state")).alias("base_state")
+    unqualified = pl.col("state") != "after"
+    base = (occ.filter(unqualified).group_by(pl.col("department_id"), pl.col("state").alias("base_state"))
+            .agg(pl.len().alias("all_occurrences"))
+            .join(pairs.filter(unqualified).group_by(pl.col("department_id"), pl.col("state").alias("base_state"),
+                                                     "agent_cluster").agg(pl.len().alias("action_occurrences")),
+                  on=scope, nulls_equal=True))
+    followed = pairs.group_by(*CANDIDATE_KEY).agg(
         pl.len().alias("followed_occurrences"),
         pl.col("conversation_id").n_unique().alias("followed_conversations"))
     first_moves = (occ.join(windows.filter((pl.col("rank") == 1) & pl.col("agent_cluster").is_not_null()),
                             on=["conversation_id", "block"])
-                   .group_by("condition_cluster", "state", "agent_cluster").agg(pl.len().alias("n")))
+                   .group_by(*CANDIDATE_KEY).agg(pl.len().alias("n")))
     consistency = _consistency(first_moves, n_agent_clusters)
-    return (followed.join(condition, on=["condition_cluster", "state"])
-            .join(base, on=["state", "agent_cluster"])
-            .join(consistency, on=["condition_cluster", "state"], how="left")
+    return (followed.join(condition, on=CONDITION_KEY, nulls_equal=True).with_columns(base_state)
+            .join(base, on=[*scope, "agent_cluster"], nulls_equal=True).drop("base_state")
+            .join(consistency, on=CONDITION_KEY, how="left", nulls_equal=True)
             .with_columns((pl.col("followed_occurrences") / pl.col("condition_occurrences")).alias("confidence"),
                           (pl.col("action_occurrences") / pl.col("all_occurrences")).alias("base_rate"))
             .with_columns((pl.col("confidence") / pl.col("base_rate")).alias("lift"),
                           pl.col("consistency").fill_null(0.0), pl.col("top_move_share").fill_null(0.0))
-            .sort("condition_cluster", "state", "agent_cluster"))
+            .sort(*CANDIDATE_KEY, nulls_last=True))
 
 
 def _consistency(first_moves: pl.DataFrame, n_agent_clusters: int) -> pl.DataFrame:
     """Per (condition, state): 1 - normalised entropy and top share of the first reply's move."""
     rows = []
-    for (cluster, state), group in first_moves.group_by("condition_cluster", "state"):
+    for (department, cluster, state, after), group in first_moves.group_by(*CONDITION_KEY):
         counts = dict(zip(group["agent_cluster"].to_list(), group["n"].to_list(), strict=True))
         total = sum(counts.values())
         entropy = -sum(c / total * math.log(c / total) for c in counts.values())
         normaliser = math.log(n_agent_clusters) if n_agent_clusters > 1 else 1.0
-        rows.append({"condition_cluster": cluster, "state": state,
+        rows.append({"department_id": department, "condition_cluster": cluster, "state": state, "after_move": after,
                      "consistency": max(0.0, 1.0 - entropy / normaliser),
                      "top_move_share": max(counts.values()) / total,
                      "next_move_counts": [{"k": k, "v": v} for k, v in sorted(counts.items())]})
-    schema = {"condition_cluster": pl.Int32, "state": pl.String, "consistency": pl.Float64,
+    schema = {"department_id": pl.String, "condition_cluster": pl.Int32, "state": pl.String, "after_move": pl.Int32,
+              "consistency": pl.Float64,
               "top_move_share": pl.Float64,
               "next_move_counts": pl.List(pl.Struct({"k": pl.Int32, "v": pl.Int64}))}
     return pl.DataFrame(rows, schema=schema)
@@ -176,23 +222,28 @@ def _consistency(first_moves: pl.DataFrame, n_agent_clusters: int) -> pl.DataFra
 
 def select_candidates(table: pl.DataFrame, params: GuidelineParams) -> pl.DataFrame:
     """Rows above every threshold; a state-qualified row replaces its "any" row when it gains
-    at least `state_min_gain` confidence (module docstring)."""
+    at least `state_min_gain` confidence, an "after" row only when it gains that much over the
+    first/later rows too (module docstring)."""
     passing = table.filter(
         (pl.col("followed_conversations") >= params.min_support)
         & (pl.col("confidence") >= params.min_confidence)
         & (pl.col("lift") >= params.min_lift)
         & (pl.col("consistency") >= params.min_consistency))
-    any_conf = table.filter(pl.col("state") == "any").select(
-        "condition_cluster", "agent_cluster", pl.col("confidence").alias("any_confidence"))
+    pair = ["department_id", "condition_cluster", "agent_cluster"]
+    general = (table.filter(pl.col("state") != "after").group_by(pair)
+               .agg(pl.col("confidence").filter(pl.col("state") == "any").max().alias("any_confidence"),
+                    pl.col("confidence").max().alias("state_confidence")))
+    # an "after" row must also beat first/later: else it restates them with a gate on top
+    beaten = pl.when(pl.col("state") == "after").then(pl.col("state_confidence")).otherwise(pl.col("any_confidence"))
     qualified = (passing.filter(pl.col("state") != "any")
-                 .join(any_conf, on=["condition_cluster", "agent_cluster"], how="left")
-                 .filter(pl.col("confidence") - pl.col("any_confidence") >= params.state_min_gain)
-                 .drop("any_confidence"))
+                 .join(general, on=pair, how="left", nulls_equal=True)
+                 .filter(pl.col("confidence") - beaten >= params.state_min_gain)
+                 .drop("any_confidence", "state_confidence"))
     unqualified = (passing.filter(pl.col("state") == "any")
-                   .join(qualified.select("condition_cluster", "agent_cluster"),
-                         on=["condition_cluster", "agent_cluster"], how="anti"))
+                   .join(qualified.select(pair), on=pair, how="anti", nulls_equal=True))
     return pl.concat([qualified, unqualified]).sort(
-        pl.col("followed_conversations"), pl.col("confidence"), descending=True)
+        pl.col("followed_conversations"), pl.col("confidence"), *CANDIDATE_KEY,
+        descending=[True, True, False, False, False, False, False], nulls_last=True)
 
 
 def evidence_for(pairs: pl.DataFrame, limit: int) -> list[EvidenceExample]:
@@ -206,27 +257,29 @@ def evidence_for(pairs: pl.DataFrame, limit: int) -> list[EvidenceExample]:
 
 def followed_pairs(occurrences: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
     """Every (occurrence, action cluster in its window) with the earliest action turn; all states."""
-    return (_with_any_state(occurrences)
+    return (with_states(occurrences)
             .join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
             .with_columns((pl.col("confidence") * pl.col("action_confidence")).alias("strength"))
             .sort("action_turn")
-            .group_by("conversation_id", "condition_turn", "state", "condition_cluster", "agent_cluster",
-                      maintain_order=True)
+            .group_by("conversation_id", "condition_turn", *CANDIDATE_KEY, maintain_order=True)
             .agg(pl.col("action_turn").first(), pl.col("strength").first()))
 
 
-def guideline_id(condition: ClusterRef, state: str, action: ClusterRef) -> str:
-    return "g-" + _digest(condition.signature, state, action.signature, length=12)
+def guideline_id(condition: ClusterRef, state: str, action: ClusterRef, department_id: str | None = None,
+                 after: ClusterRef | None = None) -> str:
+    scope = (() if department_id is None else (department_id,)) + (() if after is None else (after.signature,))
+    return "g-" + _digest(condition.signature, state, action.signature, *scope, length=12)
 
 
 def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExample],
               params: GuidelineParams, phraser: RulePhraser | None) -> GuidelineProposal | None:
     condition, action = refs[row["condition_cluster"]], refs[row["agent_cluster"]]
+    after = refs[row["after_move"]] if row["after_move"] is not None else None
     if condition.role != "customer" or action.role != "agent":
         raise ValueError(f"cluster roles wrong for {condition.cluster_id}->{action.cluster_id}")
     if sum(looks_like_injection(t) for t in action.representative_texts) * 2 > len(action.representative_texts):
         return None  # an agent cluster that itself reads like injected instructions
-    phrased = phrase_rule(condition, action, row["state"], phraser)
+    phrased = phrase_rule(condition, action, row["state"], phraser, after)
     if phrased is None:
         return None
     rule, phrased_by = phrased
@@ -241,7 +294,10 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         base_rate=round(row["base_rate"], 6), lift=round(row["lift"], 6),
         consistency=round(row["consistency"], 6), top_move_share=round(row["top_move_share"], 6))
     return GuidelineProposal(
-        guideline_id=guideline_id(condition, row["state"], action), rank=0,
+        guideline_id=guideline_id(condition, row["state"], action, row["department_id"], after), rank=0,
+        after_action=after,
+        department_id=row["department_id"],
+        condition_scope="all" if row["department_id"] is None else "department",
         condition_text=rule.condition_text, action_text=rule.action_text, rule_text=rule.rule_text,
         condition_state=row["state"], condition=condition, action=action,
         action_window=params.action_window, scores=scores, counts=counts, evidence=evidence,
@@ -249,17 +305,20 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
 
 
 def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
-                       params: GuidelineParams | None = None,
-                       phraser: RulePhraser | None = None) -> list[GuidelineProposal]:
-    """Guideline proposals ranked by support then confidence (see module docstring)."""
+                       params: GuidelineParams | None = None, phraser: RulePhraser | None = None,
+                       routed: pl.DataFrame | None = None) -> list[GuidelineProposal]:
+    """Guideline proposals ranked by support then confidence (see module docstring); with
+    `routed`, mined within each department (module docstring)."""
     params = params or GuidelineParams()
     check_roles(assignments, clusters)
     refs = cluster_refs(clusters)
     n_agent = clusters.filter(pl.col("role") == "agent").height
-    occurrences, windows = occurrences_and_windows(assignments, params.action_window)
+    occurrences, windows = occurrences_and_windows(assignments, params.action_window, routed)
+    if not params.after_states:
+        occurrences = occurrences.with_columns(pl.lit(None, pl.Int32).alias("previous_move"))
     selected = select_candidates(candidate_table(occurrences, windows, n_agent), params)
-    key = ["condition_cluster", "state", "agent_cluster"]
-    pairs = followed_pairs(occurrences, windows).join(selected.select(key), on=key, how="semi")
+    key = CANDIDATE_KEY
+    pairs = followed_pairs(occurrences, windows).join(selected.select(key), on=key, how="semi", nulls_equal=True)
     by_key = pairs.partition_by(key, as_dict=True)
     proposals: list[GuidelineProposal] = []
     for row in selected.iter_rows(named=True):

@@ -22,7 +22,7 @@ import math
 
 import polars as pl
 
-from guideminer.mining.guidelines import followed_pairs, occurrences_and_windows
+from guideminer.mining.guidelines import followed_pairs, occurrences_and_windows, with_states
 from guideminer.mining.proposals_schema import (
     GuidelineOutcomes, GuidelineProposal, MeanComparison, RateComparison,
 )
@@ -130,7 +130,8 @@ def guideline_outcomes(followed: pl.DataFrame, not_followed: pl.DataFrame,
 
 
 def attach_outcomes(proposals: list[GuidelineProposal], assignments: pl.DataFrame,
-                    conversations: pl.DataFrame) -> tuple[list[GuidelineProposal], str]:
+                    conversations: pl.DataFrame,
+                    routed: pl.DataFrame | None = None) -> tuple[list[GuidelineProposal], str]:
     """Proposals with `outcomes` filled and re-ranked by expected impact; and the ranking used.
 
     Without any outcome metadata the proposals come back unchanged (ranked by support)."""
@@ -140,11 +141,14 @@ def attach_outcomes(proposals: list[GuidelineProposal], assignments: pl.DataFram
     corpus_labels = sorted(set(outcomes["outcome"].drop_nulls().to_list()))
     updated = []
     for window in sorted({p.action_window for p in proposals}):
-        occurrences, windows = occurrences_and_windows(assignments, window)
-        occ = pl.concat([occurrences, occurrences.with_columns(pl.lit("any").alias("state"))])
+        occurrences, windows = occurrences_and_windows(assignments, window, routed)
+        occ = with_states(occurrences)
         pairs = followed_pairs(occurrences, windows)
         for proposal in (p for p in proposals if p.action_window == window):
-            cond = (pl.col("condition_cluster") == proposal.condition.cluster_id) & (pl.col("state") == proposal.condition_state)
+            cond = ((pl.col("condition_cluster") == proposal.condition.cluster_id)
+                    & (pl.col("state") == proposal.condition_state)
+                    & pl.col("department_id").eq_missing(proposal.department_id)
+                    & pl.col("after_move").eq_missing(proposal.after_action.cluster_id if proposal.after_action else None))
             all_conv = occ.filter(cond).select("conversation_id").unique()
             done = pairs.filter(cond & (pl.col("agent_cluster") == proposal.action.cluster_id)).select("conversation_id").unique()
             followed = outcomes.join(done, on="conversation_id", how="semi")

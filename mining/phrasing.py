@@ -109,10 +109,12 @@ class TemplatePhraser:
     name = "template"
 
     def phrase(self, condition: ClusterRef, action: ClusterRef, state: ConditionState,
-               draft: PhrasedRule | None = None) -> PhrasedRule:
+               draft: PhrasedRule | None = None, after: ClusterRef | None = None) -> PhrasedRule:
         lead = {"any": "raises", "first": "opens the conversation about",
-                "later": "later in the conversation raises"}[state]
+                "later": "later in the conversation raises", "after": "raises"}[state]
         condition_text = f"the customer {lead} {cluster_topic(condition)}"
+        if state == "after" and after is not None:
+            condition_text += f" right after the agent's move to {move_verb(after)} {cluster_topic(after)}"
         action_text = f"{move_verb(action)} {cluster_topic(action)}"
         return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
 
@@ -130,9 +132,10 @@ def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:
 
 
 def phrase_rule(condition: ClusterRef, action: ClusterRef, state: ConditionState,
-                phraser: RulePhraser | None = None) -> tuple[PhrasedRule, str] | None:
-    """The checked rule and who phrased it; None when even the template is unsafe."""
-    draft = TemplatePhraser().phrase(condition, action, state)
+                phraser: RulePhraser | None = None, after: ClusterRef | None = None) -> tuple[PhrasedRule, str] | None:
+    """The checked rule and who phrased it; None when even the template is unsafe. A phraser
+    rewrites the template's draft, which already names the previous agent move of an "after" rule."""
+    draft = TemplatePhraser().phrase(condition, action, state, after=after)
     if phraser is not None:
         rewritten = phraser.phrase(condition, action, state, draft)
         if check_rule(rewritten, condition) is None:

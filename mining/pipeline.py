@@ -31,8 +31,9 @@ from guideminer.mining.schema import MINING_FILES
 from guideminer.models.embedder import TextEmbedder
 
 MANIFEST_VERSION = 1
-# Bump when a step's algorithm changes what it writes for the same inputs and parameters, so
-# existing workspaces re-run instead of keeping results of the old code (4: exact kNN for UMAP).
+# Bump when every step's algorithm changes what it writes for the same inputs and parameters, so
+# existing workspaces re-run instead of keeping results of the old code (4: exact kNN for UMAP);
+# a change to one step bumps that `Step.version` instead.
 ALGORITHM_VERSION = 4
 TURNS_INPUT = "turns"  # the pseudo-input naming the workspace turns table
 CONVERSATIONS_INPUT = "conversations"  # ... and the conversations table (metadata: outcomes)
@@ -105,6 +106,7 @@ class Step:
     # Steps flagged concurrent that follow each other and both need to run are run in separate
     # processes (`MineConfig.processes`); they must only read files of earlier steps.
     concurrent: bool = False
+    version: int = 1  # bump when this step's code changes its outputs (see ALGORITHM_VERSION)
 
 
 @dataclass
@@ -170,8 +172,8 @@ def load_manifest(workspace: Path) -> dict[str, Any]:
 
 
 def _step_key(step: Step, params: dict[str, Any], input_hashes: dict[str, str]) -> str:
-    payload = json.dumps({"step": step.name, "params": params, "inputs": input_hashes,
-                          "algorithm": ALGORITHM_VERSION},
+    algorithm = ALGORITHM_VERSION if step.version == 1 else [ALGORITHM_VERSION, step.version]
+    payload = json.dumps({"step": step.name, "params": params, "inputs": input_hashes, "algorithm": algorithm},
                          sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 

@@ -27,7 +27,8 @@ from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, MINING_FIL
 
 def link_departments(proposals: list[GuidelineProposal], departments: DepartmentSet,
                      assignments: pl.DataFrame, routed: pl.DataFrame) -> tuple[list[GuidelineProposal], DepartmentSet]:
-    """A guideline belongs to the department most of its condition's conversations are routed to."""
+    """A guideline mined within a department belongs to it; one mined over all conversations to
+    the department most of its condition's conversations are routed to."""
     present = (assignments.filter((pl.col("role").cast(pl.String) == "customer") & ~pl.col("is_noise"))
                .select("conversation_id", "cluster_id").unique()
                .join(routed.filter(pl.col("department_id") != UNROUTED), on="conversation_id"))
@@ -38,6 +39,7 @@ def link_departments(proposals: list[GuidelineProposal], departments: Department
     for p in proposals:
         counts = votes.get(p.condition.cluster_id)
         department = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counts else None
+        department = p.department_id or department
         linked.append(p.model_copy(update={"department_id": department}))
     members = {d.department_id: [p.guideline_id for p in linked if p.department_id == d.department_id]
                for d in departments.departments}
@@ -51,12 +53,13 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
                     phraser: RulePhraser | None = None) -> tuple[GuidelineSet, DepartmentSet, pl.DataFrame]:
     """(guidelines, departments, conversation_departments) from the mining tables, in memory."""
     config = config or ProposalConfig()
-    proposals = propose_guidelines(assignments, clusters, config.guidelines, phraser)
     departments, routed = propose_departments(assignments, clusters, config.departments)
+    scoped = routed if config.guidelines.per_department else None
+    proposals = propose_guidelines(assignments, clusters, config.guidelines, phraser, scoped)
     proposals, departments = link_departments(proposals, departments, assignments, routed)
     ranked_by = "support"
     if conversations is not None:
-        proposals, ranked_by = attach_outcomes(proposals, assignments, conversations)
+        proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped)
     guideline_set = GuidelineSet(thresholds=config.guidelines.model_dump(), ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)
     return guideline_set, departments, routed
@@ -117,7 +120,8 @@ def proposal_steps() -> list[Step]:
     proposal_outputs = (MINING_FILES["guidelines"], MINING_FILES["departments"], MINING_FILES["conversation_departments"])
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
-             proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose),
+             proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
+             version=2),  # 2: guidelines mined per department, "after" states
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
     ]

@@ -12,9 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PROPOSALS_SCHEMA_VERSION = 1
+PROPOSALS_SCHEMA_VERSION = 2  # 2: condition_scope (mined per department), state "after" + after_action
 
-ConditionState = Literal["any", "first", "later"]
+ConditionState = Literal["any", "first", "later", "after"]  # "after": right after the agent move `after_action`
+ConditionScope = Literal["all", "department"]
 
 
 class _Frozen(BaseModel):
@@ -113,12 +114,14 @@ class GuidelineProposal(_Frozen):
     evidence: list[EvidenceExample]
     outcomes: GuidelineOutcomes | None = None
     department_id: str | None = None
+    after_action: ClusterRef | None = None  # the previous agent move, for condition_state "after"
+    condition_scope: ConditionScope = "all"  # "department": counted in its department's conversations only
     phrased_by: str = "template"
 
 
 class GuidelineSet(_Frozen):
     schema_version: int = PROPOSALS_SCHEMA_VERSION
-    thresholds: dict[str, float | int]
+    thresholds: dict[str, bool | float | int]
     ranked_by: str
     n_conversations: int
     proposals: list[GuidelineProposal]

@@ -31,6 +31,7 @@ CLUSTERS_SCHEMA = pa.schema(
     ]
 )
 
+UNROUTED = "unrouted"  # department_id of a conversation with no customer turn to route by
 CONVERSATION_DEPARTMENTS_SCHEMA = pa.schema(
     [
         pa.field("conversation_id", pa.string(), nullable=False),

@@ -21,6 +21,7 @@ from guideminer.engine import (
     MemoizingEmbedder,
     ReplyComposer,
 )
+from guideminer.engine.context_gate import PreviousMoveGate, has_after_examples
 from guideminer.models.embedder import TextEmbedder
 from guideminer.offline_runtime.config import DEFAULT_GGUF, RuntimeConfig
 from guideminer.offline_runtime.template_composer import TemplateComposer
@@ -75,12 +76,14 @@ def _router(pool: ModelPool, spec: AgentSpec) -> DepartmentRouter:
 
 
 def _scorer(pool: ModelPool, spec: AgentSpec) -> ConditionScorer:
+    """The configured scorer, gated by previous agent moves when any guideline names them."""
     if pool.config.scorer.kind == "embedding":
-        return EmbeddingConditionScorer(pool.text_embedder(), spec)
-    scorer = pool.distilled_models(spec).scorer
-    if scorer is None:
-        raise ValueError(f"{pool.config.distilled_dir} holds no distilled condition scorer")
-    return scorer
+        scorer: ConditionScorer = EmbeddingConditionScorer(pool.text_embedder(), spec)
+    else:
+        scorer = pool.distilled_models(spec).scorer
+        if scorer is None:
+            raise ValueError(f"{pool.config.distilled_dir} holds no distilled condition scorer")
+    return PreviousMoveGate(scorer, pool.text_embedder(), spec) if has_after_examples(spec) else scorer
 
 
 def _verifier(pool: ModelPool) -> ConditionVerifier | None:

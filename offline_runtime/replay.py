@@ -18,7 +18,9 @@ Metrics
   next customer turn) falls in the guideline's action cluster.
 - guideline recall: an *event* is (customer turn, exported guideline) where the customer turn
   is in the guideline's condition cluster and the window holds its action cluster, i.e. the
-  mined rule visibly held; recall = share of events where the engine applied the guideline at
+  mined rule visibly held (for a rule mined within a department: only in conversations the
+  miner's routing puts in that department; held-out conversations by their first customer
+  turn's nearest opening situation); recall = share of events where the engine applied the guideline at
   that turn (status applied, or already_applied: it was given earlier in the same conversation).
 - p50_ms / p95_ms: wall time of `Engine.respond` per customer turn.
 """
@@ -68,8 +70,9 @@ class ReplayReport(BaseModel):
                 "turns": self.turns}
 
 
-def _rules(engine: Engine, mined: Path) -> dict[str, tuple[int, set[int]]]:
-    """guideline id -> (condition cluster, action clusters) for guidelines mined in `mined`."""
+def _rules(engine: Engine, mined: Path) -> dict[str, tuple[int, set[int], str | None]]:
+    """guideline id -> (condition cluster, action clusters, department the rule was mined in or
+    None when mined over all conversations) for guidelines mined in `mined`."""
     guidelines, _ = read_proposals(mined)
     by_id = {p.guideline_id: p for p in guidelines.proposals}
     rules = {}
@@ -78,7 +81,8 @@ def _rules(engine: Engine, mined: Path) -> dict[str, tuple[int, set[int]]]:
             proposal = by_id.get(mined_proposal_id(guideline) or "")
             if proposal is not None:
                 actions = set(getattr(proposal, "action_cluster_ids", None) or [proposal.action.cluster_id])
-                rules[guideline.id] = (proposal.condition.cluster_id, actions)
+                scope = proposal.department_id if proposal.condition_scope == "department" else None
+                rules[guideline.id] = (proposal.condition.cluster_id, actions, scope)
     return rules
 
 
@@ -105,6 +109,21 @@ def reference_clusters(turns: pl.DataFrame, workspace: Path, mined: Path,
     return found
 
 
+def reference_departments(turns: pl.DataFrame, workspace: Path, mined: Path,
+                          clusters: dict[tuple[str, int], int]) -> dict[str, str]:
+    """conversation_id -> mined department: the miner's own routing for the mined workspace,
+    else the department whose opening situations hold the first customer turn's cluster."""
+    if Path(workspace).resolve() == Path(mined).resolve():
+        routed = pl.read_parquet(Path(mined) / MINING_FILES["conversation_departments"])
+        return dict(routed.select("conversation_id", "department_id").iter_rows())
+    _, departments = read_proposals(mined)
+    of_situation = {c: d.department_id for d in departments.departments for c in d.situation_cluster_ids}
+    first = (turns.filter(pl.col("role").cast(pl.String) == "customer").sort("turn_index")
+             .group_by("conversation_id").agg(pl.col("turn_index").first()))
+    return {c: of_situation[k] for c, t in first.iter_rows()
+            if (k := clusters.get((c, t))) is not None and k in of_situation}
+
+
 def _windows(turns: list[dict], window: int) -> dict[int, list[int]]:
     """customer turn_index -> the agent turn indexes answering it (up to `window`)."""
     answers: dict[int, list[int]] = {}
@@ -126,7 +145,7 @@ class _Tally:
 
 
 def _replay_one(engine: Engine, conversation_id: str, turns: list[dict], clusters: dict, rules: dict,
-                tally: _Tally, window: int) -> None:
+                tally: _Tally, window: int, department: str | None) -> None:
     session = Session(session_id=conversation_id)
     answers = _windows(turns, window)
     for turn in turns:
@@ -143,8 +162,8 @@ def _replay_one(engine: Engine, conversation_id: str, turns: list[dict], cluster
         for guideline_id in fired & rules.keys():
             tally.applied += 1
             tally.applied_correct += bool(rules[guideline_id][1] & moves)
-        for guideline_id, (condition, actions) in rules.items():
-            if condition == situation and actions & moves:
+        for guideline_id, (condition, actions, scope) in rules.items():
+            if condition == situation and actions & moves and scope in (None, department):
                 tally.events += 1
                 tally.events_hit += guideline_id in fired
 
@@ -183,10 +202,12 @@ def replay_workspace(engine: Engine, workspace: Path, *, mined: Path | None = No
     turns = read_turns(workspace).filter(pl.col("conversation_id").is_in(keep)).sort("conversation_id", "turn_index")
     rules = _rules(engine, mined) if (mined / MINING_FILES["guidelines"]).is_file() else {}
     clusters = reference_clusters(turns, workspace, mined, embedder) if rules else {}
+    departments = reference_departments(turns, workspace, mined, clusters) if rules else {}
     tally = _Tally()
     for number, (conversation_id, group) in enumerate(turns.with_columns(pl.col("role").cast(pl.String))
                                                       .group_by("conversation_id", maintain_order=True), start=1):
-        _replay_one(engine, conversation_id[0], group.to_dicts(), clusters, rules, tally, window)
+        _replay_one(engine, conversation_id[0], group.to_dicts(), clusters, rules, tally, window,
+                    departments.get(conversation_id[0]))
         progress(number)
     gold = gold_labels if gold_labels is not None else _metadata_labels(conversations, gold_key)
     accuracy, labels, n_gold = routing_accuracy(tally.routed, gold)

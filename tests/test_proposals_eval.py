@@ -63,7 +63,9 @@ def test_guideline_precision_recall_from_cluster_majorities():
     majority = {0: "damaged", 1: "refund", 2: "smalltalk", 3: "refund", 4: "smalltalk", 5: "order",
                 10: "greet", 11: "ask_order", 12: "refund_info", 13: "close", 14: "anything_else"}
     gold = {("damaged", "ask_order"), ("refund", "refund_info"), ("order", "ask_order"), ("order", "apologise")}
-    scores = ev.guideline_scores(guideline_set, majority, gold, {"greet", "close"}, {"damaged", "refund", "order"})
+    conditions = {ev.proposal_condition_key(p): majority[p.condition.cluster_id] for p in proposals}
+    scores = ev.guideline_scores(guideline_set, majority, gold, {"greet", "close"}, {"damaged", "refund", "order"},
+                                 conditions)
     mapped = [(majority[p.condition.cluster_id], majority[p.action.cluster_id]) for p in proposals]
     correct = [m in gold or (m[0] == "smalltalk" and m[1] in {"greet", "close"}) for m in mapped]
     assert scores["precision"] == pytest.approx(sum(correct) / len(mapped))
@@ -77,3 +79,24 @@ def test_cluster_majority_ignores_noise_and_unlabelled_turns():
     labels = pl.DataFrame({"conversation_id": ["a", "a", "a", "b"], "turn_index": [0, 1, 2, 0],
                            "label": ["x", None, "y", "y"]})
     assert ev.cluster_majority(assignments, labels) == {7: "x"}  # tie x:1, y:1 -> alphabetical
+
+
+def test_condition_majority_follows_department_and_previous_move():
+    """A "yes" cluster means different things after different agent moves and in different
+    departments; a proposal is labelled by the turns its own condition matches."""
+    rows, labels, routed = [], [], []
+    for i in range(8):
+        cid, asked, intent = f"c{i}", 10 + i % 2, ("PlaySong", "BuyTickets")[i % 2]
+        turns = [("customer", 1, "Find"), ("agent", asked, None), ("customer", 0, intent), ("agent", 12, None)]
+        rows += [{"conversation_id": cid, "turn_index": k, "role": r, "cluster_id": c, "is_noise": False,
+                  "confidence": 1.0} for k, (r, c, _) in enumerate(turns)]
+        labels += [{"conversation_id": cid, "turn_index": k, "label": lab} for k, (_, _, lab) in enumerate(turns)]
+        routed.append({"conversation_id": cid, "department_id": "d-music" if i < 6 else "d-events"})
+    assignments, labels, routed = pl.DataFrame(rows), pl.DataFrame(labels), pl.DataFrame(routed)
+    overall = ev.condition_majority(assignments, labels, None)
+    scoped = ev.condition_majority(assignments, labels, routed)
+    assert overall[(None, 0, "any", None)] == "BuyTickets"  # tie 4:4 -> alphabetical
+    assert overall[(None, 0, "after", 10)] == "PlaySong" and overall[(None, 0, "after", 11)] == "BuyTickets"
+    assert scoped[("d-music", 0, "any", None)] == "BuyTickets"  # c0..c5: 3:3
+    assert scoped[("d-events", 0, "after", 10)] == "PlaySong"  # c6
+    assert (None, 0, "after", 10) not in scoped

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from proposals_world import guideline_world
+from proposals_world import _seq, assignments_from, clusters_table, guideline_world
 
 from guideminer.mining.guidelines import (
     GuidelineParams, candidate_table, occurrences_and_windows, propose_guidelines,
@@ -123,3 +123,42 @@ def test_role_mismatch_is_an_error(world):
         .otherwise(pl.col("cluster_id")).cast(pl.Int32).alias("cluster_id"))
     with pytest.raises(ValueError, match=r"A000#4 has role 'agent' but its cluster 3 is a 'customer'"):
         propose_guidelines(bad, world["clusters"])
+
+
+def _yes_world():
+    """"yes" (c6) means "play it" after a15 and "book it" after a17; a city (c7) gets a movie
+    offer (a20) in the movies department and a table offer (a21) in the restaurants one."""
+    customer = {6: (["yes", "please", "sure"], ["yes please", "sure"]),
+                7: (["city", "san jose", "in"], ["in San Jose", "somewhere in Oakland"])}
+    agent = {15: (["play", "shall", "movie"], ["Shall I play the movie?"]),
+             16: (["playing", "started", "now"], ["Playing it now."]),
+             17: (["book", "table", "shall"], ["Shall I book the table?"]),
+             18: (["booked", "confirmed", "table"], ["Your table is booked."]),
+             20: (["movie", "showing", "how about"], ["How about Dune, showing at 7?"]),
+             21: (["restaurant", "table", "how about"], ["How about Nopa, a table at 7?"])}
+    conversations, routed = {}, []
+    for i in range(12):
+        movies = i % 2 == 0
+        offer, ask, done = (20, 15, 16) if movies else (21, 17, 18)
+        conversations[f"y{i:02d}"] = _seq("c7", f"a{offer}", "c6", f"a{ask}", "c6", f"a{done}")
+        routed.append({"conversation_id": f"y{i:02d}", "department_id": "d-movies" if movies else "d-food",
+                       "confidence": 1.0})
+    return assignments_from(conversations), clusters_table(customer, agent), pl.DataFrame(routed)
+
+
+def test_after_state_and_departments_separate_what_words_alone_cannot():
+    assignments, clusters, routed = _yes_world()
+    params = GuidelineParams(min_lift=1.0)
+    scoped = propose_guidelines(assignments, clusters, params, routed=routed)
+    found = {(p.department_id, p.condition.cluster_id, p.condition_state,
+              p.after_action.cluster_id if p.after_action else None, p.action.cluster_id) for p in scoped}
+    assert ("d-movies", 7, "first", None, 20) in found or ("d-movies", 7, "any", None, 20) in found
+    assert ("d-movies", 6, "after", 15, 16) in found and ("d-food", 6, "after", 17, 18) in found
+    assert not [f for f in found if f[0] == "d-movies" and f[4] in (17, 18, 21)]  # nothing crosses over
+    (play,) = [p for p in scoped if p.action.cluster_id == 16]
+    assert play.condition_scope == "department" and play.scores.confidence == 1.0
+    assert "right after the agent" in play.condition_text and "'play'" in play.condition_text
+    unscoped = propose_guidelines(assignments, clusters, params)
+    (city_movie,) = [p for p in unscoped if (p.condition.cluster_id, p.action.cluster_id) == (7, 20)]
+    assert city_movie.scores.confidence == pytest.approx(0.5) and city_movie.condition_scope == "all"
+    assert len({p.guideline_id for p in scoped}) == len(scoped)

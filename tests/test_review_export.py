@@ -148,3 +148,23 @@ def test_export_cli(workspace: Path, tmp_path: Path) -> None:
     done = CliRunner().invoke(app, ["export", str(workspace), "--out", str(tmp_path / "a.yaml"), "--auto-accept"])
     assert done.exit_code == 0, done.output
     assert json.loads(json.dumps(load_agent_spec(tmp_path / "a.yaml").model_dump(mode="json")))
+
+
+def test_export_carries_routing_examples_and_previous_moves(tmp_path: Path) -> None:
+    from test_proposals_guidelines import _yes_world
+
+    assignments, clusters, _ = _yes_world()
+    ws = tmp_path / "ws"
+    (ws / "mining" / "proposals").mkdir(parents=True)
+    guidelines, departments = write_proposals(ws, assignments, clusters)
+    spec = export_workspace(ws, tmp_path / "agent.yaml", auto_accept=True).spec
+    for department in spec.departments:
+        mined = next(d for d in departments.departments if d.department_id == department.id)
+        assert set(department.routing_examples) == {t for s in mined.situations for t in s.representative_texts}
+    exported = {g.id: g for d in spec.departments for g in d.guidelines}
+    after = [p for p in guidelines.proposals if p.condition_state == "after" and p.guideline_id in exported]
+    assert after, "the yes-world must yield an exported 'after' guideline"
+    for proposal in after:
+        assert exported[proposal.guideline_id].after_examples == tuple(proposal.after_action.representative_texts)
+    assert all(not exported[p.guideline_id].after_examples for p in guidelines.proposals
+               if p.condition_state != "after" and p.guideline_id in exported)

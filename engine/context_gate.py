@@ -1,0 +1,67 @@
+"""Previous-move gate: conditions that hold only right after a certain agent move.
+
+Mined guidelines may be qualified by conversation state "after": the customer's words alone
+("yes, please") do not say what they agree to; the agent move just before does ("shall I play
+it?"). Such a guideline carries `after_examples` (agent messages of that move). Any condition
+scorer can be wrapped: a gated guideline's score is capped by how closely the latest agent
+message before the customer's newest message resembles one of those examples, so "yes" after a
+different question cannot trigger it. Guidelines without `after_examples` pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from guideminer.engine.embedding import MINILM_CALIBRATION, LinearCalibration, MemoizingEmbedder, TextVectorCache
+from guideminer.engine.protocols import ConditionScore, ConditionScorer
+from guideminer.engine.session import Message
+from guideminer.engine.spec import AgentSpec, Guideline
+from guideminer.models.embedder import TextEmbedder
+
+
+def previous_agent_message(conversation: Sequence[Message]) -> str | None:
+    """The last agent message before the latest customer message (None: the agent has not spoken)."""
+    latest_customer = max((i for i, m in enumerate(conversation) if m.role == "customer"), default=len(conversation))
+    for message in reversed(conversation[:latest_customer]):
+        if message.role == "agent":
+            return message.text
+    return None
+
+
+def has_after_examples(spec: AgentSpec) -> bool:
+    return any(g.after_examples for d in spec.departments for g in d.guidelines)
+
+
+class PreviousMoveGate:
+    """ConditionScorer wrapper (module docstring): score = min(inner score, gate), where gate is
+    the calibrated best cosine between the previous agent message and the guideline's
+    `after_examples` (0 when the agent has not spoken yet)."""
+
+    def __init__(self, scorer: ConditionScorer, embedder: TextEmbedder, spec: AgentSpec | None = None, *,
+                 calibration: LinearCalibration = MINILM_CALIBRATION) -> None:
+        self.inner = scorer
+        self.model_id = f"{scorer.model_id}+previous-move-gate"
+        self.calibration = calibration
+        self._examples = TextVectorCache(embedder)
+        self._messages = embedder if isinstance(embedder, MemoizingEmbedder) else MemoizingEmbedder(embedder)
+        if spec is not None:
+            self._examples.ensure([t for d in spec.departments for g in d.guidelines for t in g.after_examples])
+
+    def score(self, conversation: Sequence[Message], guidelines: Sequence[Guideline]) -> Mapping[str, ConditionScore]:
+        scores = dict(self.inner.score(conversation, guidelines))
+        gated = [g for g in guidelines if g.after_examples]
+        if not gated:
+            return scores
+        previous = previous_agent_message(conversation)
+        query = self._messages.embed([previous])[0] if previous is not None else None
+        for guideline in gated:
+            gate = 0.0
+            if query is not None:
+                examples = self._examples.matrix(guideline.after_examples)
+                gate = float(self.calibration(np.max(examples @ query)))
+            inner = scores[guideline.id]
+            fresh = None if inner.fresh is None else min(inner.fresh, gate)
+            scores[guideline.id] = ConditionScore(score=min(inner.score, gate), fresh=fresh)
+        return scores
