@@ -8,6 +8,7 @@ MiniLM) with the workspace cache; the demo corpus repeats many texts, and the di
 count is printed next to the turn count so the embedding figure can be read honestly.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_scale.py --sizes 10000 100000 [--out DIR]
+        [--fit-rows 500000] [--stages embed cluster propose]
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-stage, ws, n = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+stage, ws, n, fit_rows = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 started = time.perf_counter()
 info = {}
 if stage == "generate":
@@ -40,19 +41,20 @@ else:
     names = {"embed": ["embed"], "cluster": ["embed", "cluster_customer", "cluster_agent", "label", "assignments"],
              "propose": None}[stage]
     steps = [s for s in default_steps() if names is None or s.name in names]
-    ctx = MineContext(ws, MineConfig(), load_embedder(), default_read_turns, default_read_conversations)
+    ctx = MineContext(ws, MineConfig(fit_rows=fit_rows), load_embedder(), default_read_turns, default_read_conversations)
     reports = run_steps(ctx, steps)
     info = {r.name: r.info for r in reports if not r.skipped}
-    info = {k: {x: v[x] for x in ("unique_texts", "n_texts", "k", "n", "noise_share", "guidelines", "departments") if x in v}
-            for k, v in info.items()}
+    keep = ("unique_texts", "n_texts", "k", "n", "noise_share", "hdbscan_noise_share", "guidelines", "departments")
+    info = {k: {x: v[x] for x in keep if x in v} for k, v in info.items()}
 print(json.dumps({"stage": stage, "seconds": round(time.perf_counter() - started, 1),
                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "info": info}))
 """
 STAGES = ("generate", "ingest", "embed", "cluster", "propose")
 
 
-def run_stage(stage: str, workspace: Path, n: int) -> dict:
-    result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n)], capture_output=True, text=True)
+def run_stage(stage: str, workspace: Path, n: int, fit_rows: int) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n), str(fit_rows)],
+                            capture_output=True, text=True)
     if result.returncode != 0:
         return {"stage": stage, "error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -62,14 +64,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--out", type=Path, default=None, help="keep the workspaces here (default: a temp dir)")
+    parser.add_argument("--fit-rows", type=int, default=500_000, help="MineConfig.fit_rows (sample-fit above it)")
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES,
+                        help="run only these (e.g. re-mine a kept workspace: --stages embed cluster propose)")
     args = parser.parse_args()
     root = args.out or Path(tempfile.mkdtemp(prefix="gm-scale-"))
     rows = []
     for n in args.sizes:
         workspace = root / f"ws-{n}"
-        for stage in STAGES:
+        for stage in [s for s in STAGES if s in args.stages]:
             started = time.perf_counter()
-            row = {"conversations": n, **run_stage(stage, workspace, n)}
+            row = {"conversations": n, "fit_rows": args.fit_rows, **run_stage(stage, workspace, n, args.fit_rows)}
             row.setdefault("seconds", round(time.perf_counter() - started, 1))
             rows.append(row)
             print(json.dumps(row), flush=True)

@@ -85,6 +85,63 @@ def _embed_missing(
     return vectors
 
 
+def distinct_index(texts: pl.Series) -> tuple[list[str], np.ndarray]:
+    """(distinct normalised texts, row -> position in them), normalising each raw text once.
+
+    Raw duplicates are found by polars (sorted dense rank) so a 10M-row column never becomes a
+    Python list; only distinct raw texts are normalised and hashed."""
+    raw = texts.cast(pl.String).fill_null("")
+    raw_distinct = raw.unique().sort()
+    raw_index = (raw.rank("dense").cast(pl.Int64) - 1).to_numpy()
+    position: dict[str, int] = {}
+    normalised_texts: list[str] = []
+    raw_to_distinct = np.empty(len(raw_distinct), dtype=np.int32)
+    for i, text in enumerate(raw_distinct.to_list()):
+        normalised = normalise_text(text)
+        slot = position.setdefault(normalised, len(position))
+        if slot == len(normalised_texts):
+            normalised_texts.append(normalised)
+        raw_to_distinct[i] = slot
+    return normalised_texts, raw_to_distinct[raw_index] if len(raw_index) else np.zeros(0, np.int32)
+
+
+def embed_distinct(
+    texts: Sequence[str] | pl.Series,
+    embedder: TextEmbedder,
+    cache_dir: Path | None,
+    *,
+    chunk_size: int = 4096,
+    progress: bool | None = None,
+    remote: RemoteEmbed | None = None,
+) -> tuple[np.ndarray, np.ndarray, EmbedStats]:
+    """(one vector per distinct normalised text, row -> vector index, stats).
+
+    Why distinct: support logs repeat turns verbatim, and a per-row matrix of 10M turns would
+    take 15 GB while the distinct vectors of the same corpus take a tenth of that.
+    `cache_dir` is the cache root (for a workspace: `workspace_embeddings_dir(ws)`); vectors go
+    to its `<model_id>/` subfolder. None disables persistence. The progress bar shows by default
+    when more than one chunk must be embedded.
+    """
+    started = time.perf_counter()
+    series = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
+    distinct, index = distinct_index(series)
+    keys = [text_key(t) for t in distinct]
+    cache = EmbeddingCache(cache_dir, embedder.model_id, embedder.dimension) if cache_dir is not None else None
+    found = cache.lookup(keys) if cache is not None else {}
+    missing = {k: t for k, t in zip(keys, distinct, strict=True) if k not in found}
+    show = progress if progress is not None else len(missing) > chunk_size
+    found.update(_embed_missing(missing, embedder, cache, chunk_size, show, remote))
+    matrix = np.empty((len(keys), embedder.dimension), dtype=np.float32)
+    for row, key in enumerate(keys):
+        matrix[row] = found[key]
+    stats = EmbedStats(
+        model_id=embedder.model_id, n_texts=len(series), unique_texts=len(keys),
+        cache_hits=len(keys) - len(missing), embedded=len(missing),
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    return matrix, index, stats
+
+
 def embed_texts(
     texts: Sequence[str],
     embedder: TextEmbedder,
@@ -94,32 +151,33 @@ def embed_texts(
     progress: bool | None = None,
     remote: RemoteEmbed | None = None,
 ) -> tuple[np.ndarray, EmbedStats]:
-    """Vectors for `texts` (row i belongs to texts[i]) plus what was cached vs embedded.
+    """Vectors for `texts` (row i belongs to texts[i]) plus what was cached vs embedded; see
+    `embed_distinct`, which this expands to one row per text."""
+    matrix, index, stats = embed_distinct(texts, embedder, cache_dir, chunk_size=chunk_size,
+                                          progress=progress, remote=remote)
+    return matrix[index], stats
 
-    `cache_dir` is the cache root (for a workspace: `workspace_embeddings_dir(ws)`); vectors go
-    to its `<model_id>/` subfolder. None disables persistence but still embeds duplicates once.
-    The progress bar shows by default when more than one chunk must be embedded.
-    """
-    started = time.perf_counter()
-    normalised = [normalise_text(t) for t in texts]
-    keys = [text_key(t) for t in normalised]
-    unique = dict(zip(keys, normalised))
-    cache = None
-    if cache_dir is not None:
-        cache = EmbeddingCache(cache_dir, embedder.model_id, embedder.dimension)
-    found = cache.lookup(list(unique)) if cache is not None else {}
-    missing = {k: t for k, t in unique.items() if k not in found}
-    show = progress if progress is not None else len(missing) > chunk_size
-    found.update(_embed_missing(missing, embedder, cache, chunk_size, show, remote))
-    matrix = np.empty((len(texts), embedder.dimension), dtype=np.float32)
-    for row, key in enumerate(keys):
-        matrix[row] = found[key]
-    stats = EmbedStats(
-        model_id=embedder.model_id, n_texts=len(texts), unique_texts=len(unique),
-        cache_hits=len(unique) - len(missing), embedded=len(missing),
-        seconds=round(time.perf_counter() - started, 3),
-    )
-    return matrix, stats
+
+def _turn_frame(turns: pl.DataFrame, roles: Sequence[str] | None) -> pl.DataFrame:
+    absent = [c for c in (*TURN_KEY_COLUMNS, "text") if c not in turns.columns]
+    if absent:
+        raise ValueError(f"turns table lacks column(s) {absent}; it has {turns.columns}")
+    frame = turns.with_columns(pl.col("role").cast(pl.String))
+    return frame.filter(pl.col("role").is_in(list(roles))) if roles is not None else frame
+
+
+def embed_turns_distinct(
+    turns: pl.DataFrame, embedder: TextEmbedder, cache_dir: Path | None, *,
+    roles: Sequence[str] | None = None, progress: bool | None = None, chunk_size: int = 4096,
+    remote: RemoteEmbed | None = None,
+) -> tuple[pl.DataFrame, np.ndarray, EmbedStats]:
+    """(turn keys + `text_row`, distinct vectors, stats): row i of the keys is embedded by
+    vector `text_row[i]`; see `embed_distinct`."""
+    frame = _turn_frame(turns, roles)
+    matrix, index, stats = embed_distinct(frame.get_column("text"), embedder, cache_dir, progress=progress,
+                                          chunk_size=chunk_size, remote=remote)
+    keys = frame.select(TURN_KEY_COLUMNS).with_columns(pl.Series("text_row", index, dtype=pl.Int32))
+    return keys, matrix, stats
 
 
 def embed_turns(
@@ -137,15 +195,9 @@ def embed_turns(
     `roles` keeps only those roles (e.g. ["customer"]); the key frame has conversation_id,
     turn_index and role (as plain strings), in the order of the returned matrix rows.
     """
-    absent = [c for c in (*TURN_KEY_COLUMNS, "text") if c not in turns.columns]
-    if absent:
-        raise ValueError(f"turns table lacks column(s) {absent}; it has {turns.columns}")
-    frame = turns.with_columns(pl.col("role").cast(pl.String))
-    if roles is not None:
-        frame = frame.filter(pl.col("role").is_in(list(roles)))
-    matrix, stats = embed_texts(frame.get_column("text").to_list(), embedder, cache_dir, progress=progress,
-                                chunk_size=chunk_size, remote=remote)
-    return frame.select(TURN_KEY_COLUMNS), matrix, stats
+    keys, matrix, stats = embed_turns_distinct(turns, embedder, cache_dir, roles=roles, progress=progress,
+                                               chunk_size=chunk_size, remote=remote)
+    return keys.select(TURN_KEY_COLUMNS), matrix[keys["text_row"].to_numpy()], stats
 
 
 def embed_workspace_turns(

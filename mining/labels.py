@@ -35,23 +35,30 @@ class ClusterLabel:
 
 
 def ctfidf_keywords(
-    texts: Sequence[str], labels: np.ndarray, k: int, top_n: int = 8
+    texts: Sequence[str], labels: np.ndarray, k: int, top_n: int = 8, weights: np.ndarray | None = None
 ) -> list[list[str]]:
     """Top `top_n` c-TF-IDF terms (unigrams + bigrams, English stop words) of clusters 0..k-1.
 
     Weight of term t in class c: tf(t, c) / |c| * log(1 + A / f(t)), A = mean words per class,
-    f(t) = frequency of t over all classes (BERTopic's formulation).
+    f(t) = frequency of t over all classes (BERTopic's formulation). Each text is counted on its
+    own (no bigram spans two texts) `weights[i]` times (default once): distinct texts with their
+    multiplicity give the same keywords as every repeated turn.
     """
+    from scipy import sparse
     from sklearn.feature_extraction.text import CountVectorizer
 
-    documents = [" ".join(texts[i] for i in np.flatnonzero(labels == c)) for c in range(k)]
-    if not any(doc.strip() for doc in documents):
+    labels = np.asarray(labels)
+    weights = np.ones(len(texts)) if weights is None else np.asarray(weights, dtype=np.float64)
+    if not any(str(t).strip() for t in texts):
         return [[] for _ in range(k)]
     vectorizer = CountVectorizer(stop_words="english", ngram_range=(1, 2), min_df=1)
     try:
-        counts = vectorizer.fit_transform(documents).astype(np.float64)
+        per_text = vectorizer.fit_transform(texts).astype(np.float64)
     except ValueError:  # only stop words / no tokens at all
         return [[] for _ in range(k)]
+    kept = (labels >= 0) & (labels < k)
+    membership = sparse.csr_matrix((weights[kept], (labels[kept], np.flatnonzero(kept))), shape=(k, len(texts)))
+    counts = (membership @ per_text).tocsr()
     terms = vectorizer.get_feature_names_out()
     words_per_class = np.asarray(counts.sum(axis=1)).ravel()
     term_frequency = np.asarray(counts.sum(axis=0)).ravel()
@@ -91,17 +98,20 @@ def representative_texts(
 def label_clusters(
     texts: Sequence[str], vectors: np.ndarray, labels: np.ndarray, centroids: np.ndarray,
     *, top_keywords: int = 8, representatives: int = 5, namer: ClusterNamer | None = None,
+    weights: np.ndarray | None = None,
 ) -> list[ClusterLabel]:
     """Keywords, representatives, size (and a name if a namer is given) for clusters 0..k-1.
 
     `labels` should be the final per-point clusters (noise already assigned), so sizes add up
-    to n and every turn counts towards the words of its cluster.
+    to n and every turn counts towards the words of its cluster. With `weights`, point i stands
+    for weights[i] turns (distinct texts with their counts: the same labels, far less memory).
     """
     k = len(centroids)
-    keywords = ctfidf_keywords(texts, labels, k, top_keywords)
+    weights = np.ones(len(labels), dtype=np.int64) if weights is None else np.asarray(weights)
+    keywords = ctfidf_keywords(texts, labels, k, top_keywords, weights)
     result = []
     for c in range(k):
         reps = representative_texts(texts, vectors, labels, centroids[c], c, representatives)
         name = namer.name(keywords[c], reps) if namer is not None else None
-        result.append(ClusterLabel(c, int((labels == c).sum()), keywords[c], reps, name))
+        result.append(ClusterLabel(c, int(weights[labels == c].sum()), keywords[c], reps, name))
     return result

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from guideminer.mining.cluster import ClusterParams
 from guideminer.mining.cluster_sample import cluster_rows
-from guideminer.mining.embed import embed_turns, workspace_embeddings_dir
+from guideminer.mining.embed import embed_turns_distinct, workspace_embeddings_dir
 from guideminer.mining.labels import label_clusters
 from guideminer.mining.pipeline import (
     TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic,
@@ -27,8 +27,9 @@ from guideminer.mining.schema import CLUSTERS_SCHEMA, MINING_FILES, TURN_ASSIGNM
 ROLES = ("customer", "agent")  # clustering order = id order
 RAY_CHUNK = 65_536  # texts per Ray job: amortises worker start-up; each job's vectors are persisted
 WORK = "mining/work"
-VECTORS = f"{WORK}/turn_vectors.npy"
+VECTORS = f"{WORK}/text_vectors.npy"  # one row per distinct text; KEYS' `text_row` points into it
 KEYS = f"{WORK}/turn_keys.parquet"
+LEGACY_ROW_VECTORS = f"{WORK}/turn_vectors.npy"
 
 
 def cluster_rows_file(role: str) -> str:
@@ -62,26 +63,29 @@ def _embed(ctx: MineContext) -> dict:
         from guideminer.mining.ray_engine import ray_embed
 
         remote, chunk = partial(ray_embed, factory=ctx.embedder_factory), max(chunk, RAY_CHUNK)
-    keys, matrix, stats = embed_turns(ctx.turns, ctx.embedder, workspace_embeddings_dir(ctx.workspace),
-                                      roles=list(ROLES), chunk_size=chunk, remote=remote)
+    keys, matrix, stats = embed_turns_distinct(ctx.turns, ctx.embedder, workspace_embeddings_dir(ctx.workspace),
+                                               roles=list(ROLES), chunk_size=chunk, remote=remote)
     texts = ctx.turns.with_columns(pl.col("role").cast(pl.String)).filter(pl.col("role").is_in(ROLES))
     keys = keys.with_columns(texts.get_column("text"))
     _save_parquet(ctx, KEYS, keys.to_arrow())
     _save_npy(ctx, VECTORS, matrix)
+    ctx.path(LEGACY_ROW_VECTORS).unlink(missing_ok=True)  # per-row matrix of workspaces mined before v5
     return stats.model_dump()
 
 
-def _role_rows(ctx: MineContext, role: str) -> np.ndarray:
-    roles = pq.read_table(ctx.path(KEYS), columns=["role"]).column("role").to_numpy(zero_copy_only=False)
-    return np.flatnonzero(roles == role)
+def _role_rows(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of `role` in KEYS, their vector rows in VECTORS)."""
+    keys = pq.read_table(ctx.path(KEYS), columns=["role", "text_row"])
+    rows = np.flatnonzero(keys.column("role").to_numpy(zero_copy_only=False) == role)
+    return rows, keys.column("text_row").to_numpy()[rows]
 
 
 def _cluster_role(role: str):
     def run(ctx: MineContext) -> dict:
-        rows = _role_rows(ctx, role)
-        vectors = np.load(ctx.path(VECTORS), mmap_mode="r")[rows]
+        rows, text_rows = _role_rows(ctx, role)
+        vectors = np.load(ctx.path(VECTORS), mmap_mode="r")
         params: ClusterParams = getattr(ctx.config, f"{role}_params")
-        result = cluster_rows(vectors, params, fit_rows=ctx.config.fit_rows)
+        result = cluster_rows(vectors, params, fit_rows=ctx.config.fit_rows, index=text_rows)
         table = pa.table({
             "row": pa.array(rows, pa.int64()), "label": pa.array(result.labels, pa.int32()),
             "hdbscan_noise": pa.array(result.hdbscan_noise), "is_noise": pa.array(result.is_noise),
@@ -103,20 +107,30 @@ def _id_offsets(ctx: MineContext) -> dict[str, int]:
     return offsets
 
 
+def _distinct_members(text_rows: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(text row, cluster, turns) of every distinct (text, cluster) pair of one role."""
+    pairs, counts = np.unique(np.stack([text_rows.astype(np.int64), labels.astype(np.int64)], axis=1),
+                              axis=0, return_counts=True)
+    return pairs[:, 0], pairs[:, 1], counts
+
+
 def _label(ctx: MineContext) -> dict:
-    keys = pq.read_table(ctx.path(KEYS), columns=["text"]).column("text").to_pylist()
+    keys = pl.read_parquet(ctx.path(KEYS), columns=["text_row", "text"])
+    first_text = keys.group_by("text_row", maintain_order=True).agg(pl.col("text").first()).sort("text_row")
+    texts_of = first_text["text"].to_list()  # one raw text per vector row (its first turn)
+    text_rows_all = keys["text_row"].to_numpy()
+    del keys
     vectors = np.load(ctx.path(VECTORS), mmap_mode="r")
     offsets = _id_offsets(ctx)
     columns: dict[str, list] = {f.name: [] for f in CLUSTERS_SCHEMA}
     for role in ROLES:
         rows_table = pq.read_table(ctx.path(cluster_rows_file(role)))
-        rows = rows_table.column("row").to_numpy()
-        labels = rows_table.column("label").to_numpy()
+        text_rows, labels, counts = _distinct_members(text_rows_all[rows_table.column("row").to_numpy()],
+                                                      rows_table.column("label").to_numpy())
         centroids = np.load(ctx.path(centroids_file(role)))
-        texts = [keys[r] for r in rows]
-        for lab in label_clusters(texts, np.asarray(vectors[rows]), labels, centroids,
-                                  top_keywords=ctx.config.top_keywords,
-                                  representatives=ctx.config.representatives):
+        for lab in label_clusters([texts_of[t] for t in text_rows], np.asarray(vectors[text_rows]), labels,
+                                  centroids, top_keywords=ctx.config.top_keywords,
+                                  representatives=ctx.config.representatives, weights=counts):
             columns["cluster_id"].append(offsets[role] + lab.cluster)
             columns["role"].append(role)
             columns["size"].append(lab.size)

@@ -32,9 +32,10 @@ from guideminer.models.embedder import TextEmbedder
 
 MANIFEST_VERSION = 1
 # Bump when every step's algorithm changes what it writes for the same inputs and parameters, so
-# existing workspaces re-run instead of keeping results of the old code (4: exact kNN for UMAP);
-# a change to one step bumps that `Step.version` instead.
-ALGORITHM_VERSION = 4
+# existing workspaces re-run instead of keeping results of the old code (4: exact kNN for UMAP;
+# 5: vectors stored per distinct text, keywords counted per text); a change to one step bumps
+# that `Step.version` instead.
+ALGORITHM_VERSION = 5
 TURNS_INPUT = "turns"  # the pseudo-input naming the workspace turns table
 CONVERSATIONS_INPUT = "conversations"  # ... and the conversations table (metadata: outcomes)
 

@@ -142,3 +142,29 @@ def test_sample_fit_assigns_every_row_and_matches_the_full_fit() -> None:
     assert sampled.k == full.k == 3 and len(sampled.labels) == len(vectors)
     assert clustering_scores(sampled.labels, truth)["nmi"] == pytest.approx(1.0)
     assert (sampled.confidence[~sampled.is_noise] >= params.min_confidence).all()
+
+
+def test_sample_fit_on_distinct_vectors_copies_sampled_twins() -> None:
+    """Rows addressed through an index into distinct vectors: a row whose text was sampled gets
+    exactly that row's outcome; the clusters equal those of the expanded matrix."""
+    from guideminer.mining.cluster_sample import cluster_rows
+
+    distinct, truth = blobs(k=3, per=60, outliers=0, seed=5)
+    rng = np.random.default_rng(1)
+    index = np.concatenate([np.arange(len(distinct)), rng.integers(0, len(distinct), size=600)])
+    params = ClusterParams(reduction="none")
+    by_index = cluster_rows(distinct, params, fit_rows=300, batch=50, index=index)
+    expanded = cluster_rows(distinct[index], params, fit_rows=300, batch=50)
+    assert np.array_equal(by_index.labels, expanded.labels)  # no text identity there: nearest centroid
+    assert clustering_scores(by_index.labels, truth[index])["nmi"] > 0.9
+    assert by_index.seconds["copied_rows"] > 0
+    sample = np.sort(np.random.default_rng(params.seed).choice(len(index), size=300, replace=False))
+    first_of_text = {}
+    for row in sample:
+        first_of_text.setdefault(index[row], row)
+    for row in range(len(index)):
+        twin = first_of_text.get(index[row])
+        if twin is not None:
+            assert by_index.labels[row] == by_index.labels[twin]
+            assert by_index.confidence[row] == by_index.confidence[twin]
+            assert by_index.hdbscan_noise[row] == by_index.hdbscan_noise[twin]
