@@ -24,7 +24,7 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-stage, ws, n, fit_rows = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+stage, ws, n, fit_rows, processes = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 started = time.perf_counter()
 info = {}
 if stage == "generate":
@@ -41,23 +41,34 @@ else:
     names = {"embed": ["embed"], "cluster": ["embed", "cluster_customer", "cluster_agent", "label", "assignments"],
              "propose": None}[stage]
     steps = [s for s in default_steps() if names is None or s.name in names]
-    ctx = MineContext(ws, MineConfig(fit_rows=fit_rows), load_embedder(), default_read_turns, default_read_conversations)
+    ctx = MineContext(ws, MineConfig(fit_rows=fit_rows, processes=processes), load_embedder(), default_read_turns, default_read_conversations)
     reports = run_steps(ctx, steps)
     info = {r.name: r.info for r in reports if not r.skipped}
     keep = ("unique_texts", "n_texts", "k", "n", "noise_share", "hdbscan_noise_share", "guidelines", "departments")
     info = {k: {x: v[x] for x in keep if x in v} for k, v in info.items()}
 print(json.dumps({"stage": stage, "seconds": round(time.perf_counter() - started, 1),
-                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), "info": info}))
+                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                  "child_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+                  "info": info}))
 """
 STAGES = ("generate", "ingest", "embed", "cluster", "propose")
 
 
-def run_stage(stage: str, workspace: Path, n: int, fit_rows: int) -> dict:
-    result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n), str(fit_rows)],
+def run_stage(stage: str, workspace: Path, n: int, fit_rows: int, processes: int) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n), str(fit_rows), str(processes)],
                             capture_output=True, text=True)
     if result.returncode != 0:
         return {"stage": stage, "error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def memory(row: dict) -> str:
+    """The stage process's peak RSS; with worker processes (per-role clustering runs
+    `MineConfig.processes` = 2 at once) an upper bound: parent peak + 2 x the largest worker's."""
+    parent, child, workers = row.get("peak_rss_mib"), row.get("child_peak_rss_mib") or 0, row.get("processes", 2)
+    if parent is None:
+        return "-"
+    return f"{parent}" if child == 0 else f"{parent} + {workers} x {child} = {parent + workers * child}"
 
 
 def main() -> None:
@@ -65,6 +76,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--out", type=Path, default=None, help="keep the workspaces here (default: a temp dir)")
     parser.add_argument("--fit-rows", type=int, default=500_000, help="MineConfig.fit_rows (sample-fit above it)")
+    parser.add_argument("--processes", type=int, default=2, help="MineConfig.processes (roles clustered at once)")
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES,
                         help="run only these (e.g. re-mine a kept workspace: --stages embed cluster propose)")
     args = parser.parse_args()
@@ -74,15 +86,16 @@ def main() -> None:
         workspace = root / f"ws-{n}"
         for stage in [s for s in STAGES if s in args.stages]:
             started = time.perf_counter()
-            row = {"conversations": n, "fit_rows": args.fit_rows, **run_stage(stage, workspace, n, args.fit_rows)}
+            row = {"conversations": n, "fit_rows": args.fit_rows, "processes": args.processes,
+                   **run_stage(stage, workspace, n, args.fit_rows, args.processes)}
             row.setdefault("seconds", round(time.perf_counter() - started, 1))
             rows.append(row)
             print(json.dumps(row), flush=True)
             if "error" in row:
                 break
-    print("\n| conversations | stage | seconds | peak RSS MiB | notes |\n|---|---|---|---|---|")
+    print("\n| conversations | stage | seconds | peak RSS MiB (bound) | notes |\n|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['conversations']:,} | {row['stage']} | {row.get('seconds')} | {row.get('peak_rss_mib', '-')} | "
+        print(f"| {row['conversations']:,} | {row['stage']} | {row.get('seconds')} | {memory(row)} | "
               f"{json.dumps(row.get('info') or row.get('error', ''))} |")
 
 

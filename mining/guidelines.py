@@ -20,6 +20,8 @@ Definitions (every number in a proposal can be re-derived from its `counts`):
   condition is the "any" base rate: conditioning it on the previous move too would cancel
   exactly the habits the qualification finds.
 - support = conversations where the condition occurred and the action followed in the window;
+  it must reach `min_support` and `min_support_share` of the answered conversations in scope
+  (the department, or all);
   confidence = P(action in window | condition occurrence); base rate = P(action in window |
   any occurrence in the same state), lift = confidence / base rate, which is what suppresses
   generic moves (greeting, closing) that follow nearly everything; consistency = 1 - entropy of
@@ -47,6 +49,9 @@ from guideminer.mining.schema import UNROUTED
 
 ACTION_WINDOW = 2  # agent turns after the customer turn, up to the next customer turn
 MIN_SUPPORT = 3  # conversations; 5 measured lower recall on SGD and the demo (docs/results.md)
+# ... and at least this share of the conversations in scope (the department), so a habit of a
+# 100k-conversation corpus needs more than 3 of them (below ~1,500 per department: just 3).
+MIN_SUPPORT_SHARE = 0.002
 MIN_CONFIDENCE = 0.2  # demo corpus: recall 0.25 -> 0.38 at the same precision (0.61) vs 0.3
 MIN_LIFT = 2.0
 MIN_CONSISTENCY = 0.2
@@ -65,6 +70,7 @@ class GuidelineParams(BaseModel):
 
     action_window: int = Field(ACTION_WINDOW, ge=1)
     min_support: int = Field(MIN_SUPPORT, ge=1)
+    min_support_share: float = Field(MIN_SUPPORT_SHARE, ge=0.0, le=1.0)
     min_confidence: float = Field(MIN_CONFIDENCE, ge=0.0, le=1.0)
     min_lift: float = Field(MIN_LIFT, ge=0.0)
     min_consistency: float = Field(MIN_CONSISTENCY, ge=0.0, le=1.0)
@@ -173,6 +179,7 @@ def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_cl
     pairs = (occ.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
              .group_by("conversation_id", "condition_turn", *CONDITION_KEY, "agent_cluster")
              .agg(pl.col("action_turn").min()))
+    scope_size = occ.group_by("department_id").agg(pl.col("conversation_id").n_unique().alias("scope_conversations"))
     condition = occ.group_by(*CONDITION_KEY).agg(
         pl.len().alias("condition_occurrences"),
         pl.col("conversation_id").n_unique().alias("condition_conversations"))
@@ -194,6 +201,7 @@ def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_cl
     return (followed.join(condition, on=CONDITION_KEY, nulls_equal=True).with_columns(base_state)
             .join(base, on=[*scope, "agent_cluster"], nulls_equal=True).drop("base_state")
             .join(consistency, on=CONDITION_KEY, how="left", nulls_equal=True)
+            .join(scope_size, on="department_id", how="left", nulls_equal=True)
             .with_columns((pl.col("followed_occurrences") / pl.col("condition_occurrences")).alias("confidence"),
                           (pl.col("action_occurrences") / pl.col("all_occurrences")).alias("base_rate"))
             .with_columns((pl.col("confidence") / pl.col("base_rate")).alias("lift"),
@@ -226,6 +234,7 @@ def select_candidates(table: pl.DataFrame, params: GuidelineParams) -> pl.DataFr
     first/later rows too (module docstring)."""
     passing = table.filter(
         (pl.col("followed_conversations") >= params.min_support)
+        & (pl.col("followed_conversations") >= params.min_support_share * pl.col("scope_conversations"))
         & (pl.col("confidence") >= params.min_confidence)
         & (pl.col("lift") >= params.min_lift)
         & (pl.col("consistency") >= params.min_consistency))

@@ -162,3 +162,12 @@ def test_after_state_and_departments_separate_what_words_alone_cannot():
     (city_movie,) = [p for p in unscoped if (p.condition.cluster_id, p.action.cluster_id) == (7, 20)]
     assert city_movie.scores.confidence == pytest.approx(0.5) and city_movie.condition_scope == "all"
     assert len({p.guideline_id for p in scoped}) == len(scoped)
+
+
+def test_support_share_scales_the_floor_with_the_corpus(world, proposals):
+    occurrences, _ = occurrences_and_windows(world["assignments"], 2)
+    in_scope = occurrences["conversation_id"].n_unique()
+    strict = propose_guidelines(world["assignments"], world["clusters"], GuidelineParams(min_support_share=0.25))
+    assert strict and len(strict) < len(proposals)
+    assert all(p.scores.support >= 0.25 * in_scope for p in strict)
+    assert {p.guideline_id for p in strict} <= {p.guideline_id for p in proposals}
