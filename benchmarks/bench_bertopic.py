@@ -14,6 +14,7 @@ NMI is computed in this parent process on the labels each child writes.
 
     bash benchmarks/make_bench_venv.sh
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_bertopic.py [--limit 8000]
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_bertopic.py --demo 10000   # 71k demo turns
 """
 
 from __future__ import annotations
@@ -89,6 +90,24 @@ def sgd_corpus(limit: int | None, seed: int = 0) -> dict[str, list[str]]:
             "gold": [gold[i] for i in order]}
 
 
+def demo_corpus(n_conversations: int, seed: int = 7) -> dict[str, list[str]]:
+    """Every turn of a generated demo corpus; gold = role + the truth's situation / move label."""
+    from guideminer.ingest.demo_corpus import write_demo_corpus
+
+    texts, roles, gold = [], [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_demo_corpus(Path(tmp), n_conversations, seed)
+        with paths.conversations.open(encoding="utf-8") as corpus, paths.truth_turns.open(encoding="utf-8") as truth:
+            for line, truth_line in zip(corpus, truth, strict=True):
+                record, labels = json.loads(line), json.loads(truth_line)
+                for turn, label in zip(record["turns"], labels["turns"], strict=True):
+                    role = "user" if turn["role"] == "customer" else "system"
+                    texts.append(turn["text"])
+                    roles.append(role)
+                    gold.append(f"{role}:{label['label']}")
+    return {"texts": texts, "roles": roles, "gold": gold}
+
+
 def run_child(python: Path, code: str, corpus_file: Path, out_file: Path) -> dict:
     """Run one side in a fresh process; wall seconds and its peak RSS (MiB) via wait4."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
@@ -105,12 +124,14 @@ def run_child(python: Path, code: str, corpus_file: Path, out_file: Path) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="random subset of this many turns")
+    parser.add_argument("--demo", type=int, default=None,
+                        help="instead of SGD: every turn of a generated demo corpus of this many conversations")
     args = parser.parse_args()
     if not BENCH_PYTHON.exists():
         sys.exit(f"{BENCH_PYTHON} missing: run `bash benchmarks/make_bench_venv.sh` first")
     from sklearn.metrics import normalized_mutual_info_score
 
-    corpus = sgd_corpus(args.limit)
+    corpus = demo_corpus(args.demo) if args.demo else sgd_corpus(args.limit)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         corpus_file = Path(tmp) / "corpus.json"

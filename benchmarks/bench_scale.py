@@ -8,7 +8,11 @@ MiniLM) with the workspace cache; the demo corpus repeats many texts, and the di
 count is printed next to the turn count so the embedding figure can be read honestly.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_scale.py --sizes 10000 100000 [--out DIR]
-        [--fit-rows 500000] [--stages embed cluster propose]
+        [--fit-rows 500000] [--processes 2] [--stages embed cluster propose] [--bertopic-size 10000]
+
+`--bertopic-size N` also runs benchmarks/bench_bertopic.py on every turn of an N-conversation
+demo corpus (needs `bash benchmarks/make_bench_venv.sh`) and prints its JSON line with the
+wall-time ratio.
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="keep the workspaces here (default: a temp dir)")
     parser.add_argument("--fit-rows", type=int, default=500_000, help="MineConfig.fit_rows (sample-fit above it)")
     parser.add_argument("--processes", type=int, default=2, help="MineConfig.processes (roles clustered at once)")
+    parser.add_argument("--bertopic-size", type=int, default=None,
+                        help="also run benchmarks/bench_bertopic.py --demo N (guideminer vs BERTopic, same turns)")
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES,
                         help="run only these (e.g. re-mine a kept workspace: --stages embed cluster propose)")
     args = parser.parse_args()
@@ -93,6 +99,11 @@ def main() -> None:
             print(json.dumps(row), flush=True)
             if "error" in row:
                 break
+    if args.bertopic_size:
+        bertopic = subprocess.run([sys.executable, str(Path(__file__).with_name("bench_bertopic.py")),
+                                   "--demo", str(args.bertopic_size)], capture_output=True, text=True)
+        print(bertopic.stdout.strip().splitlines()[-1] if bertopic.returncode == 0 else
+              f"bench_bertopic failed: {bertopic.stderr.strip().splitlines()[-1:]}", flush=True)
     print("\n| conversations | stage | seconds | peak RSS MiB (bound) | notes |\n|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['conversations']:,} | {row['stage']} | {row.get('seconds')} | {memory(row)} | "

@@ -63,12 +63,12 @@ RemoteEmbed = Callable[[dict[str, str]], dict[str, np.ndarray]]
 
 def _embed_missing(
     missing: dict[str, str], embedder: TextEmbedder, cache: EmbeddingCache | None,
-    chunk_size: int, progress: bool, remote: RemoteEmbed | None = None,
-) -> dict[str, np.ndarray]:
-    """Embed `missing` (key -> text) chunk by chunk, persisting each chunk as it completes;
-    `remote` (e.g. `ray_engine.ray_embed`) embeds a chunk elsewhere instead of `embedder`."""
+    chunk_size: int, progress: bool, on_chunk: Callable[[list[str], np.ndarray], None],
+    remote: RemoteEmbed | None = None,
+) -> None:
+    """Embed `missing` (key -> text) chunk by chunk, persisting each chunk as it completes and
+    handing it to `on_chunk`; `remote` (e.g. `ray_engine.ray_embed`) embeds a chunk elsewhere."""
     keys = sorted(missing, key=lambda k: len(missing[k]))  # similar lengths share batches
-    vectors: dict[str, np.ndarray] = {}
     columns = (TextColumn("embedding"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, transient=True, disable=not progress) as bar:
         task = bar.add_task("embed", total=len(keys))
@@ -80,9 +80,8 @@ def _embed_missing(
                 matrix = _checked(np.stack([done[k] for k in chunk]), len(chunk), embedder)
             if cache is not None:
                 cache.append(chunk, matrix)
-            vectors.update(zip(chunk, matrix))
+            on_chunk(chunk, matrix)
             bar.advance(task, len(chunk))
-    return vectors
 
 
 def distinct_index(texts: pl.Series) -> tuple[list[str], np.ndarray]:
@@ -126,17 +125,24 @@ def embed_distinct(
     series = texts if isinstance(texts, pl.Series) else pl.Series("text", list(texts), dtype=pl.String)
     distinct, index = distinct_index(series)
     keys = [text_key(t) for t in distinct]
-    cache = EmbeddingCache(cache_dir, embedder.model_id, embedder.dimension) if cache_dir is not None else None
-    found = cache.lookup(keys) if cache is not None else {}
-    missing = {k: t for k, t in zip(keys, distinct, strict=True) if k not in found}
-    show = progress if progress is not None else len(missing) > chunk_size
-    found.update(_embed_missing(missing, embedder, cache, chunk_size, show, remote))
+    position = {key: row for row, key in enumerate(keys)}
     matrix = np.empty((len(keys), embedder.dimension), dtype=np.float32)
-    for row, key in enumerate(keys):
-        matrix[row] = found[key]
+    filled = np.zeros(len(keys), dtype=bool)
+
+    def put(chunk_keys: list[str], vectors: np.ndarray) -> None:
+        rows = np.fromiter((position[k] for k in chunk_keys), dtype=np.int64, count=len(chunk_keys))
+        matrix[rows], filled[rows] = vectors, True
+
+    cache = EmbeddingCache(cache_dir, embedder.model_id, embedder.dimension) if cache_dir is not None else None
+    if cache is not None:
+        cache.fill(keys, put)
+    missing = {keys[row]: distinct[row] for row in np.flatnonzero(~filled)}
+    cache_hits = len(keys) - len(missing)
+    show = progress if progress is not None else len(missing) > chunk_size
+    _embed_missing(missing, embedder, cache, chunk_size, show, put, remote)
     stats = EmbedStats(
         model_id=embedder.model_id, n_texts=len(series), unique_texts=len(keys),
-        cache_hits=len(keys) - len(missing), embedded=len(missing),
+        cache_hits=cache_hits, embedded=len(missing),
         seconds=round(time.perf_counter() - started, 3),
     )
     return matrix, index, stats

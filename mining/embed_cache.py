@@ -20,7 +20,7 @@ import re
 import secrets
 import time
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +72,22 @@ class EmbeddingCache:
                 f"embedding cache part {part} does not hold {self.dimension}-d vectors for "
                 f"{self.model_id} (schema: {schema}); delete it to rebuild the cache"
             )
+
+    def fill(self, keys: Sequence[str], put: Callable[[list[str], np.ndarray], None]) -> None:
+        """Hand every cached (key, vector) among `keys` to `put`, one record batch at a time, so
+        a million cached vectors never sit in memory twice. A key cached twice is handed twice
+        (same vector)."""
+        parts = self.part_files()
+        if not parts or not keys:
+            return
+        for part in parts:
+            self._check_part(part)
+        wanted = pa.array(list(set(keys)), type=pa.string())
+        scanner = ds.dataset(parts, format="parquet").scanner(filter=ds.field("key").isin(wanted))
+        for batch in scanner.to_batches():
+            if batch.num_rows:
+                vectors = batch.column("vector").flatten().to_numpy(zero_copy_only=False)  # respects slices
+                put(batch.column("key").to_pylist(), vectors.reshape(-1, self.dimension))
 
     def lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         """The cached vector of every key in `keys` that the cache has."""

@@ -87,6 +87,10 @@ class MineContext:
             self._conversations = self.read_conversations(self.workspace)
         return self._conversations
 
+    def release_turns(self) -> None:
+        """Drop the cached turns table (millions of texts) until a later step asks for it."""
+        self._turns = None
+
     def path(self, relative: str) -> Path:
         return self.workspace / relative
 
@@ -108,6 +112,9 @@ class Step:
     # processes (`MineConfig.processes`); they must only read files of earlier steps.
     concurrent: bool = False
     version: int = 1  # bump when this step's code changes its outputs (see ALGORITHM_VERSION)
+    # How many concurrent steps may run at once given the workspace (None: `processes`); the
+    # clustering steps say 1 when they sample-fit, whose memory is the one to bound.
+    max_workers: Callable[[MineContext], int] | None = None
 
 
 @dataclass
@@ -280,8 +287,9 @@ def _run_pending(ctx: MineContext, pending: list[tuple[Step, dict, dict, str]]) 
     parallel = len(pending) > 1 and ctx.config.processes > 1 and all(p[0].name in defaults for p in pending)
     if not parallel:
         return [_timed_run(ctx, p[0]) for p in pending]
+    workers = min([ctx.config.processes, *(p[0].max_workers(ctx) for p in pending if p[0].max_workers)])
     calls = [(_run_default_step, (ctx.workspace, ctx.config, p[0].name)) for p in pending]
-    return run_in_processes(calls, ctx.config.processes)
+    return run_in_processes(calls, max(1, workers))  # one worker: in turn, still off the parent's memory
 
 
 def default_read_turns(workspace: Path) -> pl.DataFrame:
