@@ -14,7 +14,7 @@ STAMP := $(VENV)/.guideminer-installed
 OFFLINE_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 	HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1 TOKENIZERS_PARALLELISM=false
 
-.PHONY: install demo test test-slow bench-ingest bench-embed bench-matching bench-cascade bench-bertopic clean
+.PHONY: install demo test test-slow bench-ingest bench-embed bench-matching bench-cascade bench-bertopic bench-scale bench-proposals clean
 
 install: $(STAMP)
 
@@ -51,6 +51,17 @@ bench-cascade: install
 bench-bertopic: install
 	bash benchmarks/make_bench_venv.sh
 	$(OFFLINE_ENV) $(PY) benchmarks/bench_bertopic.py
+
+bench-scale: install
+	bash benchmarks/make_bench_venv.sh
+	$(OFFLINE_ENV) $(PY) benchmarks/bench_scale.py --sizes 10000 100000 1000000 --out /tmp/scale --bertopic-size 10000
+
+bench-proposals: install
+	rm -rf /tmp/ws_sgd /tmp/demo
+	$(OFFLINE_ENV) $(VENV)/bin/guideminer ingest ../shared/data/sgd/train --out /tmp/ws_sgd
+	$(OFFLINE_ENV) $(VENV)/bin/guideminer mine /tmp/ws_sgd
+	$(OFFLINE_ENV) $(VENV)/bin/guideminer demo --out /tmp/demo
+	$(OFFLINE_ENV) $(PY) benchmarks/ablate_proposals.py --sgd /tmp/ws_sgd --demo /tmp/demo
 
 clean:
 	rm -rf $(VENV) demo-workspace build *.egg-info

@@ -289,7 +289,7 @@ def _run_pending(ctx: MineContext, pending: list[tuple[Step, dict, dict, str]]) 
         return [_timed_run(ctx, p[0]) for p in pending]
     workers = min([ctx.config.processes, *(p[0].max_workers(ctx) for p in pending if p[0].max_workers)])
     calls = [(_run_default_step, (ctx.workspace, ctx.config, p[0].name)) for p in pending]
-    return run_in_processes(calls, max(1, workers))  # one worker: in turn, still off the parent's memory
+    return run_in_processes(calls, max(1, workers))  # one worker: in turn, in this process
 
 
 def default_read_turns(workspace: Path) -> pl.DataFrame:
