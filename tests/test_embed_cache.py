@@ -133,3 +133,21 @@ def test_embed_turns_filters_roles_and_keeps_turn_keys(tmp_path: Path) -> None:
     assert vectors.shape == (2, 8) and (stats.unique_texts, stats.embedded) == (1, 1)
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['text'\]"):
         embed_turns(turns.drop("text"), embedder, tmp_path)
+
+
+def test_distinct_vectors_and_row_index(tmp_path: Path) -> None:
+    """One vector per distinct normalised text; every row points at its text's vector, and a
+    second call filled from the (multi-part) cache gives the same matrix."""
+    from guideminer.mining.embed import embed_distinct
+
+    texts = ["a  b", "c", "a b", "\uff41 b", "c", "d"]  # "\uff41" (fullwidth a) -> "a" under NFKC
+    embedder = CountingEmbedder()
+    matrix, index, stats = embed_distinct(texts, embedder, tmp_path, chunk_size=1, progress=False)
+    assert (stats.n_texts, stats.unique_texts, stats.embedded) == (6, 3, 3)
+    assert len(matrix) == 3 and index[0] == index[2] == index[3] and index[1] == index[4] != index[5]
+    for text, row in zip(texts, index, strict=True):
+        assert np.allclose(matrix[row], embedder.vector(normalise_text(text)))
+    assert len(EmbeddingCache(tmp_path, embedder.model_id, embedder.dimension).part_files()) == 3
+    again, again_index, stats2 = embed_distinct(texts[::-1], CountingEmbedder(), tmp_path, progress=False)
+    assert stats2.cache_hits == 3 and stats2.embedded == 0
+    assert np.allclose(again[again_index], matrix[index][::-1])
