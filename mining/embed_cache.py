@@ -89,24 +89,6 @@ class EmbeddingCache:
                 vectors = batch.column("vector").flatten().to_numpy(zero_copy_only=False)  # respects slices
                 put(batch.column("key").to_pylist(), vectors.reshape(-1, self.dimension))
 
-    def lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """The cached vector of every key in `keys` that the cache has."""
-        parts = self.part_files()
-        if not parts or not keys:
-            return {}
-        for part in parts:
-            self._check_part(part)
-        wanted = pa.array(list(set(keys)), type=pa.string())
-        table = ds.dataset(parts, format="parquet").to_table(filter=ds.field("key").isin(wanted))
-        if table.num_rows == 0:
-            return {}
-        vector_column = table.column("vector").combine_chunks()
-        matrix = vector_column.values.to_numpy(zero_copy_only=False).reshape(-1, self.dimension)
-        found: dict[str, np.ndarray] = {}
-        for row, key in enumerate(table.column("key").to_pylist()):
-            found.setdefault(key, matrix[row])
-        return found
-
     def append(self, keys: Sequence[str], vectors: np.ndarray) -> Path | None:
         """Write one new part file atomically; returns its path (None when nothing to write)."""
         if len(keys) == 0:

@@ -29,12 +29,13 @@ def link_departments(proposals: list[GuidelineProposal], departments: Department
                      assignments: pl.DataFrame, routed: pl.DataFrame) -> tuple[list[GuidelineProposal], DepartmentSet]:
     """A guideline mined within a department belongs to it; one mined over all conversations to
     the department most of its condition's conversations are routed to."""
-    present = (assignments.filter((pl.col("role").cast(pl.String) == "customer") & ~pl.col("is_noise"))
-               .select("conversation_id", "cluster_id").unique()
-               .join(routed.filter(pl.col("department_id") != UNROUTED), on="conversation_id"))
     votes: dict[int, Counter] = {}
-    for cluster, department in present.select("cluster_id", "department_id").iter_rows():
-        votes.setdefault(cluster, Counter())[department] += 1
+    if any(p.department_id is None for p in proposals):  # mined over all conversations: vote
+        present = (assignments.filter((pl.col("role").cast(pl.String) == "customer") & ~pl.col("is_noise"))
+                   .select("conversation_id", "cluster_id").unique()
+                   .join(routed.filter(pl.col("department_id") != UNROUTED), on="conversation_id"))
+        for cluster, department in present.select("cluster_id", "department_id").iter_rows():
+            votes.setdefault(cluster, Counter())[department] += 1
     linked = []
     for p in proposals:
         counts = votes.get(p.condition.cluster_id)
