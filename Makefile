@@ -8,8 +8,17 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-WHEEL_DIR ?= $(HOME)/.cache/guideminer/wheels
 LLAMA_CPP_VERSION := 0.3.36
+# Portable llama.cpp: runs on any x86-64 CPU with AVX2 (Haswell / Zen 1 and later). No -march=native,
+# no AVX-512, no AMX: a wheel built on one CPU must run on the next machine's (a native build on an
+# Intel Xeon with AMX dies with SIGILL at `tilezero` under KVM). See docs/DEVELOPING.md.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
+	-DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF \
+	-DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF -DLLAMA_CURL=OFF
+# The wheel cache is keyed by version + build flags: a wheel built with other flags is never reused.
+LLAMA_BUILD_KEY := $(shell printf '%s' '$(LLAMA_CPP_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+WHEEL_DIR ?= $(HOME)/.cache/guideminer/wheels/llama-$(LLAMA_CPP_VERSION)-$(LLAMA_BUILD_KEY)
 STAMP := $(VENV)/.guideminer-installed
 OFFLINE_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
 	HF_HUB_DISABLE_TELEMETRY=1 DO_NOT_TRACK=1 TOKENIZERS_PARALLELISM=false
@@ -23,7 +32,9 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet --upgrade pip wheel setuptools
 	mkdir -p $(WHEEL_DIR)
 	ls $(WHEEL_DIR)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl >/dev/null 2>&1 || \
-		$(PIP) wheel --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEEL_DIR)
+		CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PIP) wheel --no-deps --no-binary llama-cpp-python \
+			--no-cache-dir llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEEL_DIR)
+	printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $(WHEEL_DIR)/BUILD_FLAGS
 	$(PIP) install --quiet --find-links $(WHEEL_DIR) -e '.[server,notebooks,dev,ray]'
 	touch $(STAMP)
 

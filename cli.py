@@ -21,9 +21,10 @@ app = typer.Typer(
 STAGE_CLI_MODULES = (
     "guideminer.ingest.cli",
     "guideminer.mining.cli",
-    "guideminer.engine.cli",
+    "guideminer.mining.export_cli",
     "guideminer.offline_runtime.cli",
-    "guideminer.offline_runtime.demo_cli",
+    "guideminer.evaluation.cli",
+    "guideminer.evaluation.demo_cli",
 )
 
 

@@ -15,7 +15,7 @@ import polars as pl
 import typer
 
 from guideminer.ingest.workspace import read_conversations, read_turns
-from guideminer.mining import eval_proposals as ev
+from guideminer.evaluation import proposals as ev
 from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
 from guideminer.mining.proposals_schema import GuidelineSet
 from guideminer.mining.schema import MINING_FILES

@@ -72,7 +72,7 @@ def main() -> None:
     embedder = load_embedder()
     workspace = args.workspace
     if workspace is None:
-        from guideminer.offline_runtime.demo import run_demo
+        from guideminer.evaluation.demo import run_demo
 
         workspace = Path(tempfile.mkdtemp()) / "demo"
         run_demo(workspace, embedder=embedder, n_conversations=3000)

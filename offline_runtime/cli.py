@@ -1,4 +1,4 @@
-"""`guideminer chat | serve | replay` (and `distill`): thin typer wrappers over offline_runtime."""
+"""`guideminer chat | serve` (and `distill`): thin typer wrappers over offline_runtime."""
 
 from __future__ import annotations
 
@@ -56,40 +56,7 @@ def serve_command(
           max_request_bytes=max_request_bytes)
 
 
-def replay_command(
-    spec: SpecArgument,
-    workspace: Annotated[Path, typer.Argument(help="Any ingested workspace (mined or not).")],
-    mined: Annotated[Optional[Path], typer.Option(help="The mined workspace the agent was exported from (default: WORKSPACE).")] = None,
-    gold_key: Annotated[str, typer.Option(help="Conversation metadata key holding the gold department label.")] = "domain",
-    limit: Annotated[Optional[int], typer.Option(help="Replay only the first N conversations (by id).")] = None,
-    runtime_config: ConfigOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object of the metrics.")] = False,
-) -> None:
-    """Replay recorded conversations through the agent and score routing, guidelines and latency.
-
-    Prints routing accuracy (vs metadata --gold-key), guideline precision/recall against what the
-    real agents did next (in the mined clusters), and per-turn latency p50/p95. With --json the
-    last line is {"routing_accuracy", "guideline_precision", "guideline_recall", "p50_ms",
-    "p95_ms", "turns"}.
-
-    Example: guideminer replay demo-workspace/agent.yaml demo-workspace --gold-key department --json
-    """
-    from guideminer.models import load_embedder
-    from guideminer.offline_runtime.config import load_runtime_config
-    from guideminer.offline_runtime.replay import replay_workspace
-
-    config = load_runtime_config(runtime_config)
-    embedder = load_embedder(config.embedder, config.embedder_backend)  # type: ignore[arg-type]
-    engine = _engine(spec, runtime_config, embedder)
-    report = replay_workspace(engine, workspace, mined=mined, gold_key=gold_key, limit=limit, embedder=embedder)
-    if not as_json:
-        for key, value in report.model_dump().items():
-            typer.echo(f"{key:>28}: {value}")
-    typer.echo(json.dumps(report.summary()))
-
-
 def register(app: typer.Typer) -> None:
     app.command("chat")(chat_command)
     app.command("serve")(serve_command)
-    app.command("replay")(replay_command)
     distill_cli.register(app)

@@ -32,7 +32,7 @@ from guideminer.engine import AgentSpec
 from guideminer.engine.classifiers import (
     ClassifierConditionScorer, ClassifierRouter, LinearHeads, load_heads, save_heads,
 )
-from guideminer.engine.export import mined_proposal_id
+from guideminer.mining.export_spec import mined_proposal_id
 from guideminer.ingest.workspace import read_turns
 from guideminer.mining.proposals import read_proposals
 from guideminer.mining.schema import MINING_FILES

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from engine_fakes import HashedBagOfWordsEmbedder
 from proposals_world import guideline_world
 
-from guideminer.engine.export import export_workspace
+from guideminer.mining.export_spec import export_workspace
 from guideminer.ingest.schema import CONVERSATIONS_SCHEMA, TURNS_SCHEMA
 from guideminer.mining.proposals import write_proposals
 from guideminer.mining.schema import MINING_FILES

@@ -10,7 +10,7 @@ from guideminer.mining.cluster import (
 )
 from guideminer.mining.cluster_assign import typicality
 from guideminer.mining.labels import ctfidf_keywords, label_clusters, representative_texts
-from guideminer.mining.metrics import clustering_scores
+from guideminer.evaluation.metrics import clustering_scores
 
 
 def blobs(k: int = 4, per: int = 40, dim: int = 24, spread: float = 0.15, outliers: int = 6, seed: int = 0):

@@ -18,7 +18,7 @@ from guideminer.engine.classifiers import DistilledModelError
 from guideminer.offline_runtime.assemble import build_engine
 from guideminer.offline_runtime.config import RuntimeConfig
 from guideminer.offline_runtime.distill import distill, load_distilled
-from guideminer.offline_runtime.replay import replay_workspace
+from guideminer.evaluation.replay import replay_workspace
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from guideminer.cli import app
 from guideminer.mining.cluster import ClusterParams
-from guideminer.mining.eval_clusters import evaluate_clustering, load_labelled
+from guideminer.evaluation.clusters import evaluate_clustering, load_labelled
 
 INTENTS = {"refund": "I want my money back for order", "password": "I cannot log in, reset my password",
            "delivery": "where is my parcel, it has not arrived"}

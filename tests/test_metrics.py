@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from guideminer.mining.metrics import (
+from guideminer.evaluation.metrics import (
     clustering_scores, hungarian_accuracy, many_to_one_precision, many_to_one_recall,
 )
 

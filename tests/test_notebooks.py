@@ -22,7 +22,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from guideminer.models import load_embedder
-    from guideminer.offline_runtime.demo import run_demo
+    from guideminer.evaluation.demo import run_demo
 
     out = tmp_path_factory.mktemp("demo")
     run_demo(out, embedder=load_embedder(), n_conversations=300)

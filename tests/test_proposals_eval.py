@@ -10,7 +10,7 @@ import pytest
 
 from proposals_world import guideline_world
 
-from guideminer.mining import eval_proposals as ev
+from guideminer.evaluation import proposals as ev
 from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.proposals_schema import GuidelineSet
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from guideminer.cli import app
 from guideminer.engine import Engine, GuidelineStatus, Session, load_agent_spec
-from guideminer.engine.export import ExportError, export_workspace, template_from_text
+from guideminer.mining.export_spec import ExportError, export_workspace, template_from_text
 from guideminer.mining.proposals import build_proposals, write_proposals
 from guideminer.mining.review import (
     Decision,

@@ -24,7 +24,7 @@ from guideminer.cli import app
 from guideminer.engine import load_agent_spec
 from guideminer.offline_runtime.assemble import build_engine
 from guideminer.offline_runtime.config import RuntimeConfig, load_runtime_config
-from guideminer.offline_runtime.replay import replay_workspace, routing_accuracy
+from guideminer.evaluation.replay import replay_workspace, routing_accuracy
 from guideminer.offline_runtime.serve import check_bind_host, create_app
 from guideminer.offline_runtime.template_composer import TemplateComposer
 

@@ -1,4 +1,4 @@
-"""`guideminer export`: thin typer wrapper over `guideminer.engine.export.export_workspace`."""
+"""`guideminer export`: thin typer wrapper over `guideminer.mining.export_spec.export_workspace`."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def export_command(
     """
     from rich.console import Console
 
-    from guideminer.engine.export import ExportError, export_workspace
+    from guideminer.mining.export_spec import ExportError, export_workspace
     from guideminer.engine.spec import CompositionMode
     from guideminer.mining.review import ReviewError
 

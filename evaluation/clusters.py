@@ -21,7 +21,7 @@ import numpy as np
 
 from guideminer.mining.cluster import ClusterParams, cluster_embeddings
 from guideminer.mining.embed import embed_texts
-from guideminer.mining.metrics import clustering_scores
+from guideminer.evaluation.metrics import clustering_scores
 from guideminer.models.embedder import TextEmbedder
 
 EvalFormat = Literal["dstc11", "clinc", "banking77", "csv"]

@@ -1,4 +1,4 @@
-"""`guideminer demo`: thin typer wrapper over `guideminer.offline_runtime.demo.run_demo`."""
+"""`guideminer demo`: thin typer wrapper over `guideminer.evaluation.demo.run_demo`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from guideminer.offline_runtime.demo import DEFAULT_DEMO_DIR, DemoResult
+from guideminer.evaluation.demo import DEFAULT_DEMO_DIR, DemoResult
 
 
 def print_demo_result(result: DemoResult) -> None:
@@ -59,7 +59,7 @@ def demo_command(
     from rich.console import Console
 
     from guideminer.models import load_embedder
-    from guideminer.offline_runtime.demo import run_demo
+    from guideminer.evaluation.demo import run_demo
 
     console = Console(stderr=True)
     result = run_demo(out, embedder=load_embedder(embedder, backend),  # type: ignore[arg-type]

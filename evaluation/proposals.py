@@ -31,7 +31,7 @@ from typing import Literal
 import polars as pl
 
 from guideminer.mining.guidelines import CONDITION_KEY, occurrences_and_windows, with_states
-from guideminer.mining.metrics import clustering_scores
+from guideminer.evaluation.metrics import clustering_scores
 from guideminer.mining.proposals_schema import GuidelineSet
 from guideminer.mining.schema import MINING_FILES
 

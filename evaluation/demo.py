@@ -17,17 +17,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guideminer.engine.export import export_workspace
+from guideminer.mining.export_spec import export_workspace
 from guideminer.engine import AgentSpec
 from guideminer.ingest.demo_corpus import load_truth, write_demo_corpus
 from guideminer.ingest.pipeline import ingest_paths
 from guideminer.ingest.report import IngestReport
-from guideminer.mining.eval_proposals import evaluate_proposals
+from guideminer.evaluation.proposals import evaluate_proposals
 from guideminer.mining.pipeline import MineConfig, StepReport, mine_workspace
 from guideminer.models.embedder import TextEmbedder
 from guideminer.offline_runtime.assemble import build_engine
 from guideminer.offline_runtime.config import RuntimeConfig
-from guideminer.offline_runtime.replay import replay_workspace
+from guideminer.evaluation.replay import replay_workspace
 
 DEFAULT_DEMO_DIR = Path("demo-workspace")
 

@@ -38,7 +38,7 @@ import polars as pl
 from pydantic import BaseModel
 
 from guideminer.engine import Engine, GuidelineStatus, Session
-from guideminer.engine.export import mined_proposal_id
+from guideminer.mining.export_spec import mined_proposal_id
 from guideminer.ingest.workspace import read_conversations, read_turns
 from guideminer.mining.proposals import read_proposals
 from guideminer.mining.schema import MINING_FILES
