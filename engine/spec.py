@@ -187,6 +187,11 @@ class AgentSpec(_Frozen):
     fallback_message: str = DEFAULT_FALLBACK
     receptionist: Receptionist = Receptionist()
     departments: tuple[Department, ...] = Field(min_length=1)
+    # The global conversation-etiquette set (greetings, thanks, holds, "anything else?",
+    # confirmations): managing the conversation is not a customer need, so it belongs to no
+    # department. Its guidelines are evaluated every turn in every department, and before the
+    # receptionist has routed. Ids are unique across it and all departments.
+    etiquette: Department | None = None
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AgentSpec:
@@ -237,23 +242,23 @@ def _duplicates(values) -> list[str]:
 def find_reference_problems(spec: AgentSpec) -> list[tuple[str, str]]:
     """Every dangling or duplicate reference in the spec, as (field path, problem)."""
     department_ids = {d.id for d in spec.departments}
+    located = [(f"departments.{i}", d) for i, d in enumerate(spec.departments)]
+    if spec.etiquette is not None:
+        located.append(("etiquette", spec.etiquette))
     problems = _repeats(
-        [("receptionist.id", spec.receptionist.id)]
-        + [(f"departments.{i}.id", d.id) for i, d in enumerate(spec.departments)],
+        [("receptionist.id", spec.receptionist.id)] + [(f"{path}.id", d.id) for path, d in located],
         "department id",
     )
     problems += _repeats(
-        [(f"departments.{i}.guidelines.{j}.id", g.id)
-         for i, d in enumerate(spec.departments) for j, g in enumerate(d.guidelines)],
+        [(f"{path}.guidelines.{j}.id", g.id) for path, d in located for j, g in enumerate(d.guidelines)],
         "guideline id",
     )
     problems += _repeats(
-        [(f"departments.{i}.canned_responses.{j}.id", c.id)
-         for i, d in enumerate(spec.departments) for j, c in enumerate(d.canned_responses)],
+        [(f"{path}.canned_responses.{j}.id", c.id) for path, d in located for j, c in enumerate(d.canned_responses)],
         "canned response id",
     )
-    for d_index, department in enumerate(spec.departments):
-        problems += _department_problems(department, f"departments.{d_index}", department_ids)
+    for path, department in located:
+        problems += _department_problems(department, path, department_ids)
     return problems
 
 

@@ -71,6 +71,9 @@ class ExportResult:
     auto_accepted: int = 0
 
 
+ETIQUETTE_ID = "etiquette"
+
+
 def mined_proposal_id(guideline: Guideline) -> str | None:
     """The mined proposal a guideline was exported from, or None (hand-written)."""
     return guideline.provenance.removeprefix(MINED_PREFIX) if guideline.provenance.startswith(MINED_PREFIX) else None
@@ -132,6 +135,16 @@ def _department(department_id: str, name: str, departments: DepartmentSet,
                       guidelines=tuple(_guideline(m) for m in members), canned_responses=tuple(canned))
 
 
+def _etiquette(members: list[ReviewedGuideline]) -> Department | None:
+    """The global etiquette set: conversation management that applies in every department."""
+    if not members:
+        return None
+    canned = [c for c in map(_canned, members) if c is not None]
+    return Department(id=ETIQUETTE_ID, name="Conversation etiquette",
+                      description="Greetings, thanks, holds, confirmations and closings: applies in every department.",
+                      guidelines=tuple(_guideline(m) for m in members), canned_responses=tuple(canned))
+
+
 def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *, name: str,
                      mode: CompositionMode = CompositionMode.canned_fluid,
                      auto_accept: bool = False) -> tuple[AgentSpec, dict[str, str], int]:
@@ -145,6 +158,9 @@ def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *,
             status, auto = "accepted", auto + 1
         if status != "accepted":
             skipped[reviewed_guideline.guideline_id] = status if status == "rejected" else "pending (not accepted)"
+            continue
+        if reviewed_guideline.proposal.is_etiquette:
+            chosen.setdefault(ETIQUETTE_ID, []).append(reviewed_guideline)
             continue
         department_id = reviewed.department_of(reviewed_guideline.department_id)
         if department_id is None or department_id not in reviewed.department_names:
@@ -162,7 +178,7 @@ def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *,
     if not built:
         raise ExportError("the mined workspace has no departments to export")
     spec = AgentSpec(name=name, description="Exported by guideminer from reviewed mining proposals.",
-                     composition_mode=mode, departments=tuple(built))
+                     composition_mode=mode, departments=tuple(built), etiquette=_etiquette(chosen.get(ETIQUETTE_ID, [])))
     return spec, skipped, auto
 
 

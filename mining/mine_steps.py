@@ -147,6 +147,7 @@ def _label(ctx: MineContext) -> dict:
             columns["representative_texts"].append(lab.representative_texts)
             columns["centroid"].append(centroids[lab.cluster].tolist())
             columns["name"].append(lab.name)
+            columns["is_etiquette"].append(None)  # decided by the etiquette step
     _save_parquet(ctx, MINING_FILES["clusters"], pa.table(columns, schema=CLUSTERS_SCHEMA))
     return {"clusters": len(columns["cluster_id"])}
 

@@ -117,6 +117,10 @@ class GuidelineProposal(_Frozen):
     after_action: ClusterRef | None = None  # the previous agent move, for condition_state "after"
     condition_scope: ConditionScope = "all"  # "department": counted in its department's conversations only
     phrased_by: str = "template"
+    # Conversation etiquette (greeting, thanks, hold, "anything else?", spelling / confirming):
+    # manages the conversation rather than serving a need, so it is exported into the global
+    # etiquette set that applies in every department (AgentSpec.etiquette), not into one.
+    is_etiquette: bool = False
 
 
 class GuidelineSet(_Frozen):

@@ -28,6 +28,9 @@ CLUSTERS_SCHEMA = pa.schema(
         pa.field("representative_texts", pa.list_(pa.string()), nullable=False),
         pa.field("centroid", pa.list_(pa.float32()), nullable=False),  # L2-normalised
         pa.field("name", pa.string(), nullable=True),  # optional short name (GGUF labeller)
+        # conversation management (greetings, thanks, holds, confirmations) rather than a need;
+        # null where the etiquette step has not run (mining/etiquette.py decides and documents how)
+        pa.field("is_etiquette", pa.bool_(), nullable=True),
     ]
 )
 
