@@ -8,7 +8,7 @@ subprocess (so peak RSS is its own and no embedding cache is warm):
 - BERTopic 0.17.4, default pipeline (UMAP + HDBSCAN + c-TF-IDF, embeddings computed inside with
   SentenceTransformer), in the separate venv made by benchmarks/make_bench_venv.sh; one model
   over all turns; topic -1 (outliers) is scored as one label.
-- guideminer: `load_embedder()` (default backend, onnx-int8) + `cluster_embeddings` on user and
+- guideminer: `load_embedder()` (default backend, onnx fp32) + `cluster_embeddings` on user and
   system turns separately, in two processes, as `mine` does; turns still flagged noise are scored as one label.
 NMI is computed in this parent process on the labels each child writes.
 

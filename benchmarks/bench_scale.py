@@ -3,7 +3,7 @@
 Each stage runs in its own subprocess (so its peak RSS is its own) on the same workspace, in
 order; `mine` steps are resumable, so each subprocess runs only its stage's steps:
 generate (demo corpus JSONL) -> ingest -> embed -> cluster (both roles, labels, assignments)
--> propose (guidelines, departments, report). Embedding uses the default backend (onnx-int8
+-> propose (guidelines, departments, report). Embedding uses the default backend (onnx fp32
 MiniLM) with the workspace cache; the demo corpus repeats many texts, and the distinct-text
 count is printed next to the turn count so the embedding figure can be read honestly.
 

@@ -11,11 +11,14 @@ from guideminer.models.registry import ModelNotAvailableError, resolve_embedder
 
 Backend = Literal["auto", "torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[str, ...] = ("auto", "torch", "onnx", "onnx-int8")
-# "auto" = the fastest backend whose retrieval quality stays within 1% of torch fp32 on the shared
-# intent data, as measured by benchmarks/bench_embed.py (2 CPU threads, all-MiniLM-L6-v2): int8 ran
-# 4.2x plain sentence-transformers on SGD turns, LOO 1-NN accuracy +0.29% (banking77) and -0.07%
-# (CLINC150) relative to torch fp32, mean cosine to torch vectors 0.99.
-AUTO_BACKEND = "onnx-int8"
+# "auto" = fp32 ONNX: its vectors do not depend on batch companions or on the CPU's int8 kernels,
+# so the same corpus gives the same clusters and figures on any x86-64 machine. Measured here
+# (2026-12-01, /tmp/batchdep.py in docs/results.md "Embedder precision"): a DSTC11 turn embedded
+# alone vs inside a 200-turn batch differs by max |d| 0.0 (fp32) vs 0.029, min cosine 0.984
+# (int8, dynamic per-batch activation scales). "onnx-int8" stays available for speed at scale
+# (earlier measured 4.2x plain sentence-transformers vs roughly 2x for fp32 ONNX), at the price
+# of batch-dependent vectors.
+AUTO_BACKEND = "onnx"
 THREADS_ENV = "GUIDEMINER_THREADS"
 
 

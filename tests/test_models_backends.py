@@ -119,3 +119,13 @@ def test_shipped_minilm_embeds_meaningfully(backend: str) -> None:
     vectors = embedder.embed(["I lost my credit card", "My card is missing", "Book a table for two tonight"])
     assert vectors.shape == (3, 384)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
+
+
+def test_default_backend_gives_batch_independent_vectors(tiny_model: Path) -> None:
+    """Published figures must not move with batch companions or the CPU's int8 kernels: the
+    default (fp32 ONNX) embeds a text alone exactly as inside any batch."""
+    embedder = load_embedder(tiny_model, num_threads=1, batch_size=4)
+    assert embedder.model_id.endswith("-onnx-fp32")
+    batched = embedder.embed(TEXTS)
+    alone = np.vstack([embedder.embed([text]) for text in TEXTS])
+    np.testing.assert_allclose(alone, batched, atol=1e-6)
