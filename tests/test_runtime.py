@@ -43,8 +43,8 @@ def engine(workspace: Path):
 def fake_engine_cli(monkeypatch: pytest.MonkeyPatch):
     """CLI commands build their engine with the hashed fake embedder instead of MiniLM."""
     original = runtime_cli._engine
-    monkeypatch.setattr(runtime_cli, "_engine", lambda spec, config, embedder=None:
-                        original(spec, config, embedder or HashedBagOfWordsEmbedder()))
+    monkeypatch.setattr(runtime_cli, "_engine", lambda spec, config, embedder=None, **kwargs:
+                        original(spec, config, embedder or HashedBagOfWordsEmbedder(), **kwargs))
     monkeypatch.setattr("guideminer.models.load_embedder", lambda *a, **k: HashedBagOfWordsEmbedder())
 
 
