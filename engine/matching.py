@@ -83,8 +83,10 @@ def evaluate_conditions(
     sentence) where it scores best, and attributed to its best sentence; `whole=False` scores
     the sentences only (another department answering one part of the message)."""
     variants: list[tuple[str | None, list[Message]]] = [(None, list(conversation))] if whole else []
-    if len(segments) > 1:
+    if len(segments) > 1 or not whole:
         variants += [(s, with_latest_text(conversation, s)) for s in segments]
+    if not variants:
+        raise ValueError("evaluate_conditions(whole=False) needs at least one segment")
     scored = [(segment, conv, _scores(scorer, conv, guidelines)) for segment, conv in variants]
     decisions = []
     for guideline in guidelines:
@@ -93,7 +95,8 @@ def evaluate_conditions(
         on_segments = [v for v in scored if v[0] is not None]
         if on_segments:
             topic = max(on_segments, key=lambda v: v[2][guideline.id].score)[0]
-            decision = decision.model_copy(update={"segment": topic})
+            whole_score = round(scored[0][2][guideline.id].score, 4) if whole else None
+            decision = decision.model_copy(update={"segment": topic, "whole_score": whole_score})
         decisions.append(decision)
     return decisions
 
@@ -132,16 +135,18 @@ def situation_groups(guidelines: Sequence[Guideline]) -> dict[str, int]:
     return {g.id: roots.index(root(g.id)) for g in guidelines}
 
 
-def one_move_per_situation(decisions: Sequence[GuidelineDecision],
-                           guidelines: Mapping[str, Guideline]) -> list[GuidelineDecision]:
+def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                           applied_before: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
     """Defer all but the most important applied instruction per situation (module docstring,
-    item 4): two moves for one situation are alternatives or steps, not two answers."""
+    item 4): two moves for one situation are alternatives or steps, not two answers. A move
+    not made yet goes before one `applied_before` (the conversation moves on, not round)."""
     applied = [d for d in decisions if d.status is GuidelineStatus.applied]
     group = situation_groups([guidelines[d.guideline_id] for d in applied])
     chosen: dict[int, GuidelineDecision] = {}
     for decision in applied:
         key = group[decision.guideline_id]
-        if key not in chosen or _importance(decision, guidelines) > _importance(chosen[key], guidelines):
+        if key not in chosen or _importance(decision, guidelines, applied_before) < \
+                _importance(chosen[key], guidelines, applied_before):
             chosen[key] = decision
     kept = {d.guideline_id for d in chosen.values()}
     out = []
@@ -154,10 +159,10 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision],
     return out
 
 
-def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline]) -> tuple:
+def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline], applied_before: frozenset[str]) -> tuple:
+    """Sort key, most important first: not made yet, criticality, score, priority, then id."""
     guideline = guidelines[decision.guideline_id]
-    return (guideline.criticality.rank, round(decision.score or 0.0, 2), guideline.priority,
-            tuple(-ord(c) for c in guideline.id))
+    return (guideline.id in applied_before, -guideline.criticality.rank, -round(decision.score or 0.0, 2), -guideline.priority, guideline.id)
 
 
 def _decide(

@@ -12,7 +12,7 @@ Rules (documented here because reviewers tune them):
 - A guideline with `transfer_to` transfers after the turn in which it is applied (its action is
   usually the announcement, e.g. "I'm handing you to billing"); see `guideminer.engine.turn`.
 - Etiquette before any need: while unrouted, if a conversation-etiquette guideline holds
-  (a greeting, small talk) and scores at least the router's confidence, the message is
+  (a greeting, small talk) and scores above the router's confidence on the whole message, it is
   conversation management rather than a need; routing waits for the first substantive
   customer message ("etiquette_wait") and the etiquette guideline answers.
 - Several topics: a sentence of the message that another department claims
@@ -64,8 +64,8 @@ def route_turn(
     _check_known(spec, decision)
     if current_department is None:
         outcome = _initial_route(decision, router.model_id, policy)
-        if outcome.department_id is not None and etiquette_score is not None and etiquette_score >= decision.confidence:
-            reason = (f"etiquette {etiquette_score:.2f} >= routing confidence {decision.confidence:.2f} "
+        if outcome.department_id is not None and etiquette_score is not None and etiquette_score > decision.confidence:
+            reason = (f"etiquette {etiquette_score:.2f} > routing confidence {decision.confidence:.2f} "
                       f"({decision.department_id}): conversation management, routing waits for a need")
             trace = outcome.trace.model_copy(update={"department_id": None, "method": "etiquette_wait", "reason": reason})
             return RoutingOutcome(department_id=None, trace=trace)

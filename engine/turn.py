@@ -176,7 +176,8 @@ class Engine:
         by_id = {g.id: g for e in evaluated for g in e.department.guidelines}
         lanes = {g.id: "etiquette" if e.department.id == etiquette_id else "department"
                  for e in evaluated for g in e.department.guidelines}
-        trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id)
+        trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id,
+                                                  frozenset(a.guideline_id for a in session.applied))
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id
@@ -251,10 +252,12 @@ class Engine:
 
 
 def _best_holding(manners: _Evaluated | None) -> float | None:
-    """The best score of an etiquette guideline holding this turn (None: none holds)."""
+    """The best whole-message score of an etiquette guideline holding this turn (None: none
+    holds): a greeting sentence before a need must not hold routing back."""
     if manners is None:
         return None
-    held = [d.score or 0.0 for d in manners.decisions if d.condition_holds and d.actionable]
+    held = [d.whole_score if d.whole_score is not None else d.score or 0.0
+            for d in manners.decisions if d.condition_holds and d.actionable]
     return max(held) if held else None
 
 
