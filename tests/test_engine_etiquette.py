@@ -132,7 +132,7 @@ def test_segments_and_situation_groups():
     assert message_segments("Hi") == ["Hi"]
     assert message_segments("My order is late. Also: where is it?") == ["My order is late.", "Also: where is it?"]
     assert message_segments("I want a refund. ?") == ["I want a refund. ?"]  # a part without words is no topic
-    assert len(message_segments("a b. c d. e f. g h. i j. k l", max_segments=3)) == 3
+    assert message_segments("one. two. three. four", max_segments=3) == ["one.", "two.", "three. four"]
     spec = shop_spec()
     groups = situation_groups([*spec.department("returns").guidelines, *spec.department("tech").guidelines])
     assert groups["g_return"] == groups["g_return_refund"] != groups["g_warranty"]
