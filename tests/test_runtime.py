@@ -256,3 +256,13 @@ def test_real_server_answers_a_plain_http_client(engine) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_export_leaves_departments_without_guidelines_out_of_routing(workspace: Path) -> None:
+    from guideminer.mining.export_spec import export_workspace
+
+    result = export_workspace(workspace, None, auto_accept=True, name="test agent")
+    assert all(d.guidelines for d in result.spec.departments)
+    omitted = {k for k in result.skipped if k.startswith("department:")}
+    exported = {d.id for d in result.spec.departments}
+    assert not omitted & {f"department:{d}" for d in exported}
