@@ -2,10 +2,12 @@
 
 - `fluid`: the `ReplyComposer` writes the reply from the guidelines to apply (instructions),
   observations, tool outcomes (including errors) and department context.
-- `canned_strict`: only approved canned responses are sent. For each instruction, most important
-  first, the first canned response serving it whose fields can all be filled (session variables
-  and this turn's tool results) is rendered; several instructions give several canned texts,
-  joined. If nothing renders, the spec's fallback message is sent. The composer is never called,
+- `canned_strict`: only approved canned responses are sent. For each instruction, in the order
+  the engine gives them (the customer's topics in order), the first canned response serving it
+  whose fields can all be filled (session variables and this turn's tool results) is rendered;
+  several instructions give several canned texts, joined. The engine applies at most one move
+  per topic (`guideminer.engine.matching`, item 4), so joined texts answer different topics,
+  never two competing moves for one. If nothing renders, the spec's fallback message is sent. The composer is never called,
   so free text cannot appear, and a template with a missing field is never sent half-filled.
 - `canned_fluid`: canned responses when they cover every instruction, else the composer
   (with the candidate canned responses as hints).
@@ -48,12 +50,19 @@ class TurnMaterial:
     observations: Sequence[Guideline]
     tool_calls: Sequence[ToolCallTrace]
     variables: Mapping[str, Any]
+    # canned responses of every guideline set evaluated this turn (department, etiquette, other
+    # departments answering one sentence); empty: the department's own
+    canned: Sequence[CannedResponse] = ()
+
+    @property
+    def canned_responses(self) -> Sequence[CannedResponse]:
+        return self.canned or self.department.canned_responses
 
 
 def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyComposer) -> CompositionResult:
     mode = spec.mode_for(material.department)
     fields = render_fields(material.tool_calls, material.variables)
-    selection = select_canned(material.department, material.instructions, fields)
+    selection = select_canned(material.canned_responses, material.instructions, fields)
     if mode is CompositionMode.canned_strict:
         return _strict(spec, mode, selection)
     all_covered = bool(material.instructions) and all(g.id in selection.covered for g in material.instructions)
@@ -63,11 +72,11 @@ def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyCompos
 
 
 def select_canned(
-    department: Department, instructions: Sequence[Guideline], fields: Mapping[str, Any]
+    canned_responses: Sequence[CannedResponse], instructions: Sequence[Guideline], fields: Mapping[str, Any]
 ) -> CannedSelection:
     selection = CannedSelection()
     for guideline in instructions:
-        candidates = [c for c in department.canned_responses if guideline.id in c.guideline_ids]
+        candidates = [c for c in canned_responses if guideline.id in c.guideline_ids]
         if not candidates:
             selection.notes.append(f"{guideline.id}: no canned response serves it")
             continue
@@ -116,9 +125,7 @@ def _fluid(
     selection: CannedSelection,
 ) -> CompositionResult:
     instruction_ids = {g.id for g in material.instructions}
-    hints = tuple(
-        c for c in material.department.canned_responses if instruction_ids & set(c.guideline_ids)
-    )
+    hints = tuple(c for c in material.canned_responses if instruction_ids & set(c.guideline_ids))
     request = CompositionRequest(
         department=material.department,
         conversation=tuple(material.conversation),

@@ -14,6 +14,7 @@ and should be re-fitted on labelled conversations when they exist.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -58,18 +59,22 @@ class MemoizingEmbedder:
         self.dimension = embedder.dimension
         self.max_entries = max_entries
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
-        if missing:
-            for text, vector in zip(missing, self.inner.embed(missing), strict=True):
-                self._memo[text] = np.asarray(vector, dtype=np.float32)
-        for text in texts:
-            self._memo.move_to_end(text)
-        result = np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
-        while len(self._memo) > self.max_entries:
-            self._memo.popitem(last=False)
-        return result
+        """Thread-safe: sessions served concurrently share this wrapper, and neither the memo nor
+        the tokenizers behind most embedders tolerate concurrent use, so calls hold `lock`."""
+        with self.lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._memo))
+            if missing:
+                for text, vector in zip(missing, self.inner.embed(missing), strict=True):
+                    self._memo[text] = np.asarray(vector, dtype=np.float32)
+            for text in texts:
+                self._memo.move_to_end(text)
+            result = np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+            while len(self._memo) > self.max_entries:
+                self._memo.popitem(last=False)
+            return result
 
 
 class TextVectorCache:

@@ -16,20 +16,33 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
        the matter again explicitly, e.g. a second return request).
    Otherwise it stays active (it still counts for relationships) but its action is not repeated
    and its tools are not called again. Observations have no action and are never "applied".
+4. Several topics in one message. A message of several sentences ("I need to return this
+   laptop. Also, what's your warranty?") is also scored sentence by sentence (`message_segments`):
+   a guideline's score is the best of the whole message and each sentence, and it is attributed
+   to the sentence it matches best (the reply follows the customer's order). One agent turn
+   makes one move per situation, as agents do: of applied instructions describing the same
+   situation (same condition text or a shared example: mined from one condition cluster with
+   several action clusters) or the same action, only the most important is applied this turn, the others are
+   `deferred` (they may apply at a later turn). This keeps two competing moves for one
+   situation (ask for the card digits / check the billing address) out of one reply, while two
+   situations raised together, in one sentence or several, each get their answer.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from guideminer.engine.protocols import ConditionScore, ConditionScorer, ConditionVerifier
 from guideminer.engine.relations import RelationOutcome
-from guideminer.engine.session import Message, Session
+from guideminer.engine.session import Message, Session, with_latest_text
 from guideminer.engine.spec import Guideline
 from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
 
 POLICY_MODEL_ID = "policy:unsure_default"
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+_WORD = re.compile(r"[^\W_]{2,}")
 
 
 @dataclass(frozen=True)
@@ -38,10 +51,20 @@ class MatchingPolicy:
     reject: float = 0.3
     unsure_default: bool = False
     reapply_fresh: float = 0.85
+    max_segments: int = 4  # sentences scored separately; more are merged into the last one
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.reject < self.accept <= 1.0:
             raise ValueError(f"need 0 <= reject < accept <= 1, got {self.reject}, {self.accept}")
+
+
+def message_segments(text: str, max_segments: int = 4) -> list[str]:
+    """The sentences of a customer message that carry words (a lone "ok." is not a topic);
+    one segment means the message is scored whole only."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text.strip()) if _WORD.search(p)]
+    if len(parts) > max_segments:
+        parts = parts[: max_segments - 1] + [" ".join(parts[max_segments - 1:])]
+    return parts if len(parts) > 1 else [text.strip()]
 
 
 def evaluate_conditions(
@@ -50,13 +73,96 @@ def evaluate_conditions(
     scorer: ConditionScorer,
     verifier: ConditionVerifier | None,
     policy: MatchingPolicy,
+    segments: Sequence[str] = (),
+    *,
+    whole: bool = True,
 ) -> list[GuidelineDecision]:
-    """Cascade decision per guideline, in spec order."""
+    """Cascade decision per guideline, in spec order.
+
+    With several `segments`, each guideline is decided on the variant (whole message or one
+    sentence) where it scores best, and attributed to its best sentence; `whole=False` scores
+    the sentences only (another department answering one part of the message)."""
+    variants: list[tuple[str | None, list[Message]]] = [(None, list(conversation))] if whole else []
+    if len(segments) > 1 or not whole:
+        variants += [(s, with_latest_text(conversation, s)) for s in segments]
+    if not variants:
+        raise ValueError("evaluate_conditions(whole=False) needs at least one segment")
+    scored = [(segment, conv, _scores(scorer, conv, guidelines)) for segment, conv in variants]
+    decisions = []
+    for guideline in guidelines:
+        best = max(scored, key=lambda v: v[2][guideline.id].score)  # first (whole) wins ties
+        decision = _decide(best[1], guideline, best[2][guideline.id], scorer, verifier, policy)
+        on_segments = [v for v in scored if v[0] is not None]
+        if on_segments:
+            topic = max(on_segments, key=lambda v: v[2][guideline.id].score)[0]
+            whole_score = round(scored[0][2][guideline.id].score, 4) if whole else None
+            decision = decision.model_copy(update={"segment": topic, "whole_score": whole_score})
+        decisions.append(decision)
+    return decisions
+
+
+def _scores(scorer: ConditionScorer, conversation: Sequence[Message], guidelines: Sequence[Guideline]):
     scores = scorer.score(conversation, guidelines)
     missing = [g.id for g in guidelines if g.id not in scores]
     if missing:
         raise ValueError(f"scorer {scorer.model_id} returned no score for {missing}")
-    return [_decide(conversation, g, scores[g.id], scorer, verifier, policy) for g in guidelines]
+    return scores
+
+
+def situation_groups(guidelines: Sequence[Guideline]) -> dict[str, int]:
+    """Guideline id -> situation group: guidelines with the same condition text or a shared
+    example describe one situation (mined: one condition cluster with several action clusters);
+    guidelines with the same action text are one move (saying it twice is not two answers)."""
+    parent = {g.id: g.id for g in guidelines}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    owner: dict[str, str] = {}
+    for guideline in guidelines:
+        texts = {("condition", t) for t in (guideline.condition, *guideline.examples)}
+        texts |= {("action", guideline.action)} if guideline.action else set()
+        for kind, text in texts:
+            key = kind + ":" + " ".join(text.lower().split())
+            if key in owner:
+                parent[root(guideline.id)] = root(owner[key])
+            else:
+                owner[key] = guideline.id
+    roots = sorted({root(g.id) for g in guidelines})
+    return {g.id: roots.index(root(g.id)) for g in guidelines}
+
+
+def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                           applied_before: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
+    """Defer all but the most important applied instruction per situation (module docstring,
+    item 4): two moves for one situation are alternatives or steps, not two answers. A move
+    not made yet goes before one `applied_before` (the conversation moves on, not round)."""
+    applied = [d for d in decisions if d.status is GuidelineStatus.applied]
+    group = situation_groups([guidelines[d.guideline_id] for d in applied])
+    chosen: dict[int, GuidelineDecision] = {}
+    for decision in applied:
+        key = group[decision.guideline_id]
+        if key not in chosen or _importance(decision, guidelines, applied_before) < \
+                _importance(chosen[key], guidelines, applied_before):
+            chosen[key] = decision
+    kept = {d.guideline_id for d in chosen.values()}
+    out = []
+    for decision in decisions:
+        if decision.status is GuidelineStatus.applied and decision.guideline_id not in kept:
+            winner = chosen[group[decision.guideline_id]].guideline_id
+            reasons = [*decision.reasons, f"deferred: {winner} answers the same situation this turn"]
+            decision = decision.model_copy(update={"status": GuidelineStatus.deferred, "reasons": reasons})
+        out.append(decision)
+    return out
+
+
+def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline], applied_before: frozenset[str]) -> tuple:
+    """Sort key, most important first: not made yet, criticality, score, priority, then id."""
+    guideline = guidelines[decision.guideline_id]
+    return (guideline.id in applied_before, -guideline.criticality.rank, -round(decision.score or 0.0, 2), -guideline.priority, guideline.id)
 
 
 def _decide(

@@ -11,6 +11,14 @@ Rules (documented here because reviewers tune them):
   the router judged that this message belongs elsewhere.
 - A guideline with `transfer_to` transfers after the turn in which it is applied (its action is
   usually the announcement, e.g. "I'm handing you to billing"); see `guideminer.engine.turn`.
+- Etiquette before any need: while unrouted, if a conversation-etiquette guideline holds
+  (a greeting, small talk) and scores above the router's confidence on the whole message, it is
+  conversation management rather than a need; routing waits for the first substantive
+  customer message ("etiquette_wait") and the etiquette guideline answers.
+- Several topics: a sentence of the message that another department claims
+  (`other_topic_departments`: confidence >= `min_route_confidence` and ahead of the current
+  department by >= `transfer_margin`) is answered by that department's guidelines too, without
+  a transfer.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from guideminer.engine.protocols import DepartmentRouter, RouteDecision
-from guideminer.engine.session import Message
+from guideminer.engine.session import Message, with_latest_text
 from guideminer.engine.spec import AgentSpec
 from guideminer.engine.trace import RoutingTrace, TransferRecord
 
@@ -30,6 +38,7 @@ class RoutingPolicy:
     transfer_confidence: float = 0.75
     transfer_margin: float = 0.2
     router_transfers: bool = True  # False: only guidelines with `transfer_to` can transfer
+    max_clarifications: int = 2  # consecutive receptionist questions before handing off (fallback)
 
 
 @dataclass(frozen=True)
@@ -46,13 +55,44 @@ def route_turn(
     router: DepartmentRouter,
     policy: RoutingPolicy,
     turn: int,
+    etiquette_score: float | None = None,
 ) -> RoutingOutcome:
-    """Department for this turn, with the trace entry and any router transfer."""
+    """Department for this turn, with the trace entry and any router transfer.
+
+    `etiquette_score`: the best score of an etiquette guideline holding this turn (None: none)."""
     decision = router.route(conversation, spec.departments)
     _check_known(spec, decision)
     if current_department is None:
-        return _initial_route(decision, router.model_id, policy)
+        outcome = _initial_route(decision, router.model_id, policy)
+        if outcome.department_id is not None and etiquette_score is not None and etiquette_score > decision.confidence:
+            reason = (f"etiquette {etiquette_score:.2f} > routing confidence {decision.confidence:.2f} "
+                      f"({decision.department_id}): conversation management, routing waits for a need")
+            trace = outcome.trace.model_copy(update={"department_id": None, "method": "etiquette_wait", "reason": reason})
+            return RoutingOutcome(department_id=None, trace=trace)
+        return outcome
     return _stay_or_transfer(current_department, decision, router.model_id, policy, turn)
+
+
+def other_topic_departments(
+    spec: AgentSpec,
+    current_department: str,
+    conversation: Sequence[Message],
+    segments: Sequence[str],
+    router: DepartmentRouter,
+    policy: RoutingPolicy,
+) -> dict[str, list[str]]:
+    """Department id -> the sentences of the latest message it claims over the current one."""
+    if len(segments) < 2:
+        return {}
+    claimed: dict[str, list[str]] = {}
+    for segment in segments:
+        decision = router.route(with_latest_text(conversation, segment), spec.departments)
+        _check_known(spec, decision)
+        margin = decision.confidence - float(decision.scores.get(current_department, 0.0))
+        if (decision.department_id != current_department and decision.confidence >= policy.min_route_confidence
+                and margin >= policy.transfer_margin):
+            claimed.setdefault(decision.department_id, []).append(segment)
+    return claimed
 
 
 def _initial_route(decision: RouteDecision, model_id: str, policy: RoutingPolicy) -> RoutingOutcome:

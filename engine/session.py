@@ -8,6 +8,7 @@ action" decidable without re-reading the conversation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -19,6 +20,12 @@ class Message(BaseModel):
     role: Literal["customer", "agent"]
     text: str
     turn: int
+
+
+def with_latest_text(conversation: Sequence[Message], text: str) -> list[Message]:
+    """The conversation with its latest customer message's text replaced (one sentence of it)."""
+    latest = max(i for i, m in enumerate(conversation) if m.role == "customer")
+    return [*conversation[:latest], conversation[latest].model_copy(update={"text": text}), *conversation[latest + 1:]]
 
 
 class AppliedAction(BaseModel):

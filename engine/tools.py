@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from guideminer.engine.protocols import ToolArgumentExtractor, ToolOutcome
 from guideminer.engine.session import Message
-from guideminer.engine.spec import Department, Guideline, ToolParam, ToolSpec
+from guideminer.engine.spec import Guideline, ToolParam, ToolSpec
 from guideminer.engine.trace import ToolCallTrace, ToolError
 
 _PY_TYPES: dict[str, type] = {"string": str, "integer": int, "number": float, "boolean": bool}
@@ -85,7 +85,7 @@ def tools_to_call(instructions: Sequence[Guideline]) -> dict[str, list[str]]:
 
 def run_tools(
     instructions: Sequence[Guideline],
-    department: Department,
+    tool_specs: Mapping[str, ToolSpec],
     registry: ToolRegistry,
     extractor: ToolArgumentExtractor,
     conversation: Sequence[Message],
@@ -94,7 +94,7 @@ def run_tools(
     calls: list[ToolCallTrace] = []
     for name, requested_by in tools_to_call(instructions).items():
         start = time.perf_counter()
-        call = _call_one(department.tool(name), requested_by, registry, extractor, conversation, variables)
+        call = _call_one(tool_specs[name], requested_by, registry, extractor, conversation, variables)
         call.duration_ms = round((time.perf_counter() - start) * 1000.0, 3)
         calls.append(call)
     return calls
@@ -117,6 +117,12 @@ def _call_one(
         call.arguments = dict(extractor.extract(tool, conversation, variables))
     except Exception as exc:  # a model failing to produce arguments is a reported tool problem
         call.error = ToolError(kind="arguments", message=f"{extractor.model_id}: {type(exc).__name__}: {exc}")
+        return call
+    missing = [p.name for p in tool.params if p.required and call.arguments.get(p.name) is None]
+    if missing:
+        call.error = ToolError(kind="arguments", message=(
+            f"missing argument(s) {', '.join(missing)}: neither a session variable nor {extractor.model_id} "
+            "provided them (nothing is guessed)"))
         return call
     try:
         validated = arguments_model(tool).model_validate(call.arguments)

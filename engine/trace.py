@@ -22,6 +22,9 @@ class GuidelineStatus(str, Enum):
     already_applied = "already_applied"  # active, but its action was applied before
     suppressed = "suppressed"  # active, but a higher-priority active guideline overrides it
     dependency_unmet = "dependency_unmet"  # matched, but a guideline it depends on is not active
+    # active and never applied, but another instruction answers the same part of the message
+    # this turn (one agent move per topic, as agents reply); it may apply at a later turn
+    deferred = "deferred"
     inactive = "inactive"  # condition judged not to hold
 
 
@@ -29,12 +32,20 @@ DecidedBy = Literal["scorer", "verifier", "default", "entailment"]
 
 
 class GuidelineDecision(BaseModel):
-    """One guideline considered this turn (every guideline of the department appears)."""
+    """One guideline considered this turn (every guideline of each evaluated set appears).
+
+    `department_id` names the set it belongs to (the routed department, the etiquette set, or
+    another department answering one part of a several-topic message); `segment` is the part of
+    the latest customer message it was attributed to when that message has several parts.
+    """
 
     guideline_id: str
+    department_id: str | None = None
+    segment: str | None = None
     actionable: bool
     score: float | None
     fresh_score: float | None = None
+    whole_score: float | None = None  # the whole message's score, when sentences were scored too
     decided_by: DecidedBy
     model_id: str
     condition_holds: bool
@@ -46,7 +57,7 @@ class RoutingTrace(BaseModel):
     """Which department handled the turn and how that was chosen."""
 
     department_id: str | None
-    method: Literal["router", "sticky", "router_transfer", "guideline_transfer", "unrouted"]
+    method: Literal["router", "sticky", "router_transfer", "guideline_transfer", "unrouted", "etiquette_wait"]
     router_model_id: str | None = None
     confidence: float | None = None
     scores: dict[str, float] = Field(default_factory=dict)
@@ -71,7 +82,7 @@ class ToolCallTrace(BaseModel):
 
 class CompositionTrace(BaseModel):
     mode: str
-    source: Literal["composer", "canned", "fallback", "clarify"]
+    source: Literal["composer", "canned", "fallback", "clarify", "given"]  # given: a restored turn
     composer_model_id: str | None = None
     canned_response_ids: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
@@ -88,6 +99,9 @@ class TransferRecord(BaseModel):
 class TurnTrace(BaseModel):
     turn: int
     routing: RoutingTrace
+    segments: list[str] = Field(default_factory=list)  # parts of the customer message, when several
+    # the given agent reply: this turn was rebuilt from a client's history (no tools, no composer)
+    restored: bool = False
     guidelines: list[GuidelineDecision] = Field(default_factory=list)
     tool_calls: list[ToolCallTrace] = Field(default_factory=list)
     composition: CompositionTrace | None = None
@@ -102,6 +116,11 @@ class TurnTrace(BaseModel):
 
     def ids_with_status(self, status: GuidelineStatus) -> list[str]:
         return [d.guideline_id for d in self.guidelines if d.status is status]
+
+    @property
+    def applied_guideline_ids(self) -> list[str]:
+        """Every guideline whose action this reply carries, from every evaluated set."""
+        return self.ids_with_status(GuidelineStatus.applied)
 
 
 class StageTimer:

@@ -1,9 +1,16 @@
 """The engine's single entry point: one customer message in, one reply with its trace out.
 
 `Engine` only orchestrates; every decision lives in a small module with its own tests:
-routing (`router`), condition cascade and re-application (`matching`), relationships
-(`relations`), tools (`tools`), composition (`compose`). Each model-backed task is injected
-through its protocol, so each can be bound to a different model or a fake.
+routing (`router`), condition cascade, sentence attribution and re-application (`matching`),
+relationships (`relations`), tools (`tools`), composition (`compose`). Each model-backed task is
+injected through its protocol, so each can be bound to a different model or a fake.
+
+A turn evaluates up to three guideline sets: the conversation-etiquette set (every turn, also
+before routing: a greeting is answered, routing waits for a need), the routed department, and
+any other department that claims one sentence of a several-topic message. No dead ends:
+while unrouted, a turn no etiquette guideline answers gets the receptionist's question (an
+unknown need), and only after `max_clarifications` of those the hand-off fallback; a first
+routing whose department has no holding guideline is an unknown need too, not a fallback.
 """
 
 from __future__ import annotations
@@ -11,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from guideminer.engine.compose import TurnMaterial, compose_reply
-from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions
+from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments, one_move_per_situation
 from guideminer.engine.protocols import (
     ConditionScorer,
     ConditionVerifier,
@@ -20,7 +27,7 @@ from guideminer.engine.protocols import (
     ToolArgumentExtractor,
 )
 from guideminer.engine.relations import order_guidelines, resolve_relationships
-from guideminer.engine.router import RoutingPolicy, route_turn
+from guideminer.engine.router import RoutingPolicy, other_topic_departments, route_turn
 from guideminer.engine.session import AppliedAction, Message, Session
 from guideminer.engine.spec import AgentSpec, Department, Guideline
 from guideminer.engine.tools import SessionVariableArguments, ToolRegistry, run_tools
@@ -28,6 +35,7 @@ from guideminer.engine.trace import (
     CompositionTrace,
     GuidelineDecision,
     GuidelineStatus,
+    RoutingTrace,
     StageTimer,
     TransferRecord,
     TurnTrace,
@@ -46,8 +54,17 @@ class Reply:
     trace: TurnTrace
 
 
+@dataclass(frozen=True)
+class _Evaluated:
+    """One guideline set's outcome this turn."""
+
+    department: Department
+    decisions: list[GuidelineDecision]
+    conditions_held: set[str]
+
+
 class Engine:
-    """Thin orchestrator: route -> match -> resolve -> tools -> compose -> record."""
+    """Thin orchestrator: etiquette -> route -> match -> resolve -> tools -> compose -> record."""
 
     def __init__(
         self,
@@ -70,101 +87,197 @@ class Engine:
         self.argument_extractor = argument_extractor or SessionVariableArguments()
         self.settings = settings or EngineSettings()
 
+    @property
+    def model_ids(self) -> dict[str, str | None]:
+        """Which model does which task (for health checks and traces)."""
+        return {"router": self.router.model_id, "scorer": self.scorer.model_id,
+                "verifier": self.verifier.model_id if self.verifier else None,
+                "composer": self.composer.model_id, "argument_extractor": self.argument_extractor.model_id}
+
     def respond(self, session: Session, customer_message: str) -> Reply:
         """Answer one customer message; the session gains both messages and the trace.
 
         A turn is all or nothing: if a model or the router raises, the session is restored to
         its state before the message, so a retry does not see half a turn.
         """
+        return self._atomic(session, customer_message, None)
+
+    def restore(self, session: Session, customer_message: str, agent_reply: str) -> Reply:
+        """Rebuild a past turn from a client's history: route, match and record as `respond`
+        would, but the agent's reply is the one given, so no tool is called (a lookup or an
+        action must not run again) and no composer runs."""
+        return self._atomic(session, customer_message, agent_reply)
+
+    def _atomic(self, session: Session, customer_message: str, given: str | None) -> Reply:
         checkpoint = _Checkpoint.of(session)
         try:
-            return self._respond(session, customer_message)
+            return self._respond(session, customer_message, given)
         except BaseException:
             checkpoint.restore(session)
             raise
 
-    def _respond(self, session: Session, customer_message: str) -> Reply:
+    def _respond(self, session: Session, customer_message: str, given: str | None) -> Reply:
         timer = StageTimer()
         with timer.stage("total"):
             turn = session.turn + 1
             session.messages.append(Message(role="customer", text=customer_message, turn=turn))
+            segments = message_segments(customer_message, self.settings.matching.max_segments)
+            etiquette = self.spec.etiquette
+            with timer.stage("etiquette"):
+                manners = self._evaluate(etiquette, session, segments) if etiquette is not None else None
             with timer.stage("routing"):
-                routing = route_turn(
-                    self.spec, session.department_id, session.messages, self.router,
-                    self.settings.routing, turn,
-                )
-            trace = TurnTrace(turn=turn, routing=routing.trace, transfer=routing.transfer)
+                routing = route_turn(self.spec, session.department_id, session.messages, self.router,
+                                     self.settings.routing, turn, etiquette_score=_best_holding(manners))
+            trace = TurnTrace(turn=turn, routing=routing.trace, transfer=routing.transfer,
+                              segments=segments if len(segments) > 1 else [], restored=given is not None)
             if routing.transfer is not None:
                 session.transfers.append(routing.transfer)
-            if routing.department_id is None:
-                text = self._clarify(session, trace)
-            else:
-                text = self._answer(session, self.spec.department(routing.department_id), trace, timer)
+            with timer.stage("matching"):
+                evaluated = self._department_sets(session, routing.department_id, segments, trace)
+            if manners is not None:
+                evaluated.append(manners)
+            text = self._reply(session, evaluated, trace, timer, given)
         trace.timings_ms = timer.timings_ms
         session.messages.append(Message(role="agent", text=text, turn=turn))
         session.traces.append(trace)
         return Reply(text=text, trace=trace)
 
-    def _clarify(self, session: Session, trace: TurnTrace) -> str:
-        """No department yet: the receptionist asks; nothing is matched or applied."""
-        session.conditions_held_last_turn = []
+    def _evaluate(self, department: Department, session: Session, segments: list[str], *,
+                  whole: bool = True) -> _Evaluated:
+        policy = self.settings.matching
+        decisions = evaluate_conditions(session.messages, department.guidelines, self.scorer, self.verifier,
+                                        policy, segments, whole=whole)
+        relations = resolve_relationships((d.guideline_id for d in decisions if d.condition_holds), department)
+        by_id = {g.id: g for g in department.guidelines}
+        decided = assign_statuses(decisions, relations, by_id, session, policy)
+        return _Evaluated(department, [d.model_copy(update={"department_id": department.id}) for d in decided],
+                          relations.conditions_held)
+
+    def _department_sets(self, session: Session, department_id: str | None, segments: list[str],
+                         trace: TurnTrace) -> list[_Evaluated]:
+        """The routed department's outcome and those of departments claiming one sentence;
+        a first routing where none of the department's guidelines holds is undone."""
+        if department_id is None:
+            return []
+        home = self._evaluate(self.spec.department(department_id), session, segments)
+        if session.department_id is None and not any(d.condition_holds for d in home.decisions):
+            trace.routing = _unknown_need(trace.routing)
+            return [home]  # in the trace for the record; nothing of it holds, so nothing applies
+        evaluated = [home]
+        claims = other_topic_departments(self.spec, department_id, session.messages, segments, self.router,
+                                         self.settings.routing)
+        for other_id, parts in claims.items():
+            evaluated.append(self._evaluate(self.spec.department(other_id), session, parts, whole=False))
+        return evaluated
+
+    def _reply(self, session: Session, evaluated: list[_Evaluated], trace: TurnTrace, timer: StageTimer,
+               given: str | None) -> str:
+        etiquette_id = self.spec.etiquette.id if self.spec.etiquette is not None else None
+        by_id = {g.id: g for e in evaluated for g in e.department.guidelines}
+        lanes = {g.id: "etiquette" if e.department.id == etiquette_id else "department"
+                 for e in evaluated for g in e.department.guidelines}
+        trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id,
+                                                  frozenset(a.guideline_id for a in session.applied))
+        instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
+        observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
+        routed = trace.routing.department_id
+        home = self.spec.department(routed) if routed is not None else (evaluated[-1].department if instructions else None)
+        if home is None:
+            text = given if given is not None else self._clarify_or_hand_off(session, trace)
+            if given is not None:
+                trace.composition = CompositionTrace(mode="receptionist", source="given")
+            session.conditions_held_last_turn = sorted(set().union(*(e.conditions_held for e in evaluated)))
+            return text
+        if given is not None:
+            trace.composition = CompositionTrace(mode=self.spec.mode_for(home).value, source="given")
+            text = given
+        else:
+            text = self._compose(session, home, evaluated, instructions, observations, trace, timer)
+        self._record(session, evaluated, trace, instructions)
+        return text
+
+    def _compose(self, session: Session, home: Department, evaluated: list[_Evaluated], instructions: list[Guideline],
+                 observations: list[Guideline], trace: TurnTrace, timer: StageTimer) -> str:
+        with timer.stage("tools"):
+            tool_specs = {t.name: t for e in evaluated for t in e.department.tools}
+            trace.tool_calls = run_tools(instructions, tool_specs, self.tools, self.argument_extractor,
+                                         session.messages, session.variables)
+        with timer.stage("composition"):
+            material = TurnMaterial(home, tuple(session.messages), instructions, observations, trace.tool_calls,
+                                    dict(session.variables),
+                                    canned=tuple(c for e in evaluated for c in e.department.canned_responses))
+            result = compose_reply(self.spec, material, self.composer)
+        trace.composition = result.trace
+        return result.text
+
+    def _clarify_or_hand_off(self, session: Session, trace: TurnTrace) -> str:
+        """Unrouted and nothing to say: the receptionist asks what the customer needs; after
+        `max_clarifications` questions in a row, the fallback hands off to a person."""
+        asked = 0
+        for previous in reversed(session.traces):
+            if previous.routing.department_id is not None or previous.composition is None \
+                    or previous.composition.source != "clarify":
+                break
+            asked += 1
+        limit = self.settings.routing.max_clarifications
+        if asked >= limit:
+            trace.composition = CompositionTrace(mode="receptionist", source="fallback",
+                                                 notes=[f"receptionist asked {asked} times in a row (max {limit}); handing off"])
+            return self.spec.fallback_message
         trace.composition = CompositionTrace(mode="receptionist", source="clarify")
         return self.spec.receptionist.clarify_message
 
-    def _answer(self, session: Session, department: Department, trace: TurnTrace, timer: StageTimer) -> str:
-        policy = self.settings.matching
-        with timer.stage("matching"):
-            decisions = evaluate_conditions(
-                session.messages, department.guidelines, self.scorer, self.verifier, policy
-            )
-        with timer.stage("relations"):
-            relations = resolve_relationships(
-                (d.guideline_id for d in decisions if d.condition_holds), department
-            )
-            by_id = {g.id: g for g in department.guidelines}
-            trace.guidelines = assign_statuses(decisions, relations, by_id, session, policy)
-        instructions = _guidelines_with(trace.guidelines, GuidelineStatus.applied, department)
-        observations = _guidelines_with(trace.guidelines, GuidelineStatus.observed, department)
-        with timer.stage("tools"):
-            trace.tool_calls = run_tools(
-                instructions, department, self.tools, self.argument_extractor,
-                session.messages, session.variables,
-            )
-        with timer.stage("composition"):
-            material = TurnMaterial(
-                department, tuple(session.messages), instructions, observations,
-                trace.tool_calls, dict(session.variables),
-            )
-            result = compose_reply(self.spec, material, self.composer)
-        trace.composition = result.trace
-        self._record(session, department, trace, instructions, relations.conditions_held)
-        return result.text
-
-    def _record(
-        self,
-        session: Session,
-        department: Department,
-        trace: TurnTrace,
-        instructions: list[Guideline],
-        conditions_held: set[str],
-    ) -> None:
+    def _record(self, session: Session, evaluated: list[_Evaluated], trace: TurnTrace,
+                instructions: list[Guideline]) -> None:
         """Write the turn's outcome into the session: applied actions, held conditions, transfer.
 
         At most one transfer per turn: if the router already transferred this turn, a
         `transfer_to` guideline of the new department waits for the next turn.
         """
-        session.applied += [AppliedAction(guideline_id=g.id, turn=trace.turn, department_id=department.id) for g in instructions]
-        session.conditions_held_last_turn = sorted(conditions_held)
-        session.department_id = department.id
-        transferring = next((g for g in instructions if g.transfer_to), None)
-        if transferring is not None and trace.transfer is None:
+        set_of = {d.guideline_id: d.department_id for d in trace.guidelines}
+        session.applied += [AppliedAction(guideline_id=g.id, turn=trace.turn, department_id=set_of[g.id] or "")
+                            for g in instructions]
+        session.conditions_held_last_turn = sorted(set().union(*(e.conditions_held for e in evaluated)))
+        current = trace.routing.department_id
+        session.department_id = current
+        transferring = next((g for g in instructions if g.transfer_to and g.transfer_to != current), None)
+        if current is not None and transferring is not None and trace.transfer is None:
             trace.transfer = TransferRecord(
-                turn=trace.turn, from_department=department.id, to_department=transferring.transfer_to,
+                turn=trace.turn, from_department=current, to_department=transferring.transfer_to,
                 trigger="guideline", reason=f"guideline {transferring.id} applied (transfer_to {transferring.transfer_to})",
             )
             session.transfers.append(trace.transfer)
             session.department_id = transferring.transfer_to
             session.conditions_held_last_turn = []
+
+
+def _best_holding(manners: _Evaluated | None) -> float | None:
+    """The best whole-message score of an etiquette guideline holding this turn (None: none
+    holds): a greeting sentence before a need must not hold routing back."""
+    if manners is None:
+        return None
+    held = [d.whole_score if d.whole_score is not None else d.score or 0.0
+            for d in manners.decisions if d.condition_holds and d.actionable]
+    return max(held) if held else None
+
+
+def _unknown_need(routing: RoutingTrace) -> RoutingTrace:
+    reason = f"{routing.reason}; none of {routing.department_id}'s guidelines holds: unknown need, routing waits"
+    return routing.model_copy(update={"department_id": None, "method": "unrouted", "reason": reason})
+
+
+def _in_topic_order(trace: TurnTrace, status: GuidelineStatus, by_id: dict[str, Guideline],
+                    lanes: dict[str, str]) -> list[Guideline]:
+    """Guidelines with `status` in the order the customer raised their topics; within a topic
+    etiquette first (the greeting before the answer), then by importance."""
+    chosen = [d for d in trace.guidelines if d.status is status]
+    rank = {g.id: i for i, g in enumerate(order_guidelines(by_id[d.guideline_id] for d in chosen))}
+
+    def position(decision: GuidelineDecision) -> tuple[int, int, int]:
+        topic = trace.segments.index(decision.segment) if decision.segment in trace.segments else 0
+        return (topic, 0 if lanes[decision.guideline_id] == "etiquette" else 1, rank[decision.guideline_id])
+
+    return [by_id[d.guideline_id] for d in sorted(chosen, key=position)]
 
 
 @dataclass(frozen=True)
@@ -188,9 +301,3 @@ class _Checkpoint:
         del session.transfers[self.transfers:], session.traces[self.traces:]
         session.department_id = self.department_id
         session.conditions_held_last_turn = list(self.conditions_held_last_turn)
-
-
-def _guidelines_with(
-    decisions: list[GuidelineDecision], status: GuidelineStatus, department: Department
-) -> list[Guideline]:
-    return order_guidelines(department.guideline(d.guideline_id) for d in decisions if d.status is status)

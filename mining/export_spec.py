@@ -177,6 +177,15 @@ def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *,
                                  chosen.get(department_id, []), merged))
     if not built:
         raise ExportError("the mined workspace has no departments to export")
+    # A department without guidelines is a dead end (routed there, nothing can answer): it is
+    # left out of routing, so its conversations get the receptionist's question instead.
+    for department in built:
+        if not department.guidelines:
+            skipped[f"department:{department.id}"] = "no exported guideline: left out of routing"
+    built = [d for d in built if d.guidelines]
+    if not built:
+        raise ExportError("no department has an exported guideline: accept guidelines in review "
+                          "(notebooks/02_review_guidelines.ipynb) or lower the auto-accept bar")
     spec = AgentSpec(name=name, description="Exported by guideminer from reviewed mining proposals.",
                      composition_mode=mode, departments=tuple(built), etiquette=_etiquette(chosen.get(ETIQUETTE_ID, [])))
     return spec, skipped, auto

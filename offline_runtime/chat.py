@@ -2,7 +2,8 @@
 
 Reads one customer message per input line (so it is scriptable and testable: pipe a file in),
 prints the reply, and with `--trace` the department, how it was chosen, the guidelines that
-applied (with their scores and which model decided) and per-stage timings.
+applied (with the set they belong to, the sentence they answer, their scores and which model
+decided), the tool calls (arguments, result or error) and per-stage timings.
 """
 
 from __future__ import annotations
@@ -21,15 +22,20 @@ def trace_table(reply: Reply) -> Table:
     trace = reply.trace
     table = Table(title=f"turn {trace.turn}: department {trace.routing.department_id} ({trace.routing.method})",
                   show_lines=False)
-    for column in ("guideline", "status", "score", "decided by"):
+    for column in ("guideline", "set", "status", "score", "decided by", "sentence"):
         table.add_column(column)
     for decision in trace.guidelines:
         if decision.status is GuidelineStatus.inactive:
             continue
         score = "-" if decision.score is None else f"{decision.score:.2f}"
-        table.add_row(decision.guideline_id, decision.status.value, score, f"{decision.decided_by} ({decision.model_id})")
+        table.add_row(decision.guideline_id, decision.department_id or "-", decision.status.value, score,
+                      f"{decision.decided_by} ({decision.model_id})", decision.segment or "")
+    for call in trace.tool_calls:
+        outcome = f"error {call.error.kind}: {call.error.message}" if call.error else f"-> {call.result}"
+        table.add_row(f"tool {call.tool}", "", "", "", f"{call.arguments}", outcome)
     timings = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in trace.timings_ms.items())
-    table.caption = f"{timings}; reply from {trace.composition.source if trace.composition else '-'}"
+    table.caption = (f"{trace.routing.reason}\n{timings}; "
+                     f"reply from {trace.composition.source if trace.composition else '-'}")
     return table
 
 

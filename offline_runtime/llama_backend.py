@@ -54,10 +54,11 @@ class LlamaConditionVerifier:
 
     def _neutral_log_odds(self, conversation: Sequence[Message]) -> float:
         key = excerpt(conversation)
-        if self._neutral is None or self._neutral[0] != key:
+        cached = self._neutral  # read once: concurrent sessions replace it
+        if cached is None or cached[0] != key:
             neutral = self.model.choice_logprobs(verification_prompt(conversation, NEUTRAL_CONDITION), [YES, NO])
-            self._neutral = (key, neutral[YES] - neutral[NO])
-        return self._neutral[1]
+            cached = self._neutral = (key, neutral[YES] - neutral[NO])
+        return cached[1]
 
     def log_odds(self, conversation: Sequence[Message], condition: str) -> float:
         """Calibrated log P(yes)/P(no) for `condition` in `conversation`."""

@@ -5,6 +5,11 @@ not at writing customer-facing replies. For an agent exported from mined proposa
 responses (real agent turns) cover most instructions; for the rest this composer states the
 instruction plainly, which keeps replay and demos honest and fast. Bind `composer.kind: llama`
 to a GGUF you trust for fluid replies.
+
+Tool outcomes never reach the customer raw: a result only shows through the canned template
+fields it fills (rendered before this composer is asked), and an instruction whose tool failed
+is left out (the error is in the trace); if nothing is left, the reply is empty and the engine
+sends the spec's fallback.
 """
 
 from __future__ import annotations
@@ -17,17 +22,23 @@ class TemplateComposer:
     model_id = "template-composer"
 
     def compose(self, request: CompositionRequest) -> str:
+        failed = {o.tool for o in request.tool_outcomes if o.error is not None}
+        fields = dict(request.variables)
+        for outcome in request.tool_outcomes:
+            if outcome.error is None and isinstance(outcome.result, dict):
+                fields.update(outcome.result)
         parts: list[str] = []
         for guideline in request.instructions:
-            hint = next((c for c in request.canned_hints if guideline.id in c.guideline_ids and not c.fields), None)
+            if failed & set(guideline.tools):
+                continue
+            hint = next((c for c in request.canned_hints if guideline.id in c.guideline_ids
+                         and all(fields.get(f) is not None for f in c.fields)), None)
             if hint is not None:
-                text = render_template(hint, {})
+                text = render_template(hint, fields)
             elif guideline.action:
                 text = f"({guideline.action})"
             else:
                 continue
             if text not in parts:
                 parts.append(text)
-        for outcome in request.tool_outcomes:
-            parts.append(f"[{outcome.tool}: {'error: ' + outcome.error if outcome.error else outcome.result}]")
         return "\n\n".join(parts)

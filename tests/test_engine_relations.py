@@ -13,6 +13,8 @@ S = GuidelineStatus
 
 
 def _g(gid: str, action: str | None = "do it", **fields) -> Guideline:
+    # distinct actions: the same action text makes one move (engine.matching, one move per situation)
+    action = f"{action} ({gid})" if action == "do it" else action
     return Guideline(id=gid, condition=f"condition of {gid}", action=action, **fields)
 
 

@@ -40,7 +40,7 @@ def test_tool_runs_only_for_an_applied_guideline_and_its_result_reaches_the_comp
     [
         ({"order_id": "abc"}, "validation", "order_id: Input should be a valid integer"),
         ({"order_id": 0}, "validation", "order_id: Input should be greater than or equal to 1"),
-        ({}, "validation", "order_id: Field required"),
+        ({}, "arguments", "missing argument(s) order_id"),
         ({"order_id": 1001, "force": True}, "validation", "force: Extra inputs are not permitted"),
         ({"order_id": 4242}, "execution", "LookupError: no order 4242"),
     ],
@@ -144,5 +144,5 @@ def test_session_round_trips_through_json_with_traces_and_timings():
     assert len(again.traces) == 3 and len(again.messages) == 6
     assert again.department_id == "billing" and again.transfers[0].trigger == "guideline"
     timings = again.traces[1].timings_ms
-    assert {"routing", "matching", "relations", "tools", "composition", "total"} <= set(timings)
+    assert {"etiquette", "routing", "matching", "tools", "composition", "total"} <= set(timings)
     assert again.traces[1].tool_calls[0].result == {"order_id": 1001, "status": "shipped"}

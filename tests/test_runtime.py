@@ -43,8 +43,8 @@ def engine(workspace: Path):
 def fake_engine_cli(monkeypatch: pytest.MonkeyPatch):
     """CLI commands build their engine with the hashed fake embedder instead of MiniLM."""
     original = runtime_cli._engine
-    monkeypatch.setattr(runtime_cli, "_engine", lambda spec, config, embedder=None:
-                        original(spec, config, embedder or HashedBagOfWordsEmbedder()))
+    monkeypatch.setattr(runtime_cli, "_engine", lambda spec, config, embedder=None, **kwargs:
+                        original(spec, config, embedder or HashedBagOfWordsEmbedder(), **kwargs))
     monkeypatch.setattr("guideminer.models.load_embedder", lambda *a, **k: HashedBagOfWordsEmbedder())
 
 
@@ -128,24 +128,90 @@ def test_chat_reads_lines_and_shows_the_trace(workspace: Path, fake_engine_cli) 
 
 def test_http_api_sessions_chat_completions_and_limits(engine) -> None:
     client = TestClient(create_app(engine, api_key="s3cret", max_request_bytes=2048))
-    assert client.get("/healthz").status_code == 200
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["models"]["router"].startswith("embedding-router")
     assert client.post("/v1/sessions").status_code == 401
     auth = {"Authorization": "Bearer s3cret"}
     session_id = client.post("/v1/sessions", headers=auth).json()["session_id"]
+    assert len(session_id) >= 24
     answer = client.post(f"/v1/sessions/{session_id}/messages", json={"text": "my package arrived damaged"}, headers=auth)
     assert answer.status_code == 200 and answer.json()["reply"]
+    assert client.get(f"/v1/sessions/{session_id}/trace").status_code == 401  # the key guards traces too
     trace = client.get(f"/v1/sessions/{session_id}/trace", headers=auth).json()
-    assert len(trace["traces"]) == 1 and trace["department_id"]
+    assert len(trace["traces"]) == 1
     body = {"messages": [{"role": "user", "content": "where is my refund"}], "user": "u1"}
     completion = client.post("/v1/chat/completions", json=body, headers=auth).json()
     assert completion["object"] == "chat.completion" and completion["choices"][0]["message"]["role"] == "assistant"
+    assert completion["system_fingerprint"] != "u1" and completion["guideminer"]["session_id"] == "u1"
     follow = {"messages": body["messages"] + [completion["choices"][0]["message"], {"role": "user", "content": "thanks"}],
               "user": "u1"}
     client.post("/v1/chat/completions", json=follow, headers=auth)
     assert len(client.get("/v1/sessions/u1/trace", headers=auth).json()["traces"]) == 2
-    assert client.post("/v1/chat/completions", json={**body, "stream": True}, headers=auth).status_code == 400
     assert client.post("/v1/chat/completions", content=b"x" * 4096, headers=auth).status_code == 413
     assert client.post("/v1/sessions/nope/messages", json={"text": "hi"}, headers=auth).status_code == 404
+    models = client.get("/v1/models", headers=auth).json()["data"]
+    assert [m["object"] for m in models] == ["model"]
+    wrong = client.post("/v1/chat/completions", json={**body, "model": "gpt-4o"}, headers=auth)
+    assert wrong.status_code == 404 and models[0]["id"] in wrong.json()["detail"]
+    health = client.get("/healthz").json()["latency_ms"]
+    assert health["count"] == 3 and health["p95"] >= health["p50"] > 0
+
+
+def test_identical_openings_stay_apart_and_no_session_id_comes_from_content(engine) -> None:
+    client = TestClient(create_app(engine))
+    opening = {"messages": [{"role": "user", "content": "hello"}]}
+    first = client.post("/v1/chat/completions", json=opening, headers={"X-Session-Id": "alice-1"}).json()
+    second = client.post("/v1/chat/completions", json=opening, headers={"X-Session-Id": "bob-1"}).json()
+    assert first["guideminer"]["session_id"] == "alice-1" and second["guideminer"]["session_id"] == "bob-1"
+    client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": "my package arrived damaged"}]},
+                headers={"X-Session-Id": "alice-1"})
+    alice = client.get("/v1/sessions/alice-1/trace").json()["traces"]
+    bob = client.get("/v1/sessions/bob-1/trace").json()["traces"]
+    assert (len(alice), len(bob)) == (2, 1)
+    stateless = client.post("/v1/chat/completions", json=opening).json()
+    assert stateless["guideminer"]["session_id"] is None and "system_fingerprint" in stateless
+    assert client.get(f"/v1/sessions/{stateless['system_fingerprint']}/trace").status_code == 404
+    assert client.post("/v1/chat/completions", json=opening, headers={"X-Session-Id": "../etc"}).status_code == 422
+
+
+def test_stateless_request_answers_as_a_fresh_server_would(workspace: Path) -> None:
+    def fresh_engine():
+        return build_engine(load_agent_spec(workspace / "agent.yaml"), RuntimeConfig(), embedder=HashedBagOfWordsEmbedder())
+
+    turns = ["hello", "my package arrived damaged", "thanks"]
+    named = TestClient(create_app(fresh_engine()))
+    history: list[dict] = []
+    for text in turns:
+        history.append({"role": "user", "content": text})
+        reply = named.post("/v1/chat/completions", json={"messages": history, "session_id": "s1"}).json()
+        history.append(reply["choices"][0]["message"])
+    busy = TestClient(create_app(fresh_engine()))  # a server that has served other customers first
+    for other in ("I want a refund", "where is my order"):
+        busy.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": other}], "user": "x"})
+    parts = [{"role": m["role"], "content": [{"type": "text", "text": m["content"]}]} for m in history[:-1]]
+    stateless = busy.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "be nice"}, *parts]})
+    assert stateless.status_code == 200
+    assert stateless.json()["choices"][0]["message"]["content"] == history[-1]["content"]
+    last = stateless.json()["guideminer"]["trace"]
+    expected = named.get("/v1/sessions/s1/trace").json()["traces"][-1]
+    assert last["routing"]["department_id"] == expected["routing"]["department_id"]
+    assert [d["status"] for d in last["guidelines"]] == [d["status"] for d in expected["guidelines"]]
+    image = {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}
+    assert busy.post("/v1/chat/completions", json=image).status_code == 400
+
+
+def test_stream_true_sends_openai_chunks(engine) -> None:
+    client = TestClient(create_app(engine))
+    body = {"messages": [{"role": "user", "content": "my package arrived damaged"}], "stream": True}
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        events = [line.removeprefix("data: ") for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks) and chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    streamed = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    plain = client.post("/v1/chat/completions", json={**body, "stream": False}).json()
+    assert streamed == plain["choices"][0]["message"]["content"]
 
 
 def test_concurrent_sessions_each_keep_their_turns(engine) -> None:
@@ -190,3 +256,13 @@ def test_real_server_answers_a_plain_http_client(engine) -> None:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_export_leaves_departments_without_guidelines_out_of_routing(workspace: Path) -> None:
+    from guideminer.mining.export_spec import export_workspace
+
+    result = export_workspace(workspace, None, auto_accept=True, name="test agent")
+    assert all(d.guidelines for d in result.spec.departments)
+    omitted = {k for k in result.skipped if k.startswith("department:")}
+    exported = {d.id for d in result.spec.departments}
+    assert not omitted & {f"department:{d}" for d in exported}
