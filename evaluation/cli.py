@@ -119,5 +119,8 @@ def replay_command(
 
 
 def register(app: typer.Typer) -> None:
+    from guideminer.evaluation import agent_cli
+
+    agent_cli.register(eval_app)
     app.add_typer(eval_app, name="eval")
     app.command("replay")(replay_command)
