@@ -46,6 +46,7 @@ from guideminer.evaluation.agent_peers import answered_turns, knn_labels, majori
 from guideminer.evaluation.agent_replay import AgentTurn, ConversationReplay, replay_teacher_forced
 from guideminer.evaluation.proposals import cluster_majority, condition_majority, proposal_condition_key
 from guideminer.ingest.workspace import read_turns
+from guideminer.mining.embed import embed_texts, workspace_embeddings_dir
 from guideminer.mining.export_spec import mined_proposal_id
 from guideminer.mining.proposals import read_proposals
 from guideminer.mining.review import review_workspace
@@ -188,7 +189,9 @@ def score_replays(replays: list[ConversationReplay], test_answered: pl.DataFrame
 def evaluate_agent(fit: Path, test: Path, engine: Engine, embedder: TextEmbedder, read_gold: GoldReader, *,
                    limit: int | None = None, progress=lambda _: None) -> AgentEvaluation:
     """Score `engine` (exported from the mined `fit`) on `test` (module docstring). `embedder`
-    is the agent's own, used by the retrieval peer; `limit` replays the first N TEST conversations."""
+    is the agent's own, used by the retrieval peer (FIT vectors come from FIT's mining cache when
+    mined with the same embedder; TEST is never written to); `limit` replays the first N TEST
+    conversations."""
     fit, test = Path(fit), Path(test)
     fit_gold, test_gold = read_gold(fit), read_gold(test)
     fit_answered, _ = answered_turns(read_turns(fit), fit_gold.turns)
@@ -199,7 +202,8 @@ def evaluate_agent(fit: Path, test: Path, engine: Engine, embedder: TextEmbedder
     test_answered, unlabelled = answered_turns(test_turns, test_gold.turns)
     labels = learn_fit_labels(fit, engine.spec, fit_gold)
     fit_actions = fit_answered["action"].to_list()
-    knn = knn_labels(embedder, fit_answered["text"].to_list(), fit_actions, test_answered["text"].to_list())
+    knn = knn_labels(embed_texts(fit_answered["text"].to_list(), embedder, workspace_embeddings_dir(fit), progress=False)[0],
+                     fit_actions, embed_texts(test_answered["text"].to_list(), embedder, None, progress=False)[0])
     replays = replay_teacher_forced(engine, test_turns, progress)
     test_gold = AgentGold(test_gold.turns, {c: d for c, d in test_gold.domains.items()
                                             if c in {r.conversation_id for r in replays}})

@@ -7,7 +7,7 @@ rule). Customer turns whose first answer carries no label are not scored and are
 Peers, both fitted on FIT only:
 - retrieval (kNN): embed the TEST customer turn, find the nearest FIT answered customer turn
   (cosine, the agent's own embedder), predict the label of the agent turn that answered it.
-  Ties go to the first FIT turn in (conversation_id, turn_index) order. This is "plain retrieval
+  Ties go to the first FIT turn in (conversation_id, turn_index) order (np.argmax). This is "plain retrieval
   of past answers": an agent that does not beat it adds nothing.
 - majority: the most frequent FIT next-action label (ties: the smallest label), for every turn.
 """
@@ -19,7 +19,6 @@ from collections import Counter
 import numpy as np
 import polars as pl
 
-from guideminer.models.embedder import TextEmbedder
 
 CHUNK = 2048
 
@@ -50,21 +49,18 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def knn_labels(embedder: TextEmbedder, fit_texts: list[str], fit_actions: list[str], test_texts: list[str]) -> list[str]:
-    """Label of the nearest FIT customer turn's answer, for each TEST customer turn."""
-    if not fit_texts:
+def knn_labels(fit_vectors: np.ndarray, fit_actions: list[str], test_vectors: np.ndarray) -> list[str]:
+    """Label of the nearest FIT customer turn's answer (cosine), for each TEST customer turn;
+    row i of `fit_vectors` is the FIT turn answered by `fit_actions[i]`."""
+    if len(fit_actions) == 0:
         raise ValueError("the FIT workspace has no answered, labelled customer turn: no retrieval peer")
-    if not test_texts:
+    if len(fit_vectors) != len(fit_actions):
+        raise ValueError(f"{len(fit_vectors)} FIT vectors for {len(fit_actions)} FIT answers")
+    if len(test_vectors) == 0:
         return []
-    distinct = list(dict.fromkeys(fit_texts))
-    index = {t: i for i, t in enumerate(distinct)}
-    first_fit_of_text: dict[int, int] = {}
-    for row, text in enumerate(fit_texts):
-        first_fit_of_text.setdefault(index[text], row)
-    fit = _unit(embedder.embed(distinct))
-    test = _unit(embedder.embed(test_texts))
-    nearest = np.concatenate([np.argmax(test[i:i + CHUNK] @ fit.T, axis=1) for i in range(0, len(test_texts), CHUNK)])
-    return [fit_actions[first_fit_of_text[int(k)]] for k in nearest]
+    fit, test = _unit(fit_vectors), _unit(test_vectors)
+    nearest = np.concatenate([np.argmax(test[i:i + CHUNK] @ fit.T, axis=1) for i in range(0, len(test), CHUNK)])
+    return [fit_actions[int(k)] for k in nearest]
 
 
 def majority_label(fit_actions: list[str]) -> str:

@@ -148,27 +148,13 @@ def test_answered_turns_pair_each_customer_turn_with_its_first_answer() -> None:
     assert answered["label_set"].to_list() == [["greet"], []]
 
 
-class TableEmbedder:
-    """TextEmbedder over a fixed text -> vector table."""
-
-    model_id = "table"
-
-    def __init__(self, table: dict[str, list[float]]):
-        self.table = table
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray([self.table[t] for t in texts], dtype=np.float32)
-
-
 def test_knn_peer_takes_the_answer_of_the_nearest_fit_turn_and_majority_breaks_ties_by_name() -> None:
-    embedder = TableEmbedder({"refund please": [1, 0, 0], "where is my order": [0, 1, 0], "cancel it": [0, 0, 1],
-                              "refund now": [0.9, 0.1, 0], "order?": [0.2, 0.9, 0.1], "stop it": [0.1, 0.3, 0.8]})
-    fit_texts = ["refund please", "where is my order", "refund please", "cancel it"]
-    fit_actions = ["R1", "O", "R2", "X"]
-    assert knn_labels(embedder, fit_texts, fit_actions, ["refund now", "order?", "stop it"]) == ["R1", "O", "X"]
+    fit = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0, 0, 2]], dtype=np.float32)  # rows 0 and 2 are the same text
+    test = np.array([[0.9, 0.1, 0], [0.2, 0.9, 0.1], [0.1, 0.3, 0.8]], dtype=np.float32)
+    assert knn_labels(fit, ["R1", "O", "R2", "X"], test) == ["R1", "O", "X"]  # a tie goes to the first FIT turn
     assert majority_label(["b", "a", "b", "a", "c"]) == "a" and majority_label(["b", "b", "a"]) == "b"
     with pytest.raises(ValueError, match="no answered"):
-        knn_labels(embedder, [], [], ["order?"])
+        knn_labels(np.zeros((0, 3)), [], test)
 
 
 # --- gold readers --------------------------------------------------------------------------
