@@ -64,9 +64,9 @@ def eval_proposals_command(
 ) -> None:
     """Score mined departments (NMI vs gold) and guidelines (one-to-one precision/recall vs gold pairs).
 
-    Gold pairs: sgd / labels = customer label -> label of the next agent turn, kept when seen in
-    >= 10 conversations and >= 10% of that customer label's answered turns; demo = the hidden
-    ground-truth guidelines. Each gold pair counts once: further proposals mapped to it are
+    Gold pairs: sgd / labels = customer label -> label of the next agent turn, kept above a
+    support and a share floor (the rule: evaluation/gold.py, docs/evaluation.md); demo = the
+    hidden ground-truth guidelines. Each gold pair counts once: further proposals mapped to it are
     duplicates (false positives); lenient_precision counts them as correct. A chance baseline
     (every frequent customer cluster -> next agent cluster pair) is scored the same way.
 
@@ -105,6 +105,7 @@ def format_proposal_scores(result: dict) -> str:
     ]
     if "chance_baseline" in guidelines:
         lines.append(_guideline_line("chance:      ", guidelines["chance_baseline"]))
+    lines += [f"warning: {w}" for w in result.get("warnings", [])]
     return "\n".join(lines)
 
 

@@ -80,25 +80,34 @@ def sgd_labels(turns: pl.DataFrame, conversations: pl.DataFrame, granularity: Gr
 
 def key_labels(turns: pl.DataFrame, conversations: pl.DataFrame, condition_key: str, action_key: str | None,
                domain_key: str = "domain") -> GoldLabels:
-    """Labels from turn metadata keys; an error when no turn of a role carries its key (a typo
-    would otherwise score against nothing). `action_key` None: agent turns stay unlabelled."""
+    """Labels from turn metadata keys. No turn of a role carrying its key is an error (a typo
+    would otherwise score against nothing); the key present but every value empty (KVRET's
+    unannotated system acts) is a warning in `description`. `action_key` None: agent turns stay
+    unlabelled."""
     rows = []
     keys = {"customer": condition_key, "agent": action_key}
-    found = {"customer": 0, "agent": 0}
+    present, found = {"customer": 0, "agent": 0}, {"customer": 0, "agent": 0}
     for cid, index, role, metadata in turns.select("conversation_id", "turn_index", pl.col("role").cast(pl.String),
                                                    "metadata").iter_rows():
         key = keys.get(role)
         label = None
         if key is not None:
-            label = metadata_label(json.loads(metadata or "{}").get(key), f"turn {cid}#{index}", key)
+            meta = json.loads(metadata or "{}")
+            label = metadata_label(meta.get(key), f"turn {cid}#{index}", key)
+            present[role] += key in meta
             found[role] += label is not None
         rows.append((cid, index, role, label))
+    warnings = []
     for role, key in keys.items():
+        if key is not None and not present[role]:
+            raise ValueError(f"no {role} turn carries turn metadata key {key!r}")
         if key is not None and not found[role]:
-            raise ValueError(f"no {role} turn carries a label under turn metadata key {key!r}")
+            warnings.append(f"{present[role]} {role} turns carry {key!r} but every value is empty: no {role} labels")
+    description: dict[str, Any] = {"condition_key": condition_key, "action_key": action_key, "domain_key": domain_key}
+    if warnings:
+        description["warnings"] = warnings
     return GoldLabels(pl.DataFrame(rows, schema=LABELS_SCHEMA, orient="row"),
-                      metadata_departments(conversations, domain_key),
-                      {"condition_key": condition_key, "action_key": action_key, "domain_key": domain_key})
+                      metadata_departments(conversations, domain_key), description)
 
 
 def demo_labels(truth_path: Path) -> GoldLabels:

@@ -160,4 +160,4 @@ def test_cli_says_what_the_score_is(workspace: Path, tmp_path: Path, monkeypatch
     assert "not gold" in result.output
     missing = CliRunner().invoke(app, ["distill", str(workspace), "--out", str(tmp_path / "m2"), "--gold", "labels",
                                        "--condition-key", "intent"], env={"COLUMNS": "250"})
-    assert missing.exit_code != 0 and "no customer turn carries a label under turn metadata key 'intent'" in missing.output
+    assert missing.exit_code != 0 and "no customer turn carries turn metadata key 'intent'" in missing.output

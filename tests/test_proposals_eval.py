@@ -102,8 +102,17 @@ def test_labels_gold_reads_strings_and_label_sets():
 def test_labels_gold_errors_name_the_record_and_the_key():
     with pytest.raises(ValueError, match=r"turn c3#1: metadata 'intents' must be a string or a list of strings"):
         labels_gold(*labelled_tables(12, value={"bad": 1}), "intents", "intents")
-    with pytest.raises(ValueError, match="no customer turn carries a label under turn metadata key 'acts'"):
+    with pytest.raises(ValueError, match="no customer turn carries turn metadata key 'acts'"):
         labels_gold(*labelled_tables(12), "acts", "intents")
+
+
+def test_labels_gold_warns_when_a_key_holds_only_empty_values():
+    turns, conversations = labelled_tables(12)
+    emptied = turns.with_columns(pl.when(pl.col("role") == "agent").then(pl.lit('{"intents": []}'))
+                                 .otherwise(pl.col("metadata")).alias("metadata"))
+    gold = labels_gold(emptied, conversations, "intents", "intents")
+    assert gold.pairs == set()
+    assert gold.description["warnings"] == ["36 agent turns carry 'intents' but every value is empty: no agent labels"]
 
 
 def mapped(*rows) -> list[ev.MappedProposal]:
