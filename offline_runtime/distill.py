@@ -229,8 +229,7 @@ def _heldout_router(model, vectors: _Vectors, fit: pl.DataFrame, held: pl.DataFr
                                                                                            how="left")
         standing = majority(fit_gold["department_id"].to_list(), fit_gold["gold"].to_list())
         truth = held_gold["gold"].to_list()
-        common = max(set(g for g in fit_gold["gold"].to_list() if g is not None) or {None},
-                     key=fit_gold["gold"].to_list().count)
+        common = majority([0] * fit_gold.height, fit_gold["gold"].to_list()).get(0)
 
         def accuracy(guesses: list) -> float:
             pairs = [(g, t) for g, t in zip(guesses, truth, strict=True) if t is not None]
