@@ -1,5 +1,10 @@
 """`guideminer replay`: run an agent over recorded conversations and score it against them.
 
+In-sample: the reference is the mined clusters and routing accuracy's department -> label
+mapping is learned from the replayed conversations themselves, so on the mined workspace these
+figures flatter the agent. For a held-out score against gold labels, with the retrieval and
+majority peers, use `guideminer eval agent --fit FIT --test TEST` (evaluation/agent.py).
+
 Every conversation of an ingested workspace is replayed turn by turn: its customer turns go to
 the engine in order (a fresh session per conversation), and what the real agents did next is
 the reference. Held-out data is normally not mined, so the reference is expressed in the
@@ -12,7 +17,8 @@ Metrics
 - routing_accuracy: each department is mapped to the gold label (conversation metadata key
   `gold_key`, default "domain") that most of the conversations routed to it carry; accuracy =
   share of gold-labelled conversations routed to a department whose label is their gold label.
-  A conversation's department is the first one the receptionist routed it to.
+  A conversation's department is the first one the receptionist routed it to; a conversation
+  never routed (the receptionist only asked to clarify) counts as wrong and votes for nothing.
 - guideline precision: over (customer turn, guideline applied at it), the share where an agent
   turn in the action window after that customer turn (up to `window` agent turns before the
   next customer turn) falls in the guideline's action cluster.
@@ -169,13 +175,17 @@ def _replay_one(engine: Engine, conversation_id: str, turns: list[dict], cluster
 
 
 def routing_accuracy(routed: dict[str, str | None], gold: dict[str, str]) -> tuple[float | None, dict[str, str], int]:
-    labelled = [(c, d) for c, d in routed.items() if c in gold]
+    """(accuracy, department -> majority gold label, gold-labelled conversations). Only routed
+    conversations vote for a department's label; a conversation never routed counts as wrong."""
+    from guideminer.evaluation.agent import majority, routing_score
+
     votes: dict[str, Counter] = defaultdict(Counter)
-    for conversation_id, department in labelled:
-        votes[str(department)][gold[conversation_id]] += 1
-    labels = {d: sorted(v.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for d, v in votes.items()}
-    correct = sum(labels[str(d)] == gold[c] for c, d in labelled)
-    return (correct / len(labelled) if labelled else None), labels, len(labelled)
+    for conversation_id, department in routed.items():
+        if conversation_id in gold and department is not None:
+            votes[department][gold[conversation_id]] += 1
+    labels = majority(votes)
+    accuracy, n_labelled, _ = routing_score(routed, gold, labels)
+    return accuracy, labels, n_labelled
 
 
 def _metadata_labels(conversations: pl.DataFrame, key: str) -> dict[str, str]:

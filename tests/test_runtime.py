@@ -103,11 +103,13 @@ def test_replay_scores_routing_guidelines_and_latency(workspace: Path, engine) -
                                      "p95_ms", "turns"}
 
 
-def test_routing_accuracy_maps_each_department_to_its_majority_label() -> None:
-    routed = {"a": "d1", "b": "d1", "c": "d1", "d": "d2", "e": None}
-    gold = {"a": "x", "b": "x", "c": "y", "d": "y", "e": "z"}
+def test_routing_accuracy_maps_each_department_to_its_majority_label_and_unrouted_is_wrong() -> None:
+    routed = {"a": "d1", "b": "d1", "c": "d1", "d": "d2", "e": None, "f": None, "g": "d2"}
+    gold = {"a": "x", "b": "x", "c": "y", "d": "y", "e": "z", "f": "z"}  # g has no gold label
     accuracy, labels, n = routing_accuracy(routed, gold)
-    assert labels == {"d1": "x", "d2": "y", "None": "z"} and n == 5 and accuracy == pytest.approx(4 / 5)
+    # the never-routed e and f vote for no department and count as wrong (they used to form a
+    # pseudo-department "None" labelled z, and so counted as correct)
+    assert labels == {"d1": "x", "d2": "y"} and n == 6 and accuracy == pytest.approx(3 / 6)
 
 
 def test_replay_cli_last_line_is_json(workspace: Path, fake_engine_cli) -> None:
