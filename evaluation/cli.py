@@ -54,36 +54,59 @@ def eval_clusters_command(
 @eval_app.command("proposals")
 def eval_proposals_command(
     workspace: Annotated[Path, typer.Argument(help="A mined workspace (`guideminer mine` done).")],
-    gold: Annotated[str, typer.Option(help="sgd (turn metadata: intents, system acts; conversation domain) | demo (hidden truth of the demo corpus).")],
+    gold: Annotated[str, typer.Option(help="sgd (turn metadata: intents, system acts; conversation domain) | demo (hidden truth of the demo corpus) | labels (turn metadata keys, see --condition-key).")],
     truth: Annotated[Optional[Path], typer.Option(help="demo: truth.json or its folder (default: WORKSPACE).")] = None,
     granularity: Annotated[str, typer.Option(help="sgd: gold action label = act set (act) or act(slot) set (act_slot).")] = "act",
+    condition_key: Annotated[Optional[str], typer.Option(help="labels: turn metadata key of the customer turns' gold label (a string or a list of strings = one label set).")] = None,
+    action_key: Annotated[Optional[str], typer.Option(help="labels: turn metadata key of the agent turns' gold label.")] = None,
+    domain_key: Annotated[str, typer.Option(help="labels: conversation metadata key of the gold department.")] = "domain",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
-    """Score mined departments (NMI vs gold) and guidelines (precision/recall vs gold pairs).
+    """Score mined departments (NMI vs gold) and guidelines (one-to-one precision/recall vs gold pairs).
 
-    Gold pairs: SGD = user intent -> next system acts (habits seen in >= 10 conversations and
-    >= 10% of the intent's answered turns); demo = the hidden ground-truth guidelines.
+    Gold pairs: sgd / labels = customer label -> label of the next agent turn, kept above a
+    support and a share floor (the rule: evaluation/gold.py, docs/evaluation.md); demo = the
+    hidden ground-truth guidelines. Each gold pair counts once: further proposals mapped to it are
+    duplicates (false positives); lenient_precision counts them as correct. A chance baseline
+    (every frequent customer cluster -> next agent cluster pair) is scored the same way.
 
-    Example: guideminer eval proposals /tmp/ws_sgd --gold sgd --json
+    Example: guideminer eval proposals /tmp/ws_camrest --gold labels --condition-key acts --action-key acts --json
     """
     from guideminer.evaluation.proposals import evaluate_proposals
 
-    result = evaluate_proposals(workspace, gold, truth=truth, granularity=granularity)  # type: ignore[arg-type]
+    try:
+        result = evaluate_proposals(workspace, gold, truth=truth, granularity=granularity,  # type: ignore[arg-type]
+                                    condition_key=condition_key, action_key=action_key, domain_key=domain_key)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from error
     if as_json:
         typer.echo(json.dumps(result))
         return
     typer.echo(format_proposal_scores(result))
 
 
+def _guideline_line(name: str, scores: dict) -> str:
+    redundancy = scores["redundancy"]
+    return (f"{name}{scores['n_proposals']} proposed vs {scores['n_gold_pairs']} gold pairs, one-to-one "
+            f"precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, f1 {scores['f1']:.3f}, "
+            f"redundancy {'-' if redundancy is None else f'{redundancy:.2f}'}, "
+            f"lenient precision {scores['lenient_precision']:.3f}")
+
+
 def format_proposal_scores(result: dict) -> str:
     departments, guidelines = result["departments"], result["guidelines"]
-    return "\n".join([
+    lines = [
         f"departments: {departments.get('n_departments')} found vs {departments.get('n_gold')} gold, "
         f"NMI {departments.get('nmi', 0.0):.3f}, ACC {departments.get('acc', 0.0):.3f} "
         f"over {departments.get('n_conversations')} conversations",
-        f"guidelines:  {guidelines['n_proposals']} proposed vs {guidelines['n_gold_pairs']} gold pairs, "
-        f"precision {guidelines['precision']:.3f}, recall {guidelines['recall']:.3f}",
-    ])
+        _guideline_line("guidelines:  ", guidelines),
+        f"             {guidelines['n_matched']} gold targets matched, {guidelines['n_duplicates']} duplicates, "
+        f"{guidelines['n_unmatched']} unmatched",
+    ]
+    if "chance_baseline" in guidelines:
+        lines.append(_guideline_line("chance:      ", guidelines["chance_baseline"]))
+    lines += [f"warning: {w}" for w in result.get("warnings", [])]
+    return "\n".join(lines)
 
 
 def replay_command(

@@ -22,8 +22,15 @@ def print_demo_result(result: DemoResult) -> None:
     table.add_row("departments found / gold", f"{departments.get('n_departments')} / {departments.get('n_gold')}")
     table.add_row("departments NMI", f"{departments.get('nmi', 0.0):.3f}")
     table.add_row("guidelines proposed", str(guidelines["n_proposals"]))
-    table.add_row("guideline precision", f"{guidelines['precision']:.3f}")
+    table.add_row("guideline precision (one-to-one)", f"{guidelines['precision']:.3f}")
     table.add_row("guideline recall", f"{guidelines['recall']:.3f} (of {guidelines['n_gold_pairs']} gold)")
+    redundancy = guidelines["redundancy"]
+    table.add_row("redundancy (proposals per matched gold)", "-" if redundancy is None else f"{redundancy:.2f}")
+    table.add_row("lenient precision (duplicates counted)", f"{guidelines['lenient_precision']:.3f}")
+    chance = guidelines.get("chance_baseline")
+    if chance:
+        table.add_row("chance baseline: proposals / P / R",
+                      f"{chance['n_proposals']} / {chance['precision']:.3f} / {chance['recall']:.3f}")
     for stage, seconds in result.seconds.items():
         table.add_row(f"{stage} seconds", f"{seconds:.1f}")
     console = Console()
@@ -50,7 +57,7 @@ def demo_command(
 
     Writes OUT/demo_corpus/ (conversations.jsonl, truth.json), then ingests it into OUT, mines
     OUT (clusters, guideline and department proposals, OUT/mining/report.html) and scores the
-    proposals against the hidden truth (departments NMI, guideline precision/recall) and exports
+    proposals against the hidden truth (departments NMI, one-to-one guideline precision/recall, redundancy) and exports
     OUT/agent.yaml with every proposal above the auto-accept thresholds, then replays that agent
     over the corpus (routing accuracy vs the hidden departments, guideline precision/recall,
     latency). Re-running

@@ -1,99 +1,55 @@
-"""`guideminer eval proposals WORKSPACE --gold sgd|demo`: score proposals against gold labels.
+"""`guideminer eval proposals WORKSPACE --gold sgd|demo|labels`: score proposals against gold.
 
 Departments: NMI (and the other DSTC11 clustering scores) of conversation_departments.parquet
-against the gold department of each conversation (SGD: conversation metadata `domain`, the
-first service; demo: truth `department_id`).
+against the gold department of each conversation (evaluation/gold.py says where it comes from).
 
-Guidelines: every proposal maps to a pair (gold condition label, gold action label): the
+Guidelines, one-to-one. Every proposal maps to a pair (condition label, action label): the
 majority gold label of the customer turns its condition matches (the answered turns of its
 condition cluster, in its department when mined within one, in its state: first / later /
-right after its previous agent move) and of the turns of its action cluster. precision = share of proposals whose mapped pair is a gold pair; recall =
-share of gold pairs mapped by at least one proposal.
-- SGD gold pairs (user intent -> next system act): each user turn with an active intent (first
-  non-empty `active_intents[].intent` of the turn metadata) and the first system turn after it.
-  The system turn's label is the sorted set of its acts ("OFFER+INFORM_COUNT") with
-  granularity "act" (default; the behaviour "offer options" vs "ask"), or of act(slot)
-  ("REQUEST(city)") with granularity "act_slot". A pair is gold when it occurs in at least
-  `GOLD_MIN_CONVERSATIONS` conversations and in at least `GOLD_MIN_SHARE` of that intent's
-  answered turns: the pairs an attentive reader of the data would call a habit.
-- Demo gold pairs: the truth's situation guidelines (situation id -> move id). Generic truth
-  guidelines (no condition situation: greeting, closing, ...) are not recall targets, but a
-  proposal mapping to a non-situation label ("smalltalk") -> a generic move counts as precise.
+right after its previous agent move) and of the turns of its action cluster. A mapped pair
+*claims* a gold target: the gold pair itself, or (demo) the generic gold guideline
+(ANY_CONDITION, move) when the condition is no situation and the action a generic move. Each
+target is claimed by at most one proposal, the best-supported (support, then confidence, then
+id); every further proposal mapped to the same target is a duplicate, a false positive: a
+reviewer reading the same rule twice learns nothing the second time.
+- precision = distinct targets claimed / proposals (one-to-one);
+- recall = distinct gold pairs claimed / gold pairs; f1 their harmonic mean;
+- redundancy = proposals mapped to a target / distinct targets claimed (1.0 = no duplicates;
+  null when nothing matched);
+- lenient_precision = proposals mapped to a target / proposals: the figure this command
+  reported before 2026-12-01, which counted every duplicate as correct.
+The same scores are given for a chance baseline: every frequent (customer cluster -> next agent
+cluster) pair over all conversations, frequent = the miner's own support floors
+(`min_support` conversations and `min_support_share` of the answered ones), no other filter.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
 import polars as pl
 
-from guideminer.mining.guidelines import CONDITION_KEY, occurrences_and_windows, with_states
+from guideminer.evaluation.gold import (  # noqa: F401  (re-exported for callers of this module)
+    ANY_CONDITION, GOLD_MIN_CONVERSATIONS, GOLD_MIN_SHARE, Gold, GoldSource, Granularity, demo_gold, labels_gold,
+    load_gold, next_agent_pairs, sgd_gold, sgd_turn_label,
+)
 from guideminer.evaluation.metrics import clustering_scores
+from guideminer.mining.guidelines import CONDITION_KEY, GuidelineParams, occurrences_and_windows, with_states
 from guideminer.mining.proposals_schema import GuidelineSet
 from guideminer.mining.schema import MINING_FILES
 
-GOLD_MIN_CONVERSATIONS = 10
-GOLD_MIN_SHARE = 0.1
-ANY_CONDITION = "*"  # wildcard condition of a generic gold guideline
-Granularity = Literal["act", "act_slot"]
+LIST_LIMIT = 50  # longest missed / wrong / duplicate list in the report
 
 
-def sgd_turn_label(role: str, metadata: str, granularity: Granularity = "act") -> str | None:
-    """Gold label of one SGD turn: the active intent (user) or the act set (system)."""
-    meta = json.loads(metadata) if metadata else {}
-    if role == "customer":
-        intents = [f.get("intent") for f in meta.get("active_intents") or [] if f.get("intent") not in (None, "", "NONE")]
-        return intents[0] if intents else None
-    acts = {a["act"] if granularity == "act" or not a.get("slot") else f"{a['act']}({a['slot']})"
-            for a in meta.get("actions") or [] if a.get("act")}
-    return "+".join(sorted(acts)) if acts else None
+@dataclass(frozen=True)
+class MappedProposal:
+    """A proposal (or a baseline pair) reduced to what one-to-one scoring needs."""
 
-
-def next_agent_pairs(labels: pl.DataFrame) -> pl.DataFrame:
-    """(conversation_id, condition label, action label) for every labelled customer turn and the
-    first agent turn after it, before the customer speaks again."""
-    ordered = labels.sort("conversation_id", "turn_index").with_columns(
-        (pl.col("role") == "customer").cast(pl.Int32).cum_sum().over("conversation_id").alias("block"))
-    first_agent = (ordered.filter(pl.col("role") == "agent").group_by("conversation_id", "block")
-                   .agg(pl.col("label").sort_by("turn_index").first().alias("action")))
-    customers = ordered.filter(pl.col("role") == "customer").select("conversation_id", "block",
-                                                                      pl.col("label").alias("condition"))
-    return customers.join(first_agent, on=["conversation_id", "block"]).drop_nulls(["condition", "action"])
-
-
-def sgd_gold(turns: pl.DataFrame, conversations: pl.DataFrame, granularity: Granularity = "act"):
-    """(turn labels, conversation departments, gold pairs, no generic moves, no situations)."""
-    labels = turns.select("conversation_id", "turn_index", pl.col("role").cast(pl.String), "metadata")
-    labels = labels.with_columns(pl.struct("role", "metadata").map_elements(
-        lambda r: sgd_turn_label(r["role"], r["metadata"], granularity), return_dtype=pl.String).alias("label"))
-    pairs = next_agent_pairs(labels)
-    per_pair = pairs.group_by("condition", "action").agg(pl.col("conversation_id").n_unique().alias("convs"),
-                                                         pl.len().alias("n"))
-    totals = pairs.group_by("condition").agg(pl.len().alias("total"))
-    gold = per_pair.join(totals, on="condition").filter(
-        (pl.col("convs") >= GOLD_MIN_CONVERSATIONS) & (pl.col("n") / pl.col("total") >= GOLD_MIN_SHARE))
-    departments = conversations.select("conversation_id", pl.col("metadata").map_elements(
-        lambda m: json.loads(m).get("domain"), return_dtype=pl.String).alias("gold"))
-    return (labels.select("conversation_id", "turn_index", "label"), departments,
-            set(gold.select("condition", "action").iter_rows()), set(), set())
-
-
-def demo_gold(truth_path: Path):
-    """(turn labels, conversation departments, situation pairs, generic moves, situation ids)."""
-    from guideminer.ingest.demo_truth import load_truth  # ingest is upstream of mining
-
-    truth = load_truth(truth_path)
-    rows = [(c.conversation_id, t.turn_index, t.label) for c in truth.conversations for t in c.turns]
-    labels = pl.DataFrame(rows, schema={"conversation_id": pl.String, "turn_index": pl.Int32, "label": pl.String},
-                          orient="row")
-    departments = pl.DataFrame({"conversation_id": [c.conversation_id for c in truth.conversations],
-                                "gold": [c.department_id for c in truth.conversations]})
-    pairs = {(g.condition_situation_id, g.action_move_id) for g in truth.guidelines if g.condition_situation_id}
-    generic = {g.action_move_id for g in truth.guidelines if not g.condition_situation_id}
-    return labels, departments, pairs, generic, {s.id for s in truth.situations}
+    proposal_id: str
+    pair: tuple[str | None, str | None]
+    support: int
+    confidence: float = 0.0
 
 
 def cluster_majority(assignments: pl.DataFrame, labels: pl.DataFrame) -> dict[int, str]:
@@ -124,47 +80,102 @@ def proposal_condition_key(p) -> tuple:
     return department, p.condition.cluster_id, p.condition_state, p.after_action.cluster_id if p.after_action else None
 
 
-def guideline_scores(guidelines: GuidelineSet, majority: dict[int, str], gold_pairs: set[tuple[str, str]],
-                     generic_moves: set[str], situations: set[str], conditions: dict[tuple, str]) -> dict:
-    """precision / recall of proposals' mapped pairs against gold pairs (module docstring);
-    `conditions` from `condition_majority`, `majority` (of action clusters) from `cluster_majority`."""
-    mapped = [(conditions.get(proposal_condition_key(p)), majority.get(p.action.cluster_id))
-              for p in guidelines.proposals]
-    correct = [pair in gold_pairs or (pair[0] not in situations and pair[1] in generic_moves) for pair in mapped]
-    covered = gold_pairs & set(mapped)
+def map_proposals(guidelines: GuidelineSet, majority: dict[int, str], conditions: dict[tuple, str]) -> list[MappedProposal]:
+    """Each proposal's (condition label, action label): `conditions` from `condition_majority`,
+    `majority` (of action clusters) from `cluster_majority`; None where a cluster has no label."""
+    return [MappedProposal(p.guideline_id, (conditions.get(proposal_condition_key(p)), majority.get(p.action.cluster_id)),
+                           p.scores.support, p.scores.confidence) for p in guidelines.proposals]
+
+
+def gold_target(pair: tuple[str | None, str | None], gold: Gold) -> tuple[str, str] | None:
+    """The gold target a mapped pair claims (module docstring), or None: unmatched."""
+    condition, action = pair
+    if condition is None or action is None:
+        return None
+    if pair in gold.pairs:
+        return condition, action
+    if condition not in gold.situations and action in gold.generic_moves:
+        return ANY_CONDITION, action
+    return None
+
+
+def one_to_one_scores(mapped: list[MappedProposal], gold: Gold) -> dict:
+    """precision / recall / f1 / redundancy / lenient_precision of the module docstring."""
+    claimants: dict[tuple[str, str], list[MappedProposal]] = {}
+    unmatched = []
+    for m in mapped:
+        target = gold_target(m.pair, gold)
+        if target is None:
+            unmatched.append(m)
+        else:
+            claimants.setdefault(target, []).append(m)
+    duplicates = []
+    for target, group in claimants.items():
+        group.sort(key=lambda m: (-m.support, -m.confidence, m.proposal_id))
+        duplicates += [{"proposal_id": m.proposal_id, "pair": list(target), "claimed_by": group[0].proposal_id}
+                       for m in group[1:]]
+    n, n_claimed = len(mapped), len(claimants)
+    n_correct = n - len(unmatched)
+    covered = gold.pairs & set(claimants)
+    precision = n_claimed / n if n else 0.0
+    recall = len(covered) / len(gold.pairs) if gold.pairs else 0.0
     return {
-        "n_proposals": len(mapped), "n_gold_pairs": len(gold_pairs),
-        "precision": sum(correct) / len(mapped) if mapped else 0.0,
-        "recall": len(covered) / len(gold_pairs) if gold_pairs else 0.0,
-        "missed_gold_pairs": sorted(map(list, gold_pairs - covered))[:50],
-        "wrong_pairs": sorted({tuple(map(str, m)) for m, ok in zip(mapped, correct, strict=True) if not ok})[:50],
+        "n_proposals": n, "n_gold_pairs": len(gold.pairs),
+        "precision": precision, "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "redundancy": n_correct / n_claimed if n_claimed else None,
+        "lenient_precision": n_correct / n if n else 0.0,
+        "n_matched": n_claimed, "n_duplicates": len(duplicates), "n_unmatched": len(unmatched),
+        "missed_gold_pairs": sorted(map(list, gold.pairs - covered))[:LIST_LIMIT],
+        "wrong_pairs": sorted({tuple(map(str, m.pair)) for m in unmatched})[:LIST_LIMIT],
+        "duplicates": sorted(duplicates, key=lambda d: (d["pair"], d["proposal_id"]))[:LIST_LIMIT],
     }
 
 
-def evaluate_proposals(workspace: Path, gold: Literal["sgd", "demo"], *, truth: Path | None = None,
-                       granularity: Granularity = "act") -> dict:
-    """Departments NMI and guideline precision/recall of a mined workspace against gold labels."""
-    from guideminer.ingest.workspace import read_conversations, read_turns
+def chance_baseline(assignments: pl.DataFrame, majority: dict[int, str], conditions: dict[tuple, str],
+                    params: GuidelineParams | None = None) -> list[MappedProposal]:
+    """Every (customer cluster -> first agent reply cluster) pair over all conversations that
+    reaches the miner's support floors (module docstring), mapped like a proposal."""
+    params = params or GuidelineParams()
+    occurrences, windows = occurrences_and_windows(assignments, 1, None)
+    replies = (occurrences.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
+               .select("conversation_id", "condition_cluster", "agent_cluster"))
+    floor = max(params.min_support, params.min_support_share * occurrences["conversation_id"].n_unique())
+    frequent = (replies.group_by("condition_cluster", "agent_cluster")
+                .agg(pl.col("conversation_id").n_unique().alias("support"), pl.len().alias("n"))
+                .filter(pl.col("support") >= floor).sort("condition_cluster", "agent_cluster"))
+    return [MappedProposal(f"chance-{c}-{a}", (conditions.get((None, c, "any", None)), majority.get(a)), support)
+            for c, a, support, _ in frequent.iter_rows()]
 
+
+def guideline_scores(guidelines: GuidelineSet, gold: Gold, majority: dict[int, str], conditions: dict[tuple, str],
+                     assignments: pl.DataFrame | None = None) -> dict:
+    """One-to-one scores of the proposals and, given `assignments`, of the chance baseline."""
+    scores = one_to_one_scores(map_proposals(guidelines, majority, conditions), gold)
+    if assignments is not None:
+        baseline = one_to_one_scores(chance_baseline(assignments, majority, conditions), gold)
+        scores["chance_baseline"] = {k: v for k, v in baseline.items() if k not in ("duplicates", "wrong_pairs")}
+    return scores
+
+
+def evaluate_proposals(workspace: Path, gold: GoldSource, *, truth: Path | None = None,
+                       granularity: Granularity = "act", condition_key: str | None = None,
+                       action_key: str | None = None, domain_key: str = "domain") -> dict:
+    """Departments NMI and one-to-one guideline scores of a mined workspace against gold labels."""
     workspace = Path(workspace)
     assignments = pl.read_parquet(workspace / MINING_FILES["turn_assignments"])
     guidelines = GuidelineSet.model_validate_json((workspace / MINING_FILES["guidelines"]).read_text(encoding="utf-8"))
     routed = pl.read_parquet(workspace / MINING_FILES["conversation_departments"])
-    if gold == "sgd":
-        labels, departments, pairs, generic, situations = sgd_gold(
-            read_turns(workspace), read_conversations(workspace), granularity)
-    elif gold == "demo":
-        labels, departments, pairs, generic, situations = demo_gold(truth or workspace)
-    else:
-        raise ValueError(f"unknown gold {gold!r}: use 'sgd' or 'demo'")
-    joined = routed.join(departments.drop_nulls("gold"), on="conversation_id")
+    golden = load_gold(workspace, gold, truth=truth, granularity=granularity, condition_key=condition_key,
+                       action_key=action_key, domain_key=domain_key)
+    joined = routed.join(golden.departments.drop_nulls("gold"), on="conversation_id")
     dept_scores = clustering_scores(joined["department_id"].to_list(), joined["gold"].to_list()) if joined.height else {}
+    labels = golden.labels
+    conditions = {**condition_majority(assignments, labels, None), **condition_majority(assignments, labels, routed)}
     return {
-        "gold": gold, "granularity": granularity if gold == "sgd" else "move",
-        "gold_thresholds": {"min_conversations": GOLD_MIN_CONVERSATIONS, "min_share": GOLD_MIN_SHARE},
+        "gold": gold, **golden.description,
         "departments": {"n_conversations": joined.height, "n_departments": joined["department_id"].n_unique(),
                         "n_gold": joined["gold"].n_unique(), **dept_scores},
-        "guidelines": guideline_scores(guidelines, cluster_majority(assignments, labels), pairs, generic, situations,
-                                       {**condition_majority(assignments, labels, None),
-                                        **condition_majority(assignments, labels, routed)}),
+        "guidelines": guideline_scores(guidelines, golden, cluster_majority(assignments, labels), conditions,
+                                       assignments),
     }

@@ -24,7 +24,8 @@ INGEST_HELP = "\n\n".join(
         f"Formats ({_FORMATS_TEXT}): canonical JSONL (one per line: "
         '{"conversation_id", "turns": [{"role": customer|agent|system, "text", "timestamp"?, "metadata"?}], "metadata"?}), '
         "one-row-per-turn CSV/Parquet (see the column options), OpenAI chat-messages JSONL, Schema-Guided Dialogue "
-        "JSON, ABCD JSON, Zendesk ticket-comment exports and Intercom conversation exports. 'auto' recognises each "
+        "JSON, ABCD JSON, Zendesk ticket-comment exports, Intercom conversation exports and ConvLab-3 unified-format "
+        "datasets (data.zip, read in place, or its data/dialogues.json). 'auto' recognises each "
         "file by extension and keys; unrecognised files are listed in the report as skipped.",
         "OUTPUT in WORKSPACE: conversations.parquet/ and turns.parquet/ (directories of Parquet parts; read them "
         "with guideminer.ingest.workspace.read_conversations / read_turns), quarantine.jsonl (every rejected "

@@ -1,4 +1,4 @@
-"""eval proposals: SGD gold labels and pairs, proposal -> pair mapping, precision / recall."""
+"""eval proposals: gold labels and pairs, proposal -> pair mapping, one-to-one scores, chance baseline."""
 
 from __future__ import annotations
 
@@ -11,8 +11,15 @@ import pytest
 from proposals_world import guideline_world
 
 from guideminer.evaluation import proposals as ev
-from guideminer.mining.guidelines import propose_guidelines
+from guideminer.evaluation.gold import Gold, gold_pairs, labels_gold
+from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
 from guideminer.mining.proposals_schema import GuidelineSet
+
+WORLD_MAJORITY = {0: "damaged", 1: "refund", 2: "smalltalk", 3: "refund", 4: "smalltalk", 5: "order",
+                  10: "greet", 11: "ask_order", 12: "refund_info", 13: "close", 14: "anything_else"}
+WORLD_GOLD = Gold(pl.DataFrame(), pl.DataFrame(),
+                  {("damaged", "ask_order"), ("refund", "refund_info"), ("order", "ask_order"), ("order", "apologise")},
+                  {"greet", "close"}, {"damaged", "refund", "order"})
 
 
 def user(intent: str, *acts: str) -> str:
@@ -48,29 +55,211 @@ def sgd_tables(n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 def test_sgd_gold_pairs_need_support():
     turns, conversations = sgd_tables(12)
-    labels, departments, pairs, generic, situations = ev.sgd_gold(turns, conversations)
-    assert pairs == {("FindX", "REQUEST"), ("FindX", "OFFER")}  # ReserveX -> INFORM: 1 conversation < 10
-    assert departments.filter(pl.col("conversation_id") == "d1")["gold"].item() == "X_1"
-    assert labels.height == turns.height and not generic and not situations
-    _, _, fewer, _, _ = ev.sgd_gold(*sgd_tables(9))
-    assert fewer == set()
+    gold = ev.sgd_gold(turns, conversations)
+    assert gold.pairs == {("FindX", "REQUEST"), ("FindX", "OFFER")}  # ReserveX -> INFORM: 1 conversation < 10
+    assert gold.departments.filter(pl.col("conversation_id") == "d1")["gold"].item() == "X_1"
+    assert gold.labels.height == turns.height and not gold.generic_moves and not gold.situations
+    assert ev.sgd_gold(*sgd_tables(9)).pairs == set()
 
 
-def test_guideline_precision_recall_from_cluster_majorities():
+def test_gold_pairs_need_the_share_floor():
+    """X -> b in 110 conversations, X -> a in 10 (>= 10 conversations but 10/120 < 10% share)."""
+    rows = []
+    for i in range(120):
+        rows += [(f"c{i}", 0, "customer", "X"), (f"c{i}", 1, "agent", "a" if i < 10 else "b")]
+    labels = pl.DataFrame(rows, schema=["conversation_id", "turn_index", "role", "label"], orient="row")
+    assert gold_pairs(labels) == {("X", "b")}
+    rows = [r if r[1] == 0 or int(r[0][1:]) >= 13 else (r[0], 1, "agent", "a") for r in rows]  # 13/120 > 10%
+    assert gold_pairs(pl.DataFrame(rows, schema=["conversation_id", "turn_index", "role", "label"],
+                                   orient="row")) == {("X", "a"), ("X", "b")}
+
+
+def labelled_tables(n: int, value=None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """n conversations: customer ["request"] -> agent "inform"; customer [request, inform] -> agent [offer]."""
+    rows, convs = [], []
+    for i in range(n):
+        turns = [("customer", {"intents": ["request"]}), ("agent", {"intents": "inform"}),
+                 ("customer", {"intents": ["request", "inform", "request"]}), ("agent", {"intents": ["offer"]}),
+                 ("customer", {"intents": []}), ("agent", {}), ("system", {"intents": "x"})]
+        if i == 3 and value is not None:
+            turns[1] = ("agent", {"intents": value})
+        rows += [{"conversation_id": f"c{i}", "turn_index": k, "role": r, "metadata": json.dumps(m)}
+                 for k, (r, m) in enumerate(turns)]
+        convs.append({"conversation_id": f"c{i}", "metadata": json.dumps({"area": f"dept{i % 2}"})})
+    return pl.DataFrame(rows), pl.DataFrame(convs)
+
+
+def test_labels_gold_reads_strings_and_label_sets():
+    turns, conversations = labelled_tables(12)
+    gold = labels_gold(turns, conversations, "intents", "intents", domain_key="area")
+    assert gold.pairs == {("request", "inform"), ("inform+request", "offer")}
+    first = gold.labels.filter(pl.col("conversation_id") == "c0").sort("turn_index")["label"].to_list()
+    assert first == ["request", "inform", "inform+request", "offer", None, None, None]
+    assert gold.departments.sort("conversation_id")["gold"].to_list()[:2] == ["dept0", "dept1"]
+    assert gold.description["condition_key"] == "intents"
+
+
+def test_labels_gold_errors_name_the_record_and_the_key():
+    with pytest.raises(ValueError, match=r"turn c3#1: metadata 'intents' must be a string or a list of strings"):
+        labels_gold(*labelled_tables(12, value={"bad": 1}), "intents", "intents")
+    with pytest.raises(ValueError, match="no customer turn carries turn metadata key 'acts'"):
+        labels_gold(*labelled_tables(12), "acts", "intents")
+
+
+def test_labels_gold_warns_when_a_key_holds_only_empty_values():
+    turns, conversations = labelled_tables(12)
+    emptied = turns.with_columns(pl.when(pl.col("role") == "agent").then(pl.lit('{"intents": []}'))
+                                 .otherwise(pl.col("metadata")).alias("metadata"))
+    gold = labels_gold(emptied, conversations, "intents", "intents")
+    assert gold.pairs == set()
+    assert gold.description["warnings"] == ["36 agent turns carry 'intents' but every value is empty: no agent labels"]
+
+
+def mapped(*rows) -> list[ev.MappedProposal]:
+    return [ev.MappedProposal(pid, pair, support) for pid, pair, support in rows]
+
+
+HAND_GOLD = Gold(pl.DataFrame(), pl.DataFrame(), {("A", "x"), ("B", "y"), ("C", "z")}, {"greet"}, {"A", "B", "C"})
+
+
+def test_duplicates_are_false_positives_and_the_best_supported_claims():
+    scores = ev.one_to_one_scores(mapped(
+        ("p1", ("A", "x"), 5), ("p2", ("A", "x"), 10), ("p3", ("B", "y"), 3), ("p4", ("D", "w"), 9),
+        ("p5", ("smalltalk", "greet"), 4), ("p6", ("thanks", "greet"), 2), ("p7", ("A", "greet"), 8)), HAND_GOLD)
+    # targets claimed: (A,x) by p2, (B,y) by p3, (*,greet) by p5; p1 and p6 duplicates; p4, p7 unmatched
+    assert scores["precision"] == pytest.approx(3 / 7)
+    assert scores["recall"] == pytest.approx(2 / 3)
+    assert scores["f1"] == pytest.approx(2 * (3 / 7) * (2 / 3) / (3 / 7 + 2 / 3))
+    assert scores["lenient_precision"] == pytest.approx(5 / 7)
+    assert scores["redundancy"] == pytest.approx(5 / 3)
+    assert (scores["n_matched"], scores["n_duplicates"], scores["n_unmatched"]) == (3, 2, 2)
+    assert scores["duplicates"] == [{"proposal_id": "p6", "pair": ["*", "greet"], "claimed_by": "p5"},
+                                    {"proposal_id": "p1", "pair": ["A", "x"], "claimed_by": "p2"}]
+    assert scores["missed_gold_pairs"] == [["C", "z"]]
+    assert scores["wrong_pairs"] == [("A", "greet"), ("D", "w")]
+
+
+def test_no_duplicates_gives_redundancy_one_and_equal_precisions():
+    scores = ev.one_to_one_scores(mapped(("p1", ("A", "x"), 5), ("p2", ("B", "y"), 1), ("p3", ("Q", "x"), 1)),
+                                  HAND_GOLD)
+    assert scores["precision"] == scores["lenient_precision"] == pytest.approx(2 / 3)
+    assert scores["redundancy"] == 1.0 and scores["n_duplicates"] == 0
+
+
+def test_no_proposals_and_nothing_matched():
+    empty = ev.one_to_one_scores([], HAND_GOLD)
+    assert (empty["precision"], empty["recall"], empty["f1"], empty["lenient_precision"]) == (0.0, 0.0, 0.0, 0.0)
+    assert empty["redundancy"] is None and empty["n_proposals"] == 0 and len(empty["missed_gold_pairs"]) == 3
+    unmatched = ev.one_to_one_scores(mapped(("p1", (None, "x"), 5), ("p2", ("A", None), 4), ("p3", ("A", "y"), 3)),
+                                     HAND_GOLD)
+    assert unmatched["precision"] == 0.0 and unmatched["redundancy"] is None and unmatched["n_unmatched"] == 3
+    assert ("None", "x") in unmatched["wrong_pairs"]
+    no_gold = ev.one_to_one_scores(mapped(("p1", ("A", "x"), 5)), Gold(pl.DataFrame(), pl.DataFrame(), set()))
+    assert no_gold["recall"] == 0.0 and no_gold["precision"] == 0.0 and no_gold["n_gold_pairs"] == 0
+
+
+def world_guidelines() -> tuple[dict, GuidelineSet]:
     world = guideline_world()
     proposals = propose_guidelines(world["assignments"], world["clusters"])
-    guideline_set = GuidelineSet(thresholds={}, ranked_by="support", n_conversations=68, proposals=proposals)
-    majority = {0: "damaged", 1: "refund", 2: "smalltalk", 3: "refund", 4: "smalltalk", 5: "order",
-                10: "greet", 11: "ask_order", 12: "refund_info", 13: "close", 14: "anything_else"}
-    gold = {("damaged", "ask_order"), ("refund", "refund_info"), ("order", "ask_order"), ("order", "apologise")}
-    conditions = {ev.proposal_condition_key(p): majority[p.condition.cluster_id] for p in proposals}
-    scores = ev.guideline_scores(guideline_set, majority, gold, {"greet", "close"}, {"damaged", "refund", "order"},
-                                 conditions)
-    mapped = [(majority[p.condition.cluster_id], majority[p.action.cluster_id]) for p in proposals]
-    correct = [m in gold or (m[0] == "smalltalk" and m[1] in {"greet", "close"}) for m in mapped]
-    assert scores["precision"] == pytest.approx(sum(correct) / len(mapped))
+    return world, GuidelineSet(thresholds={}, ranked_by="support", n_conversations=68, proposals=proposals)
+
+
+def test_guideline_scores_from_cluster_majorities():
+    world, guideline_set = world_guidelines()
+    conditions = {ev.proposal_condition_key(p): WORLD_MAJORITY[p.condition.cluster_id] for p in guideline_set.proposals}
+    scores = ev.guideline_scores(guideline_set, WORLD_GOLD, WORLD_MAJORITY, conditions)
+    pairs = [(WORLD_MAJORITY[p.condition.cluster_id], WORLD_MAJORITY[p.action.cluster_id])
+             for p in guideline_set.proposals]
+    targets = {m if m in WORLD_GOLD.pairs else ("*", m[1]) for m in pairs
+               if m in WORLD_GOLD.pairs or (m[0] == "smalltalk" and m[1] in {"greet", "close"})}
+    assert scores["precision"] == pytest.approx(len(targets) / len(pairs))
     assert scores["recall"] == pytest.approx(3 / 4)
     assert scores["missed_gold_pairs"] == [["order", "apologise"]]
+    assert "chance_baseline" not in scores
+
+
+def test_tripling_every_proposal_divides_precision_and_multiplies_redundancy_by_three():
+    world, guideline_set = world_guidelines()
+    conditions = {ev.proposal_condition_key(p): WORLD_MAJORITY[p.condition.cluster_id] for p in guideline_set.proposals}
+    tripled = guideline_set.model_copy(update={"proposals": [
+        p.model_copy(update={"guideline_id": f"{p.guideline_id}-{copy}"})
+        for p in guideline_set.proposals for copy in range(3)]})
+    once = ev.guideline_scores(guideline_set, WORLD_GOLD, WORLD_MAJORITY, conditions)
+    thrice = ev.guideline_scores(tripled, WORLD_GOLD, WORLD_MAJORITY, conditions)
+    assert once["precision"] > 0
+    assert thrice["precision"] == pytest.approx(once["precision"] / 3)
+    assert thrice["redundancy"] == pytest.approx(once["redundancy"] * 3)
+    assert thrice["recall"] == once["recall"]
+    assert thrice["lenient_precision"] == pytest.approx(once["lenient_precision"])
+    assert thrice["n_proposals"] == 3 * once["n_proposals"]
+
+
+def test_chance_baseline_is_every_frequent_first_reply_pair():
+    """First replies in the planted world (conversations): c2->a10 45, c0->a11 20, c0->a12 5 (P),
+    c1->a12 20, c3->a12 10, c4->a13 68, c5->a11 10, c5->a12 10 (D); E's c0 is noise."""
+    world = guideline_world()
+    conditions: dict = {}  # no condition carries a gold label here
+    baseline = ev.chance_baseline(world["assignments"], WORLD_MAJORITY, conditions)
+    assert {(m.proposal_id, m.support) for m in baseline} == {
+        ("chance-2-10", 45), ("chance-0-11", 20), ("chance-0-12", 5), ("chance-1-12", 20), ("chance-3-12", 10),
+        ("chance-4-13", 68), ("chance-5-11", 10), ("chance-5-12", 10)}
+    assert all(m.pair[0] is None for m in baseline)
+    frequent = ev.chance_baseline(world["assignments"], WORLD_MAJORITY, conditions, GuidelineParams(min_support=6))
+    assert "chance-0-12" not in {m.proposal_id for m in frequent} and len(frequent) == 7
+    labelled = {(None, c, "any", None): WORLD_MAJORITY[c] for c in range(6)}
+    by_id = {m.proposal_id: m.pair for m in ev.chance_baseline(world["assignments"], WORLD_MAJORITY, labelled)}
+    assert by_id["chance-0-11"] == ("damaged", "ask_order") and by_id["chance-4-13"] == ("smalltalk", "close")
+
+
+def labelled_workspace(root: Path) -> Path:
+    """The planted world as an ingested workspace whose turns carry their cluster's gold label,
+    mined tables written by hand (assignments, clusters, proposals, one department)."""
+    from guideminer.ingest.pipeline import ingest_paths
+    from guideminer.mining.schema import MINING_FILES
+
+    world = guideline_world()
+    records = []
+    turns = world["turns"].sort("conversation_id", "turn_index")
+    for cid, seq in world["sequences"].items():
+        texts = turns.filter(pl.col("conversation_id") == cid)["text"].to_list()
+        records.append({"conversation_id": cid, "metadata": {"area": "shop"}, "turns": [
+            {"role": role, "text": text, "metadata": {"gold": [WORLD_MAJORITY[cluster]]}}
+            for (role, cluster, _), text in zip(seq, texts, strict=True)]})
+    root.mkdir(parents=True)
+    source = root.parent / "conversations.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    ingest_paths([source], root, fmt="jsonl", redact=False)
+    (root / "mining" / "proposals").mkdir(parents=True, exist_ok=True)
+    world["assignments"].write_parquet(root / MINING_FILES["turn_assignments"])
+    world["clusters"].write_parquet(root / MINING_FILES["clusters"])
+    pl.DataFrame({"conversation_id": list(world["sequences"]), "department_id": "d-shop", "confidence": 1.0}).cast(
+        {"confidence": pl.Float32}).write_parquet(root / MINING_FILES["conversation_departments"])
+    _, guideline_set = world_guidelines()
+    (root / MINING_FILES["guidelines"]).write_text(guideline_set.model_dump_json())
+    return root
+
+
+def test_eval_proposals_command_with_label_gold(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from guideminer.cli import app
+
+    workspace = labelled_workspace(tmp_path / "ws")
+    args = ["eval", "proposals", str(workspace), "--gold", "labels", "--condition-key", "gold", "--action-key", "gold",
+            "--domain-key", "area"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    guidelines = report["guidelines"]
+    for key in ("precision", "recall", "f1", "redundancy", "lenient_precision", "n_proposals", "n_gold_pairs"):
+        assert key in guidelines and key in guidelines["chance_baseline"]
+    assert report["departments"]["n_gold"] == 1 and report["departments"]["n_conversations"] == 68
+    assert guidelines["n_gold_pairs"] > 0 and guidelines["redundancy"] >= 1.0
+    assert guidelines["precision"] <= guidelines["lenient_precision"]
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 0 and "one-to-one precision" in text.output and "chance:" in text.output
+    missing = CliRunner().invoke(app, ["eval", "proposals", str(workspace), "--gold", "labels"])
+    assert missing.exit_code != 0 and "--condition-key" in missing.output
 
 
 def test_cluster_majority_ignores_noise_and_unlabelled_turns():

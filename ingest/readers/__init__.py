@@ -20,6 +20,7 @@ from guideminer.ingest.readers.base import (
     Rejection,
 )
 from guideminer.ingest.readers.canonical_jsonl import read_canonical_jsonl
+from guideminer.ingest.readers.convlab import read_convlab
 from guideminer.ingest.readers.intercom import read_intercom
 from guideminer.ingest.readers.long_table import read_csv, read_parquet
 from guideminer.ingest.readers.openai_messages import read_openai_messages
@@ -38,6 +39,7 @@ READERS: dict[str, Reader] = {
     "abcd": read_abcd,
     "zendesk": read_zendesk,
     "intercom": read_intercom,
+    "convlab": read_convlab,
 }
 FORMATS: tuple[str, ...] = ("auto", *READERS)
 
