@@ -173,11 +173,3 @@ def with_etiquette(clusters: pl.DataFrame, result: EtiquetteResult) -> pa.Table:
     """The clusters table with `is_etiquette` filled in (every listed cluster gets a flag)."""
     flags = [result.flags.get(int(c), False) for c in clusters["cluster_id"].to_list()]
     return clusters.with_columns(pl.Series("is_etiquette", flags, dtype=pl.Boolean)).to_arrow().cast(CLUSTERS_SCHEMA)
-
-
-def etiquette_ids(clusters: pl.DataFrame) -> set[int]:
-    """Cluster ids flagged etiquette; raises when the etiquette step has not run (all null)."""
-    column = clusters["is_etiquette"]
-    if clusters.height and column.null_count() == clusters.height:
-        raise ValueError("clusters.is_etiquette is not set: run the etiquette step (guideminer mine) first")
-    return set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
