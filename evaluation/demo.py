@@ -47,12 +47,14 @@ class DemoResult:
 def run_demo(
     out: Path = DEFAULT_DEMO_DIR, *, embedder: TextEmbedder, n_conversations: int = 1500, seed: int = 7,
     config: MineConfig | None = None, replay_conversations: int = 300, log: Callable[[str], None] = lambda _: None,
+    call_style: bool = False,
 ) -> DemoResult:
-    """Generate (or keep) the demo corpus in `out`, ingest it, mine it, score the recovery."""
+    """Generate (or keep) the demo corpus in `out`, ingest it, mine it, score the recovery.
+    `call_style`: transcribed phone calls (greeting-only openings, spelled names, holds)."""
     out = Path(out)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    corpus = write_demo_corpus(out, n_conversations, seed)
+    corpus = write_demo_corpus(out, n_conversations, seed, call_style=call_style)
     seconds["generate"] = time.perf_counter() - started
     log(f"demo corpus: {n_conversations} conversations in {corpus.conversations}")
 

@@ -50,6 +50,8 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Seed of the corpus generator.")] = 7,
     embedder: Annotated[Optional[str], typer.Option(help="Local sentence-transformers model (default all-MiniLM-L6-v2).")] = None,
     backend: Annotated[str, typer.Option(help="Embedding backend: auto | torch | onnx | onnx-int8.")] = "auto",
+    call_style: Annotated[bool, typer.Option("--call-style", help="Generate transcribed phone calls: greeting-only "
+                                             "openings, small talk, spelled names, holds, 'anything else?'.")] = False,
 ) -> None:
     """Run the whole pipeline on the embedded demo corpus and print how much hidden truth it recovers.
 
@@ -61,7 +63,7 @@ def demo_command(
     latency). Re-running
     reuses everything already done.
 
-    Example: guideminer demo --out ./demo-workspace
+    Example: guideminer demo --out ./demo-workspace   (or --call-style --out ./demo-calls)
     """
     from rich.console import Console
 
@@ -70,7 +72,7 @@ def demo_command(
 
     console = Console(stderr=True)
     result = run_demo(out, embedder=load_embedder(embedder, backend),  # type: ignore[arg-type]
-                      n_conversations=conversations, seed=seed, log=console.print)
+                      n_conversations=conversations, seed=seed, log=console.print, call_style=call_style)
     print_demo_result(result)
 
 

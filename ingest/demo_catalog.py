@@ -38,12 +38,15 @@ class Situation:
 
 @dataclass(frozen=True)
 class Move:
-    """An agent move with paraphrases; `expects` names the customer reply pool (None: no reply)."""
+    """An agent move with paraphrases; `expects` names the customer reply pool (None: no reply).
+    `etiquette`: the move manages the conversation (greeting, apology, hold, transfer, closing)
+    rather than serving a need; the hidden truth the etiquette detector is scored against."""
 
     id: str
     description: str
     paraphrases: tuple[str, ...]
     expects: str | None
+    etiquette: bool = False
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,9 @@ def make_slots(rng: random.Random) -> dict[str, str]:
         "agent": rng.choice(AGENT_NAMES),
         "name": f"{first} {last}",
         "first": first,
+        "last": last,
+        "first_spelled": "-".join(first.upper()),  # how callers spell names out: "J-A-N-E"
+        "last_spelled": "-".join(last.upper()),
         "email": f"{email_user.lower()}@{rng.choice(EMAIL_DOMAINS)}",
         "phone": make_phone(rng),
         "card": card,

@@ -14,12 +14,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from guideminer.ingest import demo_catalog as cat
-from guideminer.ingest.demo_catalog_guidelines import GUIDELINES
-from guideminer.ingest.demo_catalog_moves import MOVES
+from guideminer.ingest.demo_catalog_calls import CALL_GUIDELINES, CALL_MOVES, CALL_REPLIES
+from guideminer.ingest.demo_catalog_guidelines import GUIDELINES as CHAT_GUIDELINES
+from guideminer.ingest.demo_catalog_moves import MOVES as CHAT_MOVES
 from guideminer.ingest.demo_catalog_situations import SITUATIONS
 
 # How often a conversation starts in each department; the first situation of a department is
 # twice as common as its others, so situation frequencies are uneven as in real traffic.
+MOVES = (*CHAT_MOVES, *CALL_MOVES)  # call moves appear only in call-style corpora
+GUIDELINES = (*CHAT_GUIDELINES, *CALL_GUIDELINES)
 DEPARTMENT_WEIGHTS = {"orders": 0.25, "returns": 0.2, "billing": 0.17, "tech": 0.15, "account": 0.13, "subscriptions": 0.1}
 
 
@@ -43,6 +46,7 @@ class DemoSituation(FrozenModel):
 class DemoMove(FrozenModel):
     id: str
     description: str
+    is_etiquette: bool = False  # conversation management, not serving a need (demo_catalog.Move)
 
 
 class DemoGuideline(FrozenModel):
@@ -79,7 +83,7 @@ def _check_references(situations: dict[str, cat.Situation], moves: dict[str, cat
         if situation.department_id not in departments:
             raise ValueError(f"demo situation {situation.id!r} has unknown department {situation.department_id!r}")
     for move in moves.values():
-        if move.expects is not None and move.expects not in cat.REPLIES:
+        if move.expects is not None and move.expects not in cat.REPLIES and move.expects not in CALL_REPLIES:
             raise ValueError(f"demo move {move.id!r} expects unknown reply kind {move.expects!r}")
 
 
@@ -110,7 +114,7 @@ def catalog_truth() -> dict[str, Any]:
         DemoSituation(id=s.id, name=s.name, department_id=s.department_id, description=s.description)
         for s in SITUATIONS
     ]
-    moves = [DemoMove(id=m.id, description=m.description) for m in MOVES]
+    moves = [DemoMove(id=m.id, description=m.description, is_etiquette=m.etiquette) for m in MOVES]
     guidelines = [
         DemoGuideline(
             id=g.id,

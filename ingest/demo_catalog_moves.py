@@ -16,13 +16,13 @@ _GENERIC = (
         "Hi there, {agent} here from {company}. How can I help?",
         "Good {daypart}, you're through to {company}. I'm {agent}, what can I help you with?",
         "Thanks for reaching out to {company}. This is {agent}, how may I assist you?",
-    ), None),
+    ), None, etiquette=True),
     Move("apologize", "apologise and acknowledge the customer's frustration", (
         "I'm really sorry about this, I completely understand how frustrating it is. Let's get it sorted.",
         "I'm sorry for the trouble, that's not the experience we want you to have. I'll help you fix this right away.",
         "I apologise for the inconvenience and I understand why you're upset. Let me take care of it.",
         "Sorry to hear that, I can see why you'd be annoyed. I'm on it.",
-    ), None),
+    ), None, etiquette=True),
     Move("warn_card", "ask the customer not to share full card numbers", (
         "For your security, please don't share your full card number here. I only need the last four digits, and I've removed it from our notes.",
         "Just a heads up: please never send your full card number over chat. The last 4 digits are all I need.",
@@ -32,18 +32,18 @@ _GENERIC = (
         "That one is handled by our {team} team, so I'm transferring you now.",
         "Good question! Let me pass you over to our {team} colleagues, they look after that.",
         "I'll connect you with the {team} team for that part, one moment please.",
-    ), None),
+    ), None, etiquette=True),
     Move("check_in", "check whether the customer is still there, then close the chat", (
         "Are you still there? I haven't heard back, so I'll close this chat for now. Feel free to reach out again anytime.",
         "Just checking in: are you still with me? If I don't hear back in a few minutes I'll close the conversation.",
         "It looks like we got disconnected. I'll close this for now; just reply to reopen it.",
-    ), None),
+    ), None, etiquette=True),
     Move("close", "confirm the issue is handled, ask if anything else is needed and say goodbye", (
         "Thanks, that's all taken care of now. Is there anything else I can help you with today?",
         "Great, that's everything on my side. Anything else I can do for you?",
         "Glad I could help! If there's nothing else, have a lovely {daypart}.",
         "That's all sorted. Thanks for contacting {company}, is there anything else?",
-    ), "thanks"),
+    ), "thanks", etiquette=True),
     Move("escalate_supervisor", "escalate the case to a supervisor", (
         "I'm going to escalate this to my supervisor so it gets resolved quickly. You'll hear back within 24 hours.",
         "Let me bring in a supervisor on this one; they'll review the case and contact you by tomorrow.",

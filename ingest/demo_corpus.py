@@ -14,11 +14,12 @@ import json
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from guideminer.ingest import demo_calls as calls
 from guideminer.ingest import demo_catalog as cat
+from guideminer.ingest.demo_builder import ETIQUETTE_LABELS, Builder, Scenario, Step, run_steps
 from guideminer.ingest.demo_catalog_index import (
     CatalogIndex,
     DemoDepartment,
@@ -56,6 +57,8 @@ MIXED_RATE = 0.15  # conversations with two situations
 QUALIFIED_RATE = 0.3  # situations with a qualified guideline open with the qualifier this often
 DEVIATION_RATE = 0.12  # agent skips one situation guideline
 MAX_TURNS, MIN_TURNS = 14, 4
+MAX_CALL_TURNS = 34  # calls add greetings, identification, a hold and "anything else?"
+PLAIN_CALL_RATE = 0.7  # transcribed speech: lower case, no punctuation
 CHANNEL_WEIGHTS = {"chat": 0.6, "email": 0.2, "phone": 0.2}
 OUTCOME_WEIGHTS = {  # (resolved, escalated, abandoned) by whether the agent followed the guidelines
     True: (0.78, 0.12, 0.10),
@@ -70,51 +73,12 @@ Outcome = Literal["resolved", "escalated", "abandoned"]
 # --- one conversation --------------------------------------------------------------------------------
 
 
-@dataclass
-class _Step:
-    move_id: str
-    guideline_ids: tuple[str, ...]
-
-
-@dataclass
-class _Scenario:
-    situation_ids: tuple[str, ...]
-    qualified: cat.Guideline | None
-    mix: Literal["single", "together", "later"]
-    channel: str
-    style: str
-
-
-@dataclass
-class _Builder:
-    """Accumulates turns and their truth labels; customer text gets roughened on the way in."""
-
-    rng: random.Random
-    slots: dict[str, str]
-    typo_rate: float
-    plain: bool
-    turns: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = field(default_factory=list)
-
-    def customer(self, template: str, label: str, situation_ids: tuple[str, ...] = ()) -> None:
-        text = cat.add_typos(template.format_map(self.slots), self.typo_rate, self.rng)
-        if self.plain:
-            text = cat.plain_variant(text)
-        self.turns.append(("customer", text, label, situation_ids, ()))
-
-    def agent(self, move: cat.Move, guideline_ids: tuple[str, ...], paraphrases: tuple[str, ...] = ()) -> None:
-        text = self.rng.choice(paraphrases or move.paraphrases).format_map(self.slots)
-        self.turns.append(("agent", text, move.id, (), guideline_ids))
-
-    def reply(self, kind: str) -> None:
-        self.customer(self.rng.choice(cat.REPLIES[kind]), "smalltalk" if kind in cat.ACK_KINDS else "details")
-
-
 def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
     return rng.choices(tuple(weights), tuple(weights.values()))[0]
 
 
-def _pick_scenario(rng: random.Random, index: CatalogIndex) -> _Scenario:
-    channel = _weighted(rng, CHANNEL_WEIGHTS)
+def _pick_scenario(rng: random.Random, index: CatalogIndex, channel: str | None = None) -> Scenario:
+    channel = channel or _weighted(rng, CHANNEL_WEIGHTS)
     style = _weighted(rng, cat.STYLE_WEIGHTS[channel])
     primary = rng.choices(index.situation_ids, index.situation_weights)[0]
     if rng.random() < MIXED_RATE:
@@ -128,18 +92,18 @@ def _pick_scenario(rng: random.Random, index: CatalogIndex) -> _Scenario:
         ]  # fmt: skip
         if candidates:
             mix = "together" if rng.random() < 0.5 else "later"
-            return _Scenario((primary, rng.choice(candidates)), None, mix, channel, style)
+            return Scenario((primary, rng.choice(candidates)), None, mix, channel, style)
     qualified = index.qualified[primary]
     chosen = rng.choice(qualified) if qualified and rng.random() < QUALIFIED_RATE else None
-    return _Scenario((primary,), chosen, "single", channel, style)
+    return Scenario((primary,), chosen, "single", channel, style)
 
 
-def _situation_steps(situation_id: str, qualified: cat.Guideline | None, index: CatalogIndex) -> list[_Step]:
-    steps = [_Step(g.move_id, (g.id,)) for g in index.steps[situation_id]]
+def _situation_steps(situation_id: str, qualified: cat.Guideline | None, index: CatalogIndex) -> list[Step]:
+    steps = [Step(g.move_id, (g.id,)) for g in index.steps[situation_id]]
     if qualified is None:
         return steps
     replaced = [i for i, step in enumerate(steps) if step.guideline_ids == (qualified.replaces,)]
-    step = _Step(qualified.move_id, (qualified.id,))
+    step = Step(qualified.move_id, (qualified.id,))
     if replaced:
         steps[replaced[0]] = step
     else:
@@ -147,7 +111,7 @@ def _situation_steps(situation_id: str, qualified: cat.Guideline | None, index: 
     return steps
 
 
-def _plan_segments(scenario: _Scenario, index: CatalogIndex) -> list[list[_Step]]:
+def _plan_segments(scenario: Scenario, index: CatalogIndex) -> list[list[Step]]:
     """Steps per topic segment; two situations in one message share a move applied once."""
     first = _situation_steps(scenario.situation_ids[0], scenario.qualified, index)
     if scenario.mix == "single":
@@ -164,13 +128,13 @@ def _plan_segments(scenario: _Scenario, index: CatalogIndex) -> list[list[_Step]
     return [first]
 
 
-def _deviate(rng: random.Random, segments: list[list[_Step]]) -> tuple[str, ...]:
+def _deviate(rng: random.Random, segments: list[list[Step]]) -> tuple[str, ...]:
     """Skip one guideline step; sometimes the agent says something vague in its place."""
     slots = [(seg, i) for seg in segments for i in range(len(seg))]
     segment, position = rng.choice(slots)
     skipped = segment[position]
     if len(segment) == 1 or rng.random() < 0.5:
-        segment[position] = _Step("off_script", ())
+        segment[position] = Step("off_script", ())
     else:
         del segment[position]
     return skipped.guideline_ids
@@ -181,56 +145,51 @@ def _opening_core(situation_id: str, qualified: cat.Guideline | None, rng: rando
     return rng.choice(pool)
 
 
-def _opening_text(scenario: _Scenario, rng: random.Random, index: CatalogIndex) -> str:
+def _opening_core_text(scenario: Scenario, rng: random.Random, index: CatalogIndex) -> str:
+    """The need clause(s) of the opening: one situation, or two joined ("together")."""
     core = _opening_core(scenario.situation_ids[0], scenario.qualified, rng, index)
     if scenario.mix == "together":
         other = _opening_core(scenario.situation_ids[1], None, rng, index)
         core = rng.choice(cat.TOGETHER_JOINS).format(a=core, b=other)
+    return core
+
+
+def _opening_text(scenario: Scenario, rng: random.Random, index: CatalogIndex) -> str:
+    core = _opening_core_text(scenario, rng, index)
     frame = rng.choice(cat.STYLE_FRAMES[scenario.style])
     # Slots stay as `{name}` placeholders; the builder fills them.
     return frame.replace("{Core}", core[0].upper() + core[1:]).replace("{core}", core)
 
 
-def _outcome(rng: random.Random, followed: bool, segments: list[list[_Step]]) -> Outcome:
+def _outcome(rng: random.Random, followed: bool, segments: list[list[Step]]) -> Outcome:
     if any(step.move_id in ESCALATING_MOVES for seg in segments for step in seg):
         return "abandoned" if rng.random() < 0.1 else "escalated"
     return rng.choices(("resolved", "escalated", "abandoned"), OUTCOME_WEIGHTS[followed])[0]
 
 
-def _run_steps(b: _Builder, steps: list[_Step], cut_at: int | None, index: CatalogIndex) -> bool:
-    """Emit agent steps and the customer's replies; True when the customer went silent."""
-    for position, step in enumerate(steps):
-        move = index.moves[step.move_id]
-        b.agent(move, step.guideline_ids)
-        if position == cut_at:
-            b.agent(index.moves["check_in"], ("g_check_in",))
-            return True
-        if move.expects is None:
-            continue
-        kind = "full_card" if move.expects == "last4" and b.rng.random() < 0.3 else move.expects
-        b.reply(kind)
-        if kind == "full_card":
-            b.agent(index.moves["warn_card"], ("g_warn_card",))
-    return False
-
-
-def _finish(b: _Builder, outcome: Outcome, segments: list[list[_Step]], index: CatalogIndex) -> None:
+def _finish(b: Builder, outcome: Outcome, segments: list[list[Step]], index: CatalogIndex, call: bool) -> None:
     already_escalated = any(step.move_id in ESCALATING_MOVES for seg in segments for step in seg)
     if outcome == "escalated" and not already_escalated:
         b.customer(b.rng.choice(cat.CUSTOMER_UNHAPPY), "unhappy")
         b.agent(index.moves["escalate_supervisor"], ("g_escalate_unhappy",))
         b.reply("ack")
         return
+    if call:
+        calls.finish_call(b, index)
+        return
     b.agent(index.moves["close"], ("g_close",))
     b.reply("thanks")
 
 
-def _build_turns(
-    b: _Builder, scenario: _Scenario, segments: list[list[_Step]], outcome: Outcome, index: CatalogIndex
-) -> None:
+def _open(b: Builder, scenario: Scenario, index: CatalogIndex, call: bool) -> None:
+    """Greeting and the need statement, in the order the channel has them."""
     first = scenario.situation_ids[0]
-    opening = _opening_text(scenario, b.rng, index)
     stated = scenario.situation_ids if scenario.mix == "together" else (first,)
+    if call:
+        calls.open_call(b, index)
+        b.customer(calls.need_text(_opening_core_text(scenario, b.rng, index), scenario, b), first, stated)
+        return
+    opening = _opening_text(scenario, b.rng, index)
     if scenario.channel == "email":  # emails open with the customer's message, then the greeting
         b.customer(opening, first, stated)
         b.agent(index.moves["greet"], ("g_greet",), cat.EMAIL_GREETINGS)
@@ -239,8 +198,19 @@ def _build_turns(
             b.customer(b.rng.choice(cat.CUSTOMER_HELLO), "smalltalk")
         b.agent(index.moves["greet"], ("g_greet",))
         b.customer(opening, first, stated)
+
+
+def _build_turns(
+    b: Builder, scenario: Scenario, segments: list[list[Step]], outcome: Outcome, index: CatalogIndex,
+    call: bool = False,
+) -> None:  # fmt: skip
+    first = scenario.situation_ids[0]
+    _open(b, scenario, index, call)
     if scenario.style == "angry":
         b.agent(index.moves["apologize"], ("g_apologize_angry",))
+    if call:
+        calls.identify(b, index)
+    hold = calls.plan_hold(b, segments) if call else None
     cut_at = None
     if outcome == "abandoned":  # silent after one of the agent's steps on the last topic raised
         cut_at = sum(len(seg) for seg in segments[:-1]) + b.rng.randrange(len(segments[-1]))
@@ -252,16 +222,17 @@ def _build_turns(
             if index.situations[second].department_id != index.situations[first].department_id:
                 b.slots["team"] = index.team_by_department[index.situations[second].department_id]
                 b.agent(index.moves["transfer"], ("g_transfer",))
-        if _run_steps(b, steps, cut_at, index):
+        hold_at = hold[1] if hold is not None and hold[0] == number else None
+        if run_steps(b, steps, cut_at, index, hold_at):
             return
         if cut_at is not None:
             cut_at -= len(steps)
-    _finish(b, outcome, segments, index)
+    _finish(b, outcome, segments, index, call)
 
 
-def _fit_turn_budget(turns: list[Any], conversation_id: str) -> None:
-    """Drop small talk (never the last turn) until the conversation fits MAX_TURNS turns."""
-    while len(turns) > MAX_TURNS:
+def _fit_turn_budget(turns: list[Any], conversation_id: str, max_turns: int = MAX_TURNS) -> None:
+    """Drop small talk (never the last turn) until the conversation fits `max_turns` turns."""
+    while len(turns) > max_turns:
         droppable = [i for i, turn in enumerate(turns[:-1]) if turn[0] == "customer" and turn[2] == "smalltalk"]
         if not droppable:
             raise ValueError(f"demo conversation {conversation_id} has {len(turns)} turns; too many catalog steps")
@@ -287,8 +258,13 @@ def _timestamps(rng: random.Random, channel: str, n: int) -> list[str]:
     return stamps
 
 
+def _is_etiquette(role: str, label: str, index: CatalogIndex) -> bool:
+    """Truth of conversation management: etiquette moves, and customer small talk / identity."""
+    return index.moves[label].etiquette if role == "agent" else label in ETIQUETTE_LABELS
+
+
 def _truth_record(
-    conversation_id: str, scenario: _Scenario, expected: tuple[str, ...], skipped: tuple[str, ...],
+    conversation_id: str, scenario: Scenario, expected: tuple[str, ...], skipped: tuple[str, ...],
     turns: list[Any], index: CatalogIndex,
 ) -> dict[str, Any]:  # fmt: skip
     departments = tuple(dict.fromkeys(index.situations[s].department_id for s in scenario.situation_ids))
@@ -304,28 +280,31 @@ def _truth_record(
         "skipped_guideline_ids": skipped,
         "followed": not skipped,
         "turns": [
-            {"turn_index": i, "role": t[0], "label": t[2], "situation_ids": t[3], "guideline_ids": t[4]}
+            {"turn_index": i, "role": t[0], "label": t[2], "situation_ids": t[3], "guideline_ids": t[4],
+             "etiquette": _is_etiquette(t[0], t[2], index)}
             for i, t in enumerate(turns)
         ],
     }
 
 
-def generate_conversation(seed: int, number: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Conversation `number` for `seed`: (canonical conversation record, its truth record)."""
+def generate_conversation(seed: int, number: int, call_style: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Conversation `number` for `seed`: (canonical conversation record, its truth record).
+    `call_style`: a transcribed phone call (see `demo_calls`); otherwise chat, email or phone."""
     index = catalog_index()
     rng = random.Random(seed * 1_000_003 + number)
-    scenario = _pick_scenario(rng, index)
+    scenario = _pick_scenario(rng, index, "phone" if call_style else None)
     segments = _plan_segments(scenario, index)
     expected = tuple(g for seg in segments for step in seg for g in step.guideline_ids)
     skipped = _deviate(rng, segments) if rng.random() < DEVIATION_RATE else ()
     outcome = _outcome(rng, not skipped, segments)
     typo_rate = {"terse": 0.04, "angry": 0.04, "formal": 0.005}.get(scenario.style, 0.02)
     typo_rate += 0.05 if rng.random() < 0.2 else 0.0  # a sloppy typist
-    plain = rng.random() < {"phone": 0.5, "chat": 0.15, "email": 0.03}[scenario.channel]
-    builder = _Builder(rng, cat.make_slots(rng), typo_rate, plain)
+    plain = rng.random() < ({"phone": 0.5, "chat": 0.15, "email": 0.03}[scenario.channel]
+                            if not call_style else PLAIN_CALL_RATE)
+    builder = Builder(rng, cat.make_slots(rng), typo_rate, plain)
     conversation_id = f"demo-{number:06d}"
-    _build_turns(builder, scenario, segments, outcome, index)
-    _fit_turn_budget(builder.turns, conversation_id)
+    _build_turns(builder, scenario, segments, outcome, index, call_style)
+    _fit_turn_budget(builder.turns, conversation_id, MAX_CALL_TURNS if call_style else MAX_TURNS)
     stamps = _timestamps(rng, scenario.channel, len(builder.turns))
     metadata: dict[str, Any] = {"channel": scenario.channel, "outcome": outcome}
     csat = _csat(rng, outcome, not skipped)
@@ -340,11 +319,11 @@ def generate_conversation(seed: int, number: int) -> tuple[dict[str, Any], dict[
 
 
 def generate_demo_conversations(
-    n_conversations: int, seed: int = 7
+    n_conversations: int, seed: int = 7, call_style: bool = False
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Yield (conversation, truth) records without touching the disk."""
     for number in range(n_conversations):
-        yield generate_conversation(seed, number)
+        yield generate_conversation(seed, number, call_style)
 
 
 # --- files ---------------------------------------------------------------------------------------------
@@ -354,8 +333,10 @@ def _dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
 
-def write_demo_corpus(out_dir: Path, n_conversations: int = 1500, seed: int = 7) -> DemoCorpusPaths:
-    """Write `out_dir/demo_corpus/{conversations.jsonl, truth.json, truth_turns.jsonl}`."""
+def write_demo_corpus(out_dir: Path, n_conversations: int = 1500, seed: int = 7,
+                      call_style: bool = False) -> DemoCorpusPaths:
+    """Write `out_dir/demo_corpus/{conversations.jsonl, truth.json, truth_turns.jsonl}`
+    (`call_style`: transcribed phone calls, `demo_calls`)."""
     if n_conversations < 1:
         raise ValueError(f"n_conversations must be at least 1, got {n_conversations}")
     root = Path(out_dir) / DEMO_DIR_NAME
@@ -370,9 +351,10 @@ def write_demo_corpus(out_dir: Path, n_conversations: int = 1500, seed: int = 7)
         paths.conversations.open("w", encoding="utf-8", newline="\n") as conversations,
         paths.truth_turns.open("w", encoding="utf-8", newline="\n") as truths,
     ):
-        for conversation, truth in generate_demo_conversations(n_conversations, seed):
+        for conversation, truth in generate_demo_conversations(n_conversations, seed, call_style):
             conversations.write(_dumps(conversation) + "\n")
             truths.write(_dumps(truth) + "\n")
-    header = {"seed": seed, "n_conversations": n_conversations, "turns_file": paths.truth_turns.name}
+    header = {"seed": seed, "n_conversations": n_conversations, "call_style": call_style,
+              "turns_file": paths.truth_turns.name}
     paths.truth.write_text(json.dumps(header | catalog_truth(), indent=2) + "\n", encoding="utf-8")
     return paths

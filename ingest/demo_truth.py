@@ -22,15 +22,19 @@ DEMO_DIR_NAME = "demo_corpus"
 
 
 class DemoTurnLabel(FrozenModel):
-    """Customer turns: label is a situation id, 'smalltalk', 'details' or 'unhappy' (and
-    situation_ids lists every situation the turn states). Agent turns: label is the move id and
-    guideline_ids the guidelines it applied (empty for off-script moves)."""
+    """Customer turns: label is a situation id, 'smalltalk', 'details', 'unhappy', or in calls
+    'identity' (a spelled name, a callback number) and 'confirm' ("yes, that's correct");
+    situation_ids lists every situation the turn states (two when one turn carries two needs).
+    Agent turns: label is the move id and guideline_ids the guidelines it applied (empty for
+    off-script moves). `etiquette`: the turn manages the conversation rather than a need
+    (customer small talk / identity / confirm, or an etiquette move)."""
 
     turn_index: int
     role: Literal["customer", "agent"]
     label: str
     situation_ids: tuple[str, ...] = ()
     guideline_ids: tuple[str, ...] = ()
+    etiquette: bool = False
 
 
 class DemoConversationTruth(FrozenModel):
@@ -50,6 +54,7 @@ class DemoConversationTruth(FrozenModel):
 class DemoTruth(FrozenModel):
     seed: int
     n_conversations: int
+    call_style: bool = False
     departments: tuple[DemoDepartment, ...]
     situations: tuple[DemoSituation, ...]
     moves: tuple[DemoMove, ...]
@@ -62,7 +67,6 @@ class DemoCorpusPaths(FrozenModel):
     conversations: Path
     truth: Path
     truth_turns: Path
-
 
 
 def load_truth(path: Path) -> DemoTruth:

@@ -1,27 +1,33 @@
 """Propose receptionist departments: a few areas a conversation is routed to once, at its start.
 
+Departments are formed from *need* situations only, and each conversation is routed on its first
+substantive customer turn: conversation etiquette (greetings, pleasantries, thanks, holds,
+spelling, "anything else?"; `clusters.is_etiquette`, decided by mining/etiquette.py) says
+nothing about where a conversation belongs, and real calls open with it.
+
 Method (plain numpy/scikit-learn over the mining tables):
-1. Opening of a conversation = its first non-noise customer turn whose cluster is not generic
-   (else its most specific non-noise turn, else its first customer turn). A customer cluster is
-   generic (greetings, thanks, "yes") when it is in at least `generic_min_share` of conversations
-   and co-occurs with no other cluster (seen together in >= `generic_min_joint` conversations)
-   more than `generic_max_lift` times chance: it says nothing about where the conversation
-   belongs. Clusters whose representative texts have a median of <= `generic_max_words` words
-   ("hi there", "ok thanks") are generic too: small talk splits into many small clusters whose
-   co-occurrence is too noisy to judge.
-2. Situations = clusters that open at least `min_openings` conversations. Their affinity is
-   `embedding_weight` x cosine(centroids) + (1 - weight) x co-occurrence overlap
-   (|conversations with both| / min(|with a|, |with b|)): similar situations, and situations that
-   show up in the same conversation, belong to one department so that routing once rarely needs
-   a transfer.
+1. Opening of a conversation = its first customer turn whose cluster is not etiquette (a noise
+   turn counts with its nearest cluster and its low confidence: skipping it would route by a
+   later reply). A conversation whose customer turns are all etiquette opens with its first
+   customer turn; it is routed (step 4) but its etiquette cluster never becomes a situation.
+2. Situations = need clusters that open at least `min_openings` conversations. Their affinity
+   is `embedding_weight` x cosine(centroids) + (1 - weight) x co-occurrence, where
+   co-occurrence is the larger of the direct overlap (|conversations with both| / min(|with a|,
+   |with b|)) and the cosine of the situations' conversation contexts (tf-idf of the need
+   clusters, customer and agent, of the conversations they occur in; etiquette left out, since
+   it is in every context): similar situations, and situations the agents handle the same way,
+   belong to one department so that routing once rarely needs a transfer.
 3. Average-linkage agglomerative clustering on 1 - affinity for every k in k_min..k_max; the
    chosen k is the largest whose opening-traffic-weighted silhouette on that distance is within
    `silhouette_tolerance` of the best (see `choose_partition`). Transfer rate per k is
    recorded next to it for the reviewer.
 4. Each conversation goes to its opening's department; an opening too rare to be a situation
-   goes to the department it has the highest mean affinity with. Confidence = the opening turn's
-   assignment confidence x the share of the conversation's situation turns in that department.
-   A conversation with no customer turn at all is `UNROUTED` with confidence 0.
+   (or an etiquette one) goes to the department it has the highest mean affinity with.
+   Confidence = the opening turn's assignment confidence x the share of the conversation's
+   situation turns in that department. A conversation with no customer turn at all is
+   `UNROUTED` with confidence 0.
+5. Names: each department's keywords ranked by traffic within it x how few departments share
+   them (a product named in every department's openings names none of them).
 """
 
 from __future__ import annotations
@@ -43,10 +49,6 @@ from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, UNROUTED
 
 K_MIN, K_MAX = 3, 12
 EMBEDDING_WEIGHT = 0.5
-GENERIC_MIN_SHARE = 0.05
-GENERIC_MIN_JOINT = 3
-GENERIC_MAX_WORDS = 4
-GENERIC_MAX_LIFT = 1.5
 MIN_OPENINGS = 2
 SILHOUETTE_TOLERANCE = 0.02
 CRITERION = ("largest k whose opening-traffic-weighted silhouette (average-linkage clusters on 1 - combined "
@@ -59,10 +61,6 @@ class DepartmentParams(BaseModel):
     k_min: int = Field(K_MIN, ge=1)
     k_max: int = Field(K_MAX, ge=1)
     embedding_weight: float = Field(EMBEDDING_WEIGHT, ge=0.0, le=1.0)
-    generic_min_share: float = Field(GENERIC_MIN_SHARE, ge=0.0, le=1.0)
-    generic_max_lift: float = Field(GENERIC_MAX_LIFT, ge=1.0)
-    generic_min_joint: int = Field(GENERIC_MIN_JOINT, ge=1)
-    generic_max_words: int = Field(GENERIC_MAX_WORDS, ge=0)  # 0 turns the length rule off
     min_openings: int = Field(MIN_OPENINGS, ge=1)
     silhouette_tolerance: float = Field(SILHOUETTE_TOLERANCE, ge=0.0)
     example_openings: int = Field(3, ge=0)
@@ -73,64 +71,23 @@ def _customer_turns(assignments: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("role") == "customer").sort("conversation_id", "turn_index"))
 
 
-def cluster_specificity(customers: pl.DataFrame, min_joint: int) -> dict[int, float]:
-    """Per customer cluster: its highest co-occurrence lift P(other | it) / P(other) over partners
-    seen together in at least `min_joint` conversations (1.0 when it has none): how much it says
-    about the rest of the conversation."""
-    present = customers.filter(~pl.col("is_noise")).select("conversation_id", "cluster_id").unique()
-    n_conv = max(customers["conversation_id"].n_unique(), 1)
-    df = dict(present.group_by("cluster_id").len().iter_rows())
-    together = (present.join(present, on="conversation_id").filter(pl.col("cluster_id") != pl.col("cluster_id_right"))
-                .group_by("cluster_id", "cluster_id_right").len().filter(pl.col("len") >= min_joint))
-    specificity = {cluster: 1.0 for cluster in df}
-    for cluster, other, joint in together.iter_rows():
-        specificity[cluster] = max(specificity[cluster], (joint / df[cluster]) / (df[other] / n_conv))
-    return specificity
-
-
-def generic_clusters(customers: pl.DataFrame, clusters: pl.DataFrame, params: DepartmentParams) -> tuple[set[int], dict[int, float]]:
-    """(generic clusters, specificity): common clusters that predict nothing about the rest."""
-    specificity = cluster_specificity(customers, params.generic_min_joint)
-    n_conv = max(customers["conversation_id"].n_unique(), 1)
-    share = dict(customers.filter(~pl.col("is_noise")).group_by("cluster_id")
-                 .agg(pl.col("conversation_id").n_unique()).iter_rows())
-    generic = {c for c, lift in specificity.items()
-               if share[c] / n_conv >= params.generic_min_share and lift < params.generic_max_lift}
-    return generic | short_clusters(clusters, params.generic_max_words), specificity
-
-
-def short_clusters(clusters: pl.DataFrame, max_words: int) -> set[int]:
-    """Customer clusters whose typical turn is too short to state a need ("hi", "ok thanks").
-
-    Why a length rule next to co-occurrence: small talk fragments into many small clusters
-    (by style: "hey!!", "Good morning", ...) whose co-occurrence lifts are too noisy to judge."""
-    words = clusters.filter(pl.col("role") == "customer").select(
-        "cluster_id", pl.col("representative_texts").list.eval(pl.element().str.split(" ").list.len())
-        .list.median().alias("words"))
-    return set(words.filter(pl.col("words") <= max_words)["cluster_id"].to_list())
-
-
-def conversation_openings(customers: pl.DataFrame, generic: set[int], specificity: dict[int, float]) -> pl.DataFrame:
-    """Per conversation: opening cluster and its turn confidence (rule 1 of the module docstring):
-    the first non-generic turn (a noise turn counts with its nearest cluster and its low
-    confidence: skipping it would route by a later reply), else the most specific generic one."""
-    spec = pl.DataFrame({"cluster_id": list(specificity), "specificity": list(specificity.values())},
-                        schema={"cluster_id": pl.Int32, "specificity": pl.Float64})
-    ranked = customers.join(spec, on="cluster_id", how="left").with_columns(
-        pl.when(~pl.col("cluster_id").is_in(list(generic))).then(0)
-        .when(~pl.col("is_noise")).then(1).otherwise(2).alias("preference"),
-        pl.when(pl.col("cluster_id").is_in(list(generic)) & ~pl.col("is_noise"))
-        .then(-pl.col("specificity")).otherwise(0.0).alias("order"))
-    return (ranked.sort("conversation_id", "preference", "order", "turn_index")
+def conversation_openings(customers: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
+    """Per conversation: opening cluster, its turn confidence and whether it is a need (rule 1 of
+    the module docstring): the first customer turn whose cluster is not etiquette, else the first."""
+    ranked = customers.with_columns(pl.col("cluster_id").is_in(list(etiquette)).alias("etiquette"))
+    return (ranked.sort("conversation_id", "etiquette", "turn_index")
             .group_by("conversation_id", maintain_order=True)
-            .agg(pl.col("cluster_id").first().alias("opening"), pl.col("confidence").first()))
+            .agg(pl.col("cluster_id").first().alias("opening"), pl.col("confidence").first(),
+                 (~pl.col("etiquette").first()).alias("is_need")))
 
 
-def context_profiles(ids: list[int], assignments: pl.DataFrame) -> np.ndarray:
-    """Per situation: tf-idf weighted counts of every other cluster (customer and agent, not noise)
-    in the conversations it occurs in, L2-normalised. Situations of one department share their
-    context (the same detail requests, verification moves), even when they never co-occur."""
-    present = assignments.filter(~pl.col("is_noise")).select("conversation_id", "cluster_id").unique()
+def context_profiles(ids: list[int], assignments: pl.DataFrame, etiquette: set[int] = frozenset()) -> np.ndarray:
+    """Per situation: tf-idf weighted counts of every other need cluster (customer and agent, not
+    noise, not etiquette) in the conversations it occurs in, L2-normalised. Situations of one
+    department share their context (the same detail requests, the same agent moves), even when
+    they never co-occur."""
+    present = (assignments.filter(~pl.col("is_noise") & ~pl.col("cluster_id").is_in(list(etiquette)))
+               .select("conversation_id", "cluster_id").unique())
     n_conv = max(present["conversation_id"].n_unique(), 1)
     idf = {c: np.log(n_conv / n) for c, n in present.group_by("cluster_id").len().iter_rows()}
     columns = {c: k for k, c in enumerate(sorted(idf))}
@@ -144,7 +101,7 @@ def context_profiles(ids: list[int], assignments: pl.DataFrame) -> np.ndarray:
 
 
 def affinity_matrix(ids: list[int], refs: dict[int, np.ndarray], assignments: pl.DataFrame,
-                    weight: float) -> np.ndarray:
+                    weight: float, etiquette: set[int] = frozenset()) -> np.ndarray:
     """weight x clipped centroid cosine + (1 - weight) x co-occurrence, where co-occurrence is
     the larger of the direct overlap coefficient (|conversations with both| / min(|with a|,
     |with b|)) and the cosine of the situations' conversation-context profiles."""
@@ -162,7 +119,7 @@ def affinity_matrix(ids: list[int], refs: dict[int, np.ndarray], assignments: pl
     both = incidence @ incidence.T
     sizes = np.diag(both)
     overlap = both / np.maximum(np.minimum.outer(sizes, sizes), 1.0)
-    profiles = context_profiles(ids, assignments)
+    profiles = context_profiles(ids, assignments, etiquette)
     context = np.maximum(overlap, np.clip(profiles @ profiles.T, 0.0, 1.0))
     affinity = weight * cosine + (1.0 - weight) * context
     np.fill_diagonal(affinity, 1.0)
@@ -208,19 +165,30 @@ def _transfers(present: pl.DataFrame, openings: pl.DataFrame, dept_of: dict[int,
         pl.col("transferred").fill_null(False), pl.col("in_share").fill_null(1.0))
 
 
-def _department_name(situations: list[ClusterRef], traffic: Counter) -> tuple[str, list[str]]:
+def _keyword_scores(situations: list[ClusterRef], traffic: Counter) -> Counter:
     scores: Counter = Counter()
     for ref in situations:
         for rank, keyword in enumerate(clean_keywords(ref.keywords, limit=5)):
             scores[keyword] += traffic[ref.cluster_id] / (rank + 1)
-    keywords = [k for k, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))][:5]
-    return (" / ".join(keywords[:3]) if keywords else f"department of {situations[0].cluster_id}"), keywords
+    return scores
 
 
-def _build_department(members: list[ClusterRef], traffic: Counter, routed: pl.DataFrame,
+def department_keywords(groups: list[list[ClusterRef]], traffic: Counter) -> list[list[str]]:
+    """Per department: its top keywords by traffic within it x log(1 + departments / departments
+    naming it) (rule 5 of the module docstring), at most five."""
+    scores = [_keyword_scores(members, traffic) for members in groups]
+    spread = Counter(k for s in scores for k in s)
+    ranked = []
+    for s in scores:
+        weighted = {k: v * np.log1p(len(groups) / spread[k]) for k, v in s.items()}
+        ranked.append([k for k, _ in sorted(weighted.items(), key=lambda kv: (-kv[1], kv[0]))][:5])
+    return ranked
+
+
+def _build_department(members: list[ClusterRef], keywords: list[str], traffic: Counter, routed: pl.DataFrame,
                       n_conv: int, params: DepartmentParams) -> Department:
     members = sorted(members, key=lambda r: (-traffic[r.cluster_id], r.cluster_id))
-    name, keywords = _department_name(members, traffic)
+    name = " / ".join(keywords[:3]) if keywords else f"department of {members[0].cluster_id}"
     digest = hashlib.sha256("|".join(sorted(r.signature for r in members)).encode()).hexdigest()[:10]
     examples = [t for r in members for t in r.representative_texts[:1] if not looks_like_injection(t)]
     return Department(
@@ -231,27 +199,42 @@ def _build_department(members: list[ClusterRef], traffic: Counter, routed: pl.Da
         transfer_rate=round(float(routed["transferred"].mean()) if routed.height else 0.0, 6))
 
 
+def etiquette_of(clusters: pl.DataFrame, assignments: pl.DataFrame) -> set[int]:
+    """Etiquette cluster ids from `clusters.is_etiquette`; a table the etiquette step never
+    flagged (every value null: an older workspace or a hand-built table) is judged here with
+    the same detector, so departments are never formed from unjudged clusters."""
+    if clusters.height and clusters["is_etiquette"].null_count() == clusters.height:
+        from guideminer.mining.etiquette import detect_etiquette
+
+        return {c for c, flag in detect_etiquette(assignments).flags.items() if flag}
+    return set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
+
+
 def propose_departments(assignments: pl.DataFrame, clusters: pl.DataFrame,
                         params: DepartmentParams | None = None) -> tuple[DepartmentSet, pl.DataFrame]:
     """(departments, conversation_departments table in CONVERSATION_DEPARTMENTS_SCHEMA)."""
     params = params or DepartmentParams()
     refs = cluster_refs(clusters)
     centroids = {r["cluster_id"]: np.asarray(r["centroid"]) for r in clusters.iter_rows(named=True)}
+    etiquette = etiquette_of(clusters, assignments)
     customers = _customer_turns(assignments)
     conversations = assignments.select("conversation_id").unique().sort("conversation_id")
-    present = customers.filter(~pl.col("is_noise")).select("conversation_id", "cluster_id").unique()
-    openings = conversation_openings(customers, *generic_clusters(customers, clusters, params))
-    traffic = Counter(dict(openings.group_by("opening").len().iter_rows()))
-    situations = sorted(c for c, n in traffic.items() if n >= params.min_openings) or sorted(traffic)
+    present = (customers.filter(~pl.col("is_noise") & ~pl.col("cluster_id").is_in(list(etiquette)))
+               .select("conversation_id", "cluster_id").unique())
+    openings = conversation_openings(customers, etiquette)
+    traffic = Counter(dict(openings.filter(pl.col("is_need")).group_by("opening").len().iter_rows()))
+    fallback = sorted(set(openings["opening"].to_list()) - set(traffic))  # etiquette-only conversations
+    situations = sorted(c for c, n in traffic.items() if n >= params.min_openings) or sorted(traffic) or fallback
     rare = sorted(set(traffic) - set(situations))
-    all_ids = situations + rare
-    affinity = affinity_matrix(all_ids, centroids, assignments, params.embedding_weight)
+    outside = [c for c in fallback if c not in situations]
+    all_ids = situations + rare + outside
+    affinity = affinity_matrix(all_ids, centroids, assignments, params.embedding_weight, etiquette)
     n_sit = len(situations)
-    weights = np.array([traffic[c] for c in situations], dtype=float)
+    weights = np.array([max(traffic[c], 1) for c in situations], dtype=float)
 
     def dept_map(labels: np.ndarray) -> dict[int, int]:
         mapping = {c: int(labels[i]) for i, c in enumerate(situations)}
-        for j, c in enumerate(rare, start=n_sit):
+        for j, c in enumerate(rare + outside, start=n_sit):
             means = [affinity[j, :n_sit][labels == d].mean() for d in range(labels.max() + 1)]
             mapping[c] = int(np.argmax(means))
         return mapping
@@ -263,9 +246,11 @@ def propose_departments(assignments: pl.DataFrame, clusters: pl.DataFrame,
     labels, candidates = choose_partition(distance, weights, params, transfer_of)
     dept_of = dept_map(labels)
     routed = _transfers(present, openings, dept_of)
-    built = [(d, _build_department([refs[c] for c in all_ids if dept_of[c] == d], traffic,
-                                   routed.filter(pl.col("dept") == d), conversations.height, params))
-             for d in range(int(labels.max()) + 1)]
+    groups = [[refs[c] for c in situations + rare if dept_of[c] == d] for d in range(int(labels.max()) + 1)]
+    names = department_keywords(groups, traffic)
+    built = [(d, _build_department(groups[d], names[d], traffic, routed.filter(pl.col("dept") == d),
+                                   conversations.height, params))
+             for d in range(len(groups))]
     ids = {d: dep.department_id for d, dep in built}
     departments = sorted((dep for _, dep in built), key=lambda dep: (-dep.n_conversations, dep.department_id))
     table = _conversation_table(conversations, routed, ids)

@@ -30,6 +30,7 @@ WORK = "mining/work"
 VECTORS = f"{WORK}/text_vectors.npy"  # one row per distinct text; KEYS' `text_row` points into it
 KEYS = f"{WORK}/turn_keys.parquet"
 LEGACY_ROW_VECTORS = f"{WORK}/turn_vectors.npy"
+LABELS = f"{WORK}/cluster_labels.parquet"  # the clusters table before the etiquette step flags it
 
 
 def cluster_rows_file(role: str) -> str:
@@ -148,7 +149,7 @@ def _label(ctx: MineContext) -> dict:
             columns["centroid"].append(centroids[lab.cluster].tolist())
             columns["name"].append(lab.name)
             columns["is_etiquette"].append(None)  # decided by the etiquette step
-    _save_parquet(ctx, MINING_FILES["clusters"], pa.table(columns, schema=CLUSTERS_SCHEMA))
+    _save_parquet(ctx, LABELS, pa.table(columns, schema=CLUSTERS_SCHEMA))
     return {"clusters": len(columns["cluster_id"])}
 
 
@@ -173,8 +174,19 @@ def _assignments(ctx: MineContext) -> dict:
     return {"turns": table.num_rows, "noise_share": round(flagged / max(1, table.num_rows), 4)}
 
 
+def _etiquette(ctx: MineContext) -> dict:
+    """clusters.parquet = the labelled clusters with `is_etiquette` (mining/etiquette.py)."""
+    from guideminer.mining.etiquette import detect_etiquette, with_etiquette
+
+    assignments = pl.read_parquet(ctx.path(MINING_FILES["turn_assignments"]),
+                                  columns=["conversation_id", "turn_index", "role", "cluster_id", "is_noise"])
+    result = detect_etiquette(assignments, ctx.config.etiquette)
+    _save_parquet(ctx, MINING_FILES["clusters"], with_etiquette(pl.read_parquet(ctx.path(LABELS)), result))
+    return result.summary()
+
+
 def default_steps() -> list[Step]:
-    """Every step of `mine`: embed, cluster each role, label, assignments, propose, report."""
+    """Every step of `mine`: embed, cluster each role, label, assignments, etiquette, propose, report."""
     from guideminer.mining.proposals import proposal_steps  # proposals import this module's runner
 
     def cluster_params(role: str):
@@ -187,11 +199,13 @@ def default_steps() -> list[Step]:
         *(Step(f"cluster_{role}", (KEYS, VECTORS), (cluster_rows_file(role), centroids_file(role)),
                cluster_params(role), _cluster_role(role), concurrent=True, max_workers=_cluster_workers)
           for role in ROLES),
-        Step("label", label_inputs, (MINING_FILES["clusters"],),
+        Step("label", label_inputs, (LABELS,),
              lambda ctx: {"top_keywords": ctx.config.top_keywords,
                           "representatives": ctx.config.representatives}, _label),
         Step("assignments", (KEYS, *label_inputs[2:]), (MINING_FILES["turn_assignments"],),
              lambda ctx: {}, _assignments),
+        Step("etiquette", (LABELS, MINING_FILES["turn_assignments"]), (MINING_FILES["clusters"],),
+             lambda ctx: ctx.config.etiquette.model_dump(), _etiquette),
         *proposal_steps(),
     ]
 

@@ -188,3 +188,41 @@ def test_load_truth_accepts_the_folder_and_rejects_a_missing_one(corpus, tmp_pat
     assert load_truth(paths.root.parent) == truth
     with pytest.raises(FileNotFoundError):
         load_truth(tmp_path / "nowhere")
+
+
+@pytest.fixture(scope="module")
+def calls(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[dict], DemoTruth]:
+    paths = write_demo_corpus(tmp_path_factory.mktemp("calls"), n_conversations=600, seed=7, call_style=True)
+    conversations = [json.loads(line) for line in paths.conversations.read_text(encoding="utf-8").splitlines()]
+    return conversations, load_truth(paths.truth)
+
+
+def test_call_style_wraps_needs_in_etiquette(calls) -> None:
+    conversations, truth = calls
+    assert truth.call_style and {c["metadata"]["channel"] for c in conversations} == {"phone"}
+    etiquette_moves = {m.id for m in truth.moves if m.is_etiquette}
+    assert {"greet", "pleasantry", "ask_name", "confirm_spelling", "hold", "resume", "anything_else",
+            "goodbye"} <= etiquette_moves
+    assert not {"ask_order_number", "check_tracking"} & etiquette_moves
+    first_customer = [next(t for t in c.turns if t.role == "customer") for c in truth.conversations]
+    assert sum(not t.situation_ids for t in first_customer) > 0.3 * len(first_customer)  # greeting-only openings
+    texts = [t["text"] for c in conversations for t in c["turns"]]
+    assert sum(bool(re.search(r"\b(?:[A-Za-z]-){3,}[A-Za-z]\b", t)) for t in texts) > 300  # spelled names
+    moves = Counter(t.label for c in truth.conversations for t in c.turns if t.role == "agent")
+    assert moves["hold"] > 150 and moves["anything_else"] > 300
+    two_needs = [t for c in truth.conversations for t in c.turns if len(t.situation_ids) == 2]
+    assert two_needs and all(t.label == t.situation_ids[0] for t in two_needs)
+    for conversation in truth.conversations:
+        for turn in conversation.turns:
+            if turn.role == "agent":
+                assert turn.etiquette == (turn.label in etiquette_moves)
+            else:
+                assert turn.etiquette == (turn.label in {"smalltalk", "identity", "confirm"})
+                assert not (turn.etiquette and turn.situation_ids)
+
+
+def test_chat_corpus_has_no_call_moves(corpus) -> None:
+    _, _, truth, _ = corpus
+    used = {t.label for c in truth.conversations for t in c.turns if t.role == "agent"}
+    assert not used & {"pleasantry", "ask_name", "confirm_spelling", "hold", "resume", "anything_else", "goodbye"}
+    assert not truth.call_style

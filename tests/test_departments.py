@@ -71,3 +71,25 @@ def test_k_range_is_a_parameter():
     world = department_world(groups=4)
     dept_set, _ = propose_departments(world["assignments"], world["clusters"], DepartmentParams(k_min=5, k_max=6))
     assert dept_set.chosen_k in (5, 6) and [c.k for c in dept_set.candidates] == [5, 6]
+
+
+def test_etiquette_clusters_are_never_situations_and_openings_skip_them():
+    """A flagged cluster (here situation 0, as if it were a greeting) neither forms a department
+    nor routes: conversations opening with it route on their next, substantive turn."""
+    world = department_world()
+    clusters = world["clusters"].with_columns(
+        pl.col("cluster_id").is_in([0, 800, 801, 900]).alias("is_etiquette"))
+    dept_set, table = propose_departments(world["assignments"], clusters)
+    situations = {c for d in dept_set.departments for c in d.situation_cluster_ids}
+    assert not situations & {0, 800, 801}
+    assert all("hi" not in d.example_openings for d in dept_set.departments)
+    assert (table["department_id"] == UNROUTED).sum() == 0
+
+
+def test_unjudged_clusters_are_judged_here():
+    """A clusters table whose is_etiquette is all null (older workspace) is judged by the
+    etiquette detector, not taken as 'no etiquette'."""
+    world = department_world()
+    assert world["clusters"]["is_etiquette"].null_count() == world["clusters"].height
+    dept_set, _ = propose_departments(world["assignments"], world["clusters"])
+    assert not {c for d in dept_set.departments for c in d.situation_cluster_ids} & {800, 801}
