@@ -101,7 +101,7 @@ def print_report(console: Console, report: IngestReport) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `ingest` command to the root app."""
+    """Add the `ingest` and `audit-pii` commands to the root app."""
 
     @app.command("ingest", help=INGEST_HELP)
     def ingest(
@@ -144,3 +144,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=2) from None
         print_report(Console(), report)
+
+    from guideminer.ingest import audit_cli
+
+    audit_cli.register(app)

@@ -75,16 +75,14 @@ class PresidioFinder:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
-        nlp = spacy.load(model_dir, exclude=[n for n in _pipe_names(model_dir) if n not in NER_COMPONENTS])
-        self._nlp_engine = _spacy_engine(nlp)
-        self._plain_engine = _spacy_engine(spacy.blank("en"))
+        self._nlp = spacy.load(model_dir, exclude=[n for n in _pipe_names(model_dir) if n not in NER_COMPONENTS])
         self.id_recognizer = IdPatternRecognizer(id_patterns(extra_id_patterns))
         registry = RecognizerRegistry(supported_languages=["en"])
         for recognizer in (ChecksumRecognizer(), SpelledRecognizer(), SpokenEmailRecognizer(), SpokenNumberRecognizer(),
                            AddressRecognizer(), DateRecognizer(), NameCueRecognizer(), self.id_recognizer,
                            SpacyRecognizer(supported_entities=["PERSON"])):
             registry.add_recognizer(recognizer)
-        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=self._nlp_engine, supported_languages=["en"])
+        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=_spacy_engine(self._nlp), supported_languages=["en"])
         self.gated = gated
         self.analysed = 0
         self.ner_runs = 0
@@ -96,15 +94,25 @@ class PresidioFinder:
         plain = sorted(set(todo) - set(ner))
         self.analysed += len(todo)
         self.ner_runs += len(ner)
-        for engine, indices in ((self._nlp_engine, ner), (self._plain_engine, plain)):
-            if not indices:
-                continue
-            batch = [texts[i] for i in indices]
-            for index, (_, artifacts) in zip(indices, engine.process_batch(batch, "en", batch_size=64)):
-                results = self._analyzer.analyze(texts[index], "en", nlp_artifacts=artifacts, score_threshold=SCORE_THRESHOLD)
-                out[index] = [Found(r.start, r.end, r.entity_type, r.score, dict(r.recognition_metadata or {}))
-                              for r in results]
+        docs = dict(zip(ner, self._nlp.pipe([texts[i] for i in ner], batch_size=256)))
+        docs.update((i, self._nlp.make_doc(texts[i])) for i in plain)
+        for index in todo:
+            results = self._analyzer.analyze(texts[index], "en", nlp_artifacts=_artifacts(docs[index]),
+                                             score_threshold=SCORE_THRESHOLD)
+            out[index] = [Found(r.start, r.end, r.entity_type, r.score, dict(r.recognition_metadata or {}))
+                          for r in results]
         return out
+
+
+def _artifacts(doc: Any) -> Any:
+    """Presidio's view of a spaCy doc: PERSON entities and tokens. No lemmas or keywords: they
+    feed Presidio's context enhancer, which none of our recognisers use (context is decided per
+    conversation, see pii_redactor), and computing them costs more than the NER itself."""
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+
+    people = [ent for ent in doc.ents if ent.label_ == "PERSON"]
+    return NlpArtifacts(entities=people, tokens=doc, tokens_indices=[t.idx for t in doc], lemmas=[],
+                        nlp_engine=None, language="en", scores=[0.85] * len(people))
 
 
 def _pipe_names(model_dir: Path) -> list[str]:

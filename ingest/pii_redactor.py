@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE, Found
 
 Redactor = Callable[[str], tuple[str, Counter[str]]]
+T = TypeVar("T")
 
 _BIRTH_CUE = re.compile(r"\b(?:birth|born|dob|d\.o\.b|birthday|birthdate|date of b)", re.IGNORECASE)
 _PHONE_CUE = re.compile(
@@ -54,6 +55,8 @@ class ConversationRedactor(Protocol):
     """A redactor that can number entities consistently across one conversation's strings."""
 
     def scope(self, texts: Sequence[str]) -> Redactor: ...
+
+    def prepare(self, texts: Sequence[str]) -> None: ...
 
     def __call__(self, text: str) -> tuple[str, Counter[str]]: ...
 
@@ -118,8 +121,7 @@ class _Scope:
         self._owner = owner
         self._people = _People()
         self._previous = ""
-        unique = list(dict.fromkeys(t for t in texts if isinstance(t, str)))
-        self._found = dict(zip(unique, owner.finder.find(unique))) if unique else {}
+        self._found = owner.found_many(texts)
 
     def __call__(self, text: str) -> tuple[str, Counter[str]]:
         if not isinstance(text, str):
@@ -130,14 +132,18 @@ class _Scope:
             self._previous = text  # turns only: a metadata value is not what was said before
         return redacted, counts
 
-    def _apply(self, text: str, found: Sequence[Found]) -> tuple[str, Counter[str]]:
+    def spans(self, text: str, found: Sequence[Found]) -> list[tuple[int, int, str]]:
+        """Final (start, end, type) of what is redacted in `text`, given this scope's context."""
         spans = []
         for item in found:
             before = self._previous[-_CONTEXT_CHARS:] + "\n" + text[max(0, item.start - _CONTEXT_CHARS) : item.start]
             kind = _resolve(item, before, self._owner.id_context)
             if kind is not None:
                 spans.append((item.start, item.end, kind))
-        kept = _non_overlapping(spans)
+        return _non_overlapping(spans)
+
+    def _apply(self, text: str, found: Sequence[Found]) -> tuple[str, Counter[str]]:
+        kept = self.spans(text, found)
         counts: Counter[str] = Counter()
         # persons first, in text order, so a spelling after the name can refer to it
         labels = {}
@@ -168,6 +174,19 @@ class PiiRedactor:
         self.id_context = id_context
         self._cache_chars = cache_chars
         self._cached = lru_cache(maxsize=cache_entries)(lambda text: tuple(finder.find([text])[0]))
+        self._prepared: dict[str, Sequence[Found]] = {}
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Analyse the turns of the next few conversations in one batch (NER is much cheaper per
+        text in batches of hundreds than in one conversation's handful); replaces the last batch."""
+        unique = list(dict.fromkeys(texts))
+        self._prepared = dict(zip(unique, self.finder.find(unique)))
+
+    def found_many(self, texts: Sequence[str]) -> dict[str, Sequence[Found]]:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._prepared))
+        found = {text: self._prepared[text] for text in texts if text in self._prepared}
+        found.update(zip(missing, self.finder.find(missing)) if missing else ())
+        return found
 
     def found_one(self, text: str) -> Sequence[Found]:
         if len(text) <= self._cache_chars:
@@ -181,6 +200,11 @@ class PiiRedactor:
         """One string on its own (a quarantined record): its own numbering."""
         return _Scope(self, [])(text)
 
+    def detect(self, texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+        """What would be redacted in each text, each judged on its own (the audit)."""
+        texts = list(texts)
+        return [_Scope(self, []).spans(text, found) for text, found in zip(texts, self.finder.find(texts))]
+
 
 class PlainScopes:
     """A per-string redactor (e.g. a test fake or the regex-only `redact_text`) as a
@@ -192,8 +216,35 @@ class PlainScopes:
     def scope(self, texts: Sequence[str]) -> Redactor:
         return self._redactor
 
+    def prepare(self, texts: Sequence[str]) -> None:
+        return None
+
     def __call__(self, text: str) -> tuple[str, Counter[str]]:
         return self._redactor(text)
+
+
+def read_ahead(items: Iterable[T], redactor: ConversationRedactor, texts_of: Callable[[T], list[str]], window: int = 256) -> Iterator[T]:
+    """Yield `items` unchanged, but first let the redactor analyse the texts of each window of
+    them in one batch. Items read before a reading error are still yielded, then it is raised
+    (the pipeline counts what a corrupt file gave before it broke)."""
+    iterator = iter(items)
+    while True:
+        buffer: list[T] = []
+        error: BaseException | None = None
+        try:
+            for item in iterator:
+                buffer.append(item)
+                if len(buffer) >= window:
+                    break
+        except Exception as exc:  # re-raised below, after the items read so far
+            error = exc
+        if buffer:
+            redactor.prepare([text for item in buffer for text in texts_of(item)])
+        yield from buffer
+        if error is not None:
+            raise error
+        if len(buffer) < window:
+            return
 
 
 def default_pii_redactor(extra_id_patterns: Sequence = ()) -> PiiRedactor:

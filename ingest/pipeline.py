@@ -29,7 +29,7 @@ from guideminer.ingest.normalize import (
     canonical_json,
     normalize,
 )
-from guideminer.ingest.pii_redactor import ConversationRedactor, PlainScopes
+from guideminer.ingest.pii_redactor import ConversationRedactor, PlainScopes, read_ahead
 from guideminer.ingest.readers import ColumnMapping, NotConversationFile, ReaderOptions, get_reader, sniff_format
 from guideminer.ingest.readers.base import Location, RawConversation, ReaderItem, RawSource, Rejection
 from guideminer.ingest.report import IngestReport, SkippedFile
@@ -178,11 +178,7 @@ class _Run:
 
     def _scoped_redactor(self, item: RawConversation) -> Redactor | None:
         """The redactor for one conversation: its turns analysed together, one numbering."""
-        if self.redactor is None:
-            return None
-        turns = item.payload.get("turns")
-        texts = [t.get("text") for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
-        return self.redactor.scope([text for text in texts if isinstance(text, str)])
+        return None if self.redactor is None else self.redactor.scope(_turn_texts(item))
 
     def handle(self, item: ReaderItem) -> None:
         """Route one reader record to exactly one outcome."""
@@ -196,6 +192,12 @@ class _Run:
             self.reject(item.location, error.reason, error.detail, item.source, item.payload.get("conversation_id"))
             return
         self.accept(item, conversation)
+
+
+def _turn_texts(item: ReaderItem) -> list[str]:
+    turns = item.payload.get("turns") if isinstance(item, RawConversation) else None
+    texts = [t.get("text") for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
+    return [text for text in texts if isinstance(text, str)]
 
 
 def _default_redactor() -> ConversationRedactor:
@@ -234,6 +236,8 @@ def _read_files(run: _Run, files: list[Path], fmt: str, options: ReaderOptions, 
             continue
         read_before = run.counts["records_read"]
         try:
+            if run.redactor is not None:
+                items = read_ahead(items, run.redactor, _turn_texts)
             for item in items:
                 run.handle(item)
                 if progress is not None and run.counts["records_read"] % 1000 == 0:
