@@ -24,6 +24,7 @@ from guideminer.ingest.pii_ids import IdPatternRecognizer, id_patterns
 from guideminer.ingest.pii_types import Found
 from guideminer.ingest.pii_recognizers import (
     AddressRecognizer,
+    AddressedNameRecognizer,
     ChecksumRecognizer,
     DateRecognizer,
     NameCueRecognizer,
@@ -39,6 +40,7 @@ SCORE_THRESHOLD = 0.5
 _ANALYSE_GATE = re.compile(
     r"[0-9@]|://|\b(?:name|name's|holder|born|birth|dob|box|dot|as in|like in|zero|oh|one|two|three|"
     r"four|five|six|seven|eight|nine|double|triple|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"|\b(?:hi|hello|hey|dear|regards|sincerely|cheers|this is|i'm|i am)\b"
     r"|(?<![\w'-])[A-Za-z0-9](?:-|,? )[A-Za-z0-9](?:-|,? )[A-Za-z0-9](?![\w'])",
     re.IGNORECASE,
 )
@@ -70,16 +72,16 @@ def _spacy_engine(nlp: Any) -> Any:
 class PresidioFinder:
     """`find(texts)` -> raw detections per text, via one Presidio `AnalyzerEngine`."""
 
-    def __init__(self, model_dir: Path, extra_id_patterns: Sequence[Path] = (), gated: bool = True) -> None:
-        import spacy
+    def __init__(self, nlp: Any, extra_id_patterns: Sequence[Path] = (), gated: bool = True) -> None:
+        """`nlp`: a loaded spaCy pipeline (`load_ner_pipeline`; tests pass `spacy.blank("en")`)."""
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.predefined_recognizers import SpacyRecognizer
 
-        self._nlp = spacy.load(model_dir, exclude=[n for n in _pipe_names(model_dir) if n not in NER_COMPONENTS])
+        self._nlp = nlp
         self.id_recognizer = IdPatternRecognizer(id_patterns(extra_id_patterns))
         registry = RecognizerRegistry(supported_languages=["en"])
         for recognizer in (ChecksumRecognizer(), SpelledRecognizer(), SpokenEmailRecognizer(), SpokenNumberRecognizer(),
-                           AddressRecognizer(), DateRecognizer(), NameCueRecognizer(), self.id_recognizer,
+                           AddressRecognizer(), DateRecognizer(), NameCueRecognizer(), AddressedNameRecognizer(), self.id_recognizer,
                            SpacyRecognizer(supported_entities=["PERSON"])):
             registry.add_recognizer(recognizer)
         self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=_spacy_engine(self._nlp), supported_languages=["en"])
@@ -113,6 +115,13 @@ def _artifacts(doc: Any) -> Any:
     people = [ent for ent in doc.ents if ent.label_ == "PERSON"]
     return NlpArtifacts(entities=people, tokens=doc, tokens_indices=[t.idx for t in doc], lemmas=[],
                         nlp_engine=None, language="en", scores=[0.85] * len(people))
+
+
+def load_ner_pipeline(model_dir: Path) -> Any:
+    """The spaCy pipeline at `model_dir` with only its NER components, loaded by path."""
+    import spacy
+
+    return spacy.load(model_dir, exclude=[n for n in _pipe_names(model_dir) if n not in NER_COMPONENTS])
 
 
 def _pipe_names(model_dir: Path) -> list[str]:

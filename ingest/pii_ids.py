@@ -101,13 +101,16 @@ class IdPatternRecognizer(EntityRecognizer):
         return None
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        results = []
+        # one result per span, naming every pattern that matched it (Presidio keeps one of
+        # several equal results, which would lose the other patterns' context words)
+        names: dict[tuple[int, int], list[str]] = {}
         for pattern in self.patterns:
             for match in pattern.compiled.finditer(text):
-                results.append(RecognizerResult(ID_CANDIDATE, match.start(), match.end(), 0.6,
-                                                recognition_metadata={"id_pattern": pattern.name}))
-        return results
+                names.setdefault((match.start(), match.end()), []).append(pattern.name)
+        return [RecognizerResult(ID_CANDIDATE, start, end, 0.6, recognition_metadata={"id_patterns": found})
+                for (start, end), found in names.items()]
 
-    def context_near(self, pattern_name: str, before: str) -> bool:
-        """True when the text before the match (previous turn + this turn's start) has a cue."""
-        return any(p.context_re.search(before) for p in self.patterns if p.name == pattern_name)
+    def context_near(self, pattern_names: Sequence[str], before: str) -> bool:
+        """True when the text before the match (previous turn + this turn's start) has a cue
+        of one of the patterns that matched it."""
+        return any(p.context_re.search(before) for p in self.patterns if p.name in pattern_names)

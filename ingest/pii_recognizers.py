@@ -168,7 +168,7 @@ _US_STATES = (
     "west virginia|wisconsin|wyoming"
 )
 _STREET_NAME = r"(?:[A-Za-z][A-Za-z'.-]*\s+){0,3}?[A-Za-z][A-Za-z'.-]*"
-_UNIT = r"(?:,?\s+(?:apt|apartment|suite|ste|unit|flat|#)\.?\s*[A-Za-z0-9-]+)?"
+_UNIT = r"(?:,?\s+(?i:apt|apartment|suite|ste|unit|flat|#)\.?\s*[A-Za-z0-9-]+)?"
 _CITY_STATE_ZIP = (
     rf"(?:,\s*[A-Z][A-Za-z.'-]*(?:\s+[A-Z][A-Za-z.'-]*){{0,2}}"
     rf"(?:,?\s+(?:(?i:{_US_STATES})|[A-Z]{{2}}))?(?:,?\s+[0-9]{{5}}(?:-[0-9]{{4}})?)?)?"
@@ -218,7 +218,7 @@ class DateRecognizer(RegexRecognizer):
 
 # --- names by cue (lower-case transcripts, where NER sees no capital) -------------------------
 _NAME_CUE_RE = re.compile(
-    r"(?i:\b(?:my|the|his|her|your)\s+(?:full\s+|first\s+|last\s+)?name\s+is|\bname's|\bname\s+on\s+the\s+"
+    r"(?i:\b(?:my|the|his|her|your|[a-z]+'s)\s+(?:full\s+|first\s+|last\s+)?name\s+is|\bname's|\bname\s+on\s+the\s+"
     r"(?:account|policy|card)\s+is|\b(?:policy|account)\s*holder\s+is)\s+(?P<pii>[A-Za-z][A-Za-z'-]+(?:\s+[A-Za-z][A-Za-z'-]+){0,2})"
 )
 _NOT_NAME_WORDS = frozenset(
@@ -245,3 +245,33 @@ class NameCueRecognizer(RegexRecognizer):
                 kept.append(word)
             if kept:
                 yield start, start + kept[-1].end()
+
+
+# --- names addressed or signed ("Hi Lukas,", "Kind regards, Jane Smith") ---------------------
+_NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+_ADDRESSED_RE = re.compile(
+    rf"(?:\b(?i:hi|hello|hey|dear|thanks|thank you|good (?:morning|afternoon|evening))\s+(?:(?i:mr|mrs|ms|miss|dr)\.?\s+)?"
+    rf"(?P<pii>{_NAME}(?:\s+{_NAME})?)(?=\s*[,.!?]|\s*$)"
+    rf"|\b(?i:regards|best wishes|sincerely|cheers|thanks|best|many thanks),?\s*\n?\s*(?P<sig>{_NAME}(?:\s+{_NAME})?)\s*[.!]?\s*$"
+    rf"|\b(?i:this is|i'm|i am)\s+(?P<intro>{_NAME})(?=\s+(?i:from|with|at|here|speaking)\b|\s*,))"
+)
+_NOT_ADDRESSED = frozenset(
+    "there all team everyone everybody sir madam support again guys folks friend friends so you "
+    "for very much customer service agent i yes no ok okay".split()
+)
+
+
+class AddressedNameRecognizer(RegexRecognizer):
+    """A capitalised name right after a greeting, before a sign-off's end, or in a self-
+    introduction ("This is Sam from ..."): NER misses many single first names in these slots."""
+
+    def __init__(self) -> None:
+        super().__init__("PERSON", _ADDRESSED_RE, "AddressedNameRecognizer", score=0.8)
+
+    def spans(self, text: str) -> Iterable[tuple[int, int]]:
+        for match in self.pattern.finditer(text):
+            group = next(g for g in ("pii", "sig", "intro") if match.group(g))
+            words = match.group(group).split()
+            if words[0].lower() in _NOT_ADDRESSED:
+                continue
+            yield match.start(group), match.end(group)

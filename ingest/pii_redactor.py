@@ -47,7 +47,7 @@ class SpanFinder(Protocol):
 
 
 class IdContext(Protocol):
-    def context_near(self, pattern_name: str, before: str) -> bool: ...
+    def context_near(self, pattern_names: Sequence[str], before: str) -> bool: ...
 
 
 @runtime_checkable
@@ -66,7 +66,7 @@ def _resolve(found: Found, before: str, id_context: IdContext) -> str | None:
     if found.entity == DATE_CANDIDATE:
         return "DATE_OF_BIRTH" if _BIRTH_CUE.search(before) else None
     if found.entity == ID_CANDIDATE:
-        return "ID" if id_context.context_near(found.metadata.get("id_pattern", ""), before) else None
+        return "ID" if id_context.context_near(found.metadata.get("id_patterns", ()), before) else None
     if found.entity == "SPOKEN_NUMBER":
         return "PHONE" if _PHONE_CUE.search(before) else "ID"
     return found.entity
@@ -255,8 +255,9 @@ def default_pii_redactor(extra_id_patterns: Sequence = ()) -> PiiRedactor:
 
 @lru_cache(maxsize=4)
 def _built_redactor(extra_id_patterns: tuple[str, ...]) -> PiiRedactor:
-    from guideminer.ingest.pii_engine import PresidioFinder
+    from guideminer.ingest.pii_engine import PresidioFinder, load_ner_pipeline
     from guideminer.models.registry import resolve_spacy_model
 
-    finder = PresidioFinder(resolve_spacy_model().path, extra_id_patterns=tuple(Path(p) for p in extra_id_patterns))
+    nlp = load_ner_pipeline(resolve_spacy_model().path)
+    finder = PresidioFinder(nlp, extra_id_patterns=tuple(Path(p) for p in extra_id_patterns))
     return PiiRedactor(finder, finder.id_recognizer)
