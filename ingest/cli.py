@@ -35,6 +35,9 @@ INGEST_HELP = "\n\n".join(
         "conversation id with different content is quarantined, never overwritten. A turn longer than "
         "--max-turn-chars quarantines its conversation as 'turn too long'.",
         "Example: guideminer ingest exports/ tickets.json --out ws",
+        "Redaction (Presidio with the packaged spaCy NER and call recognisers) replaces names, addresses, dates of "
+        "birth, ids, emails, phones, cards, IBANs... with typed placeholders, numbered per conversation "
+        "(<PERSON_1>); --id-patterns adds a deployment's own id shapes (see ingest/pii_id_patterns.yaml).",
         "Example: guideminer ingest chats.csv --out ws --id-column chat_id --role-map user=customer --role-map bot=agent",
     ]
 )
@@ -64,6 +67,12 @@ class RichProgress:
         self.progress.update(self.task, records=count)
 
 
+def _redactor(id_patterns: list[Path]):
+    from guideminer.ingest.pii_redactor import default_pii_redactor
+
+    return default_pii_redactor(id_patterns)
+
+
 def print_report(console: Console, report: IngestReport) -> None:
     table = Table(title=f"ingest -> {report.workspace}", show_header=False)
     rows = [
@@ -83,6 +92,8 @@ def print_report(console: Console, report: IngestReport) -> None:
         table.add_row(f"  quarantined: {reason}", str(count))
     for reason, count in sorted(report.excluded_turns_by_reason.items()):
         table.add_row(f"  not a turn: {reason}", str(count))
+    for kind, count in sorted(report.redactions_by_type.items()):
+        table.add_row(f"  redacted: {kind}", str(count))
     for skipped in report.files_skipped:
         table.add_row("  skipped file", f"{skipped.file}: {skipped.reason}")
     if report.quarantined:
@@ -91,7 +102,7 @@ def print_report(console: Console, report: IngestReport) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `ingest` command to the root app."""
+    """Add the `ingest` and `audit-pii` commands to the root app."""
 
     @app.command("ingest", help=INGEST_HELP)
     def ingest(
@@ -108,6 +119,7 @@ def register(app: typer.Typer) -> None:
         role_map: list[str] = typer.Option([], help="CSV/Parquet: map a role value, e.g. --role-map user=customer (repeatable)."),
         max_turn_chars: int = typer.Option(DEFAULT_MAX_TURN_CHARS, help="Quarantine conversations with a longer turn."),
         batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, help="Conversations per Parquet row group (bounds memory)."),
+        id_patterns: list[Path] = typer.Option([], "--id-patterns", help="YAML of extra id patterns redacted as <ID> (repeatable; added to the shipped ones)."),
     ) -> None:
         if fmt not in FORMATS:
             raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", param_hint="--format")
@@ -124,11 +136,16 @@ def register(app: typer.Typer) -> None:
         columns_shown = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[records]} records"), TimeElapsedColumn()]
         try:
             with Progress(*columns_shown, console=console, disable=not console.is_terminal, transient=True) as progress:
+                redactor = _redactor(id_patterns) if id_patterns and not no_redact else None
                 report = ingest_paths(
-                    inputs, out, fmt, redact=not no_redact, columns=columns,
+                    inputs, out, fmt, redact=not no_redact, columns=columns, redactor=redactor,
                     max_turn_chars=max_turn_chars, batch_size=batch_size, progress=RichProgress(progress),
                 )
-        except (FileNotFoundError, RuntimeError) as exc:  # missing input, workspace locked
+        except (FileNotFoundError, RuntimeError, ValueError) as exc:  # missing input, workspace locked, bad id patterns
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(code=2) from None
         print_report(Console(), report)
+
+    from guideminer.ingest import audit_cli
+
+    audit_cli.register(app)

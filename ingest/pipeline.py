@@ -29,6 +29,7 @@ from guideminer.ingest.normalize import (
     canonical_json,
     normalize,
 )
+from guideminer.ingest.pii_redactor import ConversationRedactor, PlainScopes, read_ahead
 from guideminer.ingest.readers import ColumnMapping, NotConversationFile, ReaderOptions, get_reader, sniff_format
 from guideminer.ingest.readers.base import Location, RawConversation, ReaderItem, RawSource, Rejection
 from guideminer.ingest.report import IngestReport, SkippedFile
@@ -94,7 +95,7 @@ class _Run:
 
     workspace: Path
     max_turn_chars: int
-    redactor: Redactor | None
+    redactor: ConversationRedactor | None
     batch_size: int
     conversations: PartWriter
     turns: PartWriter
@@ -175,6 +176,10 @@ class _Run:
         self.conversation_rows = {n: [] for n in CONVERSATIONS_SCHEMA.names}
         self.turn_rows = {n: [] for n in TURNS_SCHEMA.names}
 
+    def _scoped_redactor(self, item: RawConversation) -> Redactor | None:
+        """The redactor for one conversation: its turns analysed together, one numbering."""
+        return None if self.redactor is None else self.redactor.scope(_turn_texts(item))
+
     def handle(self, item: ReaderItem) -> None:
         """Route one reader record to exactly one outcome."""
         self.counts["records_read"] += 1
@@ -182,17 +187,33 @@ class _Run:
             self.reject(item.location, item.reason, item.detail, item.source)
             return
         try:
-            conversation = normalize(item, self.max_turn_chars, self.redactor)
+            conversation = normalize(item, self.max_turn_chars, self._scoped_redactor(item))
         except RecordError as error:
             self.reject(item.location, error.reason, error.detail, item.source, item.payload.get("conversation_id"))
             return
         self.accept(item, conversation)
 
 
-def _default_redactor() -> Redactor:
-    from guideminer.ingest.redact import redact_text
+def _turn_texts(item: ReaderItem) -> list[str]:
+    turns = item.payload.get("turns") if isinstance(item, RawConversation) else None
+    texts = [t.get("text") for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
+    return [text for text in texts if isinstance(text, str)]
 
-    return redact_text
+
+def _default_redactor() -> ConversationRedactor:
+    from guideminer.ingest.pii_redactor import default_pii_redactor
+
+    return default_pii_redactor()
+
+
+def _conversation_redactor(redactor: Redactor | ConversationRedactor | None) -> ConversationRedactor:
+    """A given per-string redactor (tests' fakes, the regex-only `redact_text`) is memoised and
+    used for every conversation alike; a `ConversationRedactor` numbers per conversation."""
+    if redactor is None:
+        return _default_redactor()
+    if isinstance(redactor, ConversationRedactor):
+        return redactor
+    return PlainScopes(cached_redactor(redactor))
 
 
 def _file_items(path: Path, fmt: str, options: ReaderOptions) -> tuple[str | None, Iterator[ReaderItem] | None, str | None]:
@@ -215,6 +236,8 @@ def _read_files(run: _Run, files: list[Path], fmt: str, options: ReaderOptions, 
             continue
         read_before = run.counts["records_read"]
         try:
+            if run.redactor is not None:
+                items = read_ahead(items, run.redactor, _turn_texts)
             for item in items:
                 run.handle(item)
                 if progress is not None and run.counts["records_read"] % 1000 == 0:
@@ -240,13 +263,13 @@ def ingest_paths(
     columns: ColumnMapping | None = None,
     max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
     batch_size: int = DEFAULT_BATCH_SIZE,
-    redactor: Redactor | None = None,
+    redactor: Redactor | ConversationRedactor | None = None,
     progress: IngestProgress | None = None,
 ) -> IngestReport:
     """Ingest files/directories into `workspace`; returns (and writes) the run's report.
 
-    `redact=False` stores text as given; otherwise `redactor` (default: the project's
-    `guideminer.ingest.redact.redact_text`) is applied to turn text, to every string in turn
+    `redact=False` stores text as given; otherwise `redactor` (default: Presidio with the packaged
+    spaCy NER and the call recognisers, `guideminer.ingest.pii_redactor`) is applied to turn text, to every string in turn
     and conversation metadata, and to quarantined raw records before anything is written.
     """
     if fmt != "auto":
@@ -256,7 +279,7 @@ def ingest_paths(
     workspace = Path(workspace)
     files, left_out = discover_files(paths, workspace)
     workspace.mkdir(parents=True, exist_ok=True)
-    active_redactor = cached_redactor(redactor or _default_redactor()) if redact else None
+    active_redactor = _conversation_redactor(redactor) if redact else None
     with WorkspaceLock(workspace):
         prepare_workspace(workspace)
         run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid4().hex[:8]

@@ -328,6 +328,46 @@ def _apply(stage: _Stage, text: str, counts: Counter[str]) -> str:
     return text
 
 
+def _mask(length: int) -> str:
+    """Same-length stand-in for a found span: like a placeholder it holds no digit, ``@`` or
+    ``://`` and is bracketed by non-word characters, so later stages see what they would see
+    after a real replacement while every offset still points into the original text."""
+    return "<" + "Z" * (length - 2) + ">" if length >= 2 else "Z" * length
+
+
+def find_spans(text: str, kinds: Iterable[str] | None = None) -> list[tuple[int, int, str]]:
+    """(start, end, type) of every span `redact_text` would replace, as offsets into `text`.
+
+    The same stages in the same order, repeated to a fixed point like `Redactor.redact`; each
+    found span is masked rather than replaced, so offsets stay valid. This is what the Presidio
+    recogniser of `guideminer.ingest.pii_recognizers` reports for these types."""
+    selected = frozenset(PLACEHOLDERS if kinds is None else kinds)
+    stages = tuple(stage for stage in _STAGES if stage.kind in selected)
+    spans: list[tuple[int, int, str]] = []
+    while True:
+        found_before = len(spans)
+        digits = sum(map(text.count, _ASCII_DIGITS))
+        for stage in stages:
+            if digits >= stage.min_digits and stage.needs in text:
+                text = _mask_stage(stage, text, spans)
+        if len(spans) == found_before:
+            return sorted(spans)
+
+
+def _mask_stage(stage: _Stage, text: str, spans: list[tuple[int, int, str]]) -> str:
+    hits: list[tuple[int, int]] = []
+    for match in stage.pattern.finditer(text):
+        replacement = stage.replace(match)
+        if replacement is None:
+            continue
+        kept_tail = len(replacement) - len(PLACEHOLDERS[stage.kind])
+        hits.append((match.start(), match.end() - kept_tail))
+    for start, end in hits:
+        text = text[:start] + _mask(end - start) + text[end:]
+        spans.append((start, end, stage.kind))
+    return text
+
+
 _DEFAULT = Redactor()
 
 

@@ -55,6 +55,12 @@ def mine_command(
                              embedder_factory=partial(load_embedder, embedder, backend))
     ran = [r.name for r in reports if not r.skipped]
     console.print(f"mined {workspace}: ran {ran or 'nothing (all up to date)'}")
+    from guideminer.ingest.audit_cli import report_hits, run_audit
+
+    hits = run_audit(workspace, under="mining")
+    report_hits(hits, console, f"{workspace}/mining")
+    if hits:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

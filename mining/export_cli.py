@@ -41,6 +41,12 @@ def export_command(
                   f"({result.auto_accepted} auto-accepted), {len(result.skipped)} proposals not exported")
     for line in result.diff.lines():
         console.print(f"  {line}")
+    from guideminer.ingest.audit_cli import report_hits, run_audit
+
+    hits = run_audit(workspace, specs=[result.path], under="review")
+    report_hits(hits, console, f"{result.path} and {workspace}/review")
+    if hits:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

