@@ -60,14 +60,20 @@ import parlant.sdk as p
 
 def parlant_template(template: str) -> str:
     """A guideminer canned template (`{field}`, `{{` for a literal brace) as a Parlant Jinja2 one."""
-    parts = []
-    for literal, field, _, _ in string.Formatter().parse(template):
-        for opener in _JINJA_OPENERS:  # a literal "{{" would open a Jinja expression
-            literal = literal.replace(opener, "{{ '" + opener[0] + "' }}" + opener[1])
-        parts.append(literal)
+    parts, literal = [], ""
+    for text, field, _, _ in string.Formatter().parse(template):
+        literal += text  # the parser splits literals at escaped braces: join them before escaping
         if field is not None:
-            parts.append("{{" + field + "}}")
-    return "".join(parts)
+            parts += [_jinja_literal(literal), "{{" + field + "}}"]
+            literal = ""
+    return "".join([*parts, _jinja_literal(literal)])
+
+
+def _jinja_literal(text: str) -> str:
+    """Text that Jinja renders verbatim: "{{", "{%" and "{#" would open Jinja syntax."""
+    for opener in _JINJA_OPENERS:
+        text = text.replace(opener, "{{ '" + opener[0] + "' }}" + opener[1])
+    return text
 
 
 def _call(receiver: str, method: str, arguments: list[tuple[str | None, str]], indent: str = "    ",
@@ -78,7 +84,7 @@ def _call(receiver: str, method: str, arguments: list[tuple[str | None, str]], i
     return [*lines, f"{indent})"]
 
 
-def _guideline_lines(guideline: Guideline, variable: str, canned: list[str], support: Mapping[str, int],
+def _guideline_lines(guideline: Guideline, variable: str | None, canned: list[str], support: Mapping[str, int],
                      indent: str = "    ") -> list[str]:
     if guideline.tools or guideline.transfer_to:
         raise ExportError(f"guideline {guideline.id!r} uses tools or a transfer; the Parlant export carries "
@@ -113,9 +119,11 @@ def _department_body(department: Department, support: Mapping[str, int], indent:
                          indent, assign=variable)]
         for guideline_id in canned.guideline_ids:
             canned_for.setdefault(guideline_id, []).append(variable)
+    related = {i for r in department.relationships for i in (r.source, r.target)}
     for number, guideline in enumerate(department.guidelines, start=1):
         variables[guideline.id] = f"guideline_{number}"
-        lines += _guideline_lines(guideline, variables[guideline.id], canned_for.get(guideline.id, []), support, indent)
+        variable = variables[guideline.id] if guideline.id in related else None
+        lines += _guideline_lines(guideline, variable, canned_for.get(guideline.id, []), support, indent)
     for term in department.glossary:
         lines += _call("agent", "create_term", [("name", repr(term.term)), ("description", repr(term.definition)),
                                                 ("synonyms", repr(list(term.synonyms)))], indent)
@@ -146,7 +154,7 @@ def parlant_module(spec: AgentSpec, support: Mapping[str, int]) -> str:
         mode = PARLANT_MODES[department.composition_mode or spec.composition_mode]
         count = len(department.guidelines)
         lines += ["", f"    # department {department.id}: {department.name} ({count} guidelines)",
-                  *_call("server", "create_agent", [("name", repr(department.name)),
+                  *_call("server", "create_agent", [("id", repr(department.id)), ("name", repr(department.name)),
                                                     ("description", repr(department.description)),
                                                     ("composition_mode", f"p.CompositionMode.{mode}")],
                          assign="agent"),

@@ -19,11 +19,22 @@ def _print_queue(reviewed, department: str | None, status: str | None, sort: str
     from rich.console import Console
     from rich.table import Table
 
-    from guideminer.mining.review_queue import QueueFilter, department_label, expected_impact, progress, queue
+    from guideminer.mining.review_queue import (
+        SORT_KEYS,
+        QueueFilter,
+        department_label,
+        expected_impact,
+        progress,
+        queue,
+    )
 
     if department is not None and department not in reviewed.department_names:
         names = ", ".join(f"{d} ({n})" for d, n in reviewed.department_names.items())
         raise typer.BadParameter(f"no department {department!r}; the workspace has: {names}")
+    if status not in (None, "pending", "accepted", "rejected", "deferred"):
+        raise typer.BadParameter(f"--status {status!r}: use pending, accepted, rejected or deferred")
+    if sort not in SORT_KEYS:
+        raise typer.BadParameter(f"--sort {sort!r}: use one of {', '.join(SORT_KEYS)}")
     rows = queue(reviewed, QueueFilter(department_id=department, status=status, sort=sort))
     table = Table("id", "status", "rank", "support", "conf.", "impact", "department", "rule", show_lines=False)
     for g in rows[:limit] if limit else rows:

@@ -74,6 +74,8 @@ def check_module(path: Path) -> list[SdkCall]:
     top_level = {type(n).__name__ for n in tree.body}
     assert top_level <= {"Expr", "ImportFrom", "Import", "AsyncFunctionDef", "If"}, top_level
     awaited = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Await)}
+    awaited |= {id(n.args[0]) for n in ast.walk(tree)  # asyncio.run(main()) runs the coroutine
+                if isinstance(n, ast.Call) and ast.unparse(n.func) == "asyncio.run" and n.args}
     calls = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):

@@ -41,7 +41,8 @@ def workspace(tmp_path: Path) -> Path:
 def test_templates_render_in_jinja_as_they_do_in_guideminer() -> None:
     import jinja2
 
-    for template in ("Order {order_id} ships {when}.", "Literal {{braces}} and {{% raw %}} stay", "No fields"):
+    for template in ("Order {order_id} ships {when}.", "Literal {{braces}} and {{% raw %}} stay", "No fields",
+                     "Odd {{{{ and {{# c #}} around {when}"):
         fields = {"order_id": "A-1", "when": "today"}
         expected = template.format(**{k: v for k, v in fields.items() if "{" + k + "}" in template})
         assert jinja2.Template(parlant_template(template)).render(**fields) == expected
@@ -102,3 +103,42 @@ def test_export_cli_parlant_format(workspace: Path, tmp_path: Path) -> None:
     assert "Parlant module" in done.output and out.read_text().startswith('"""Parlant agents')
     bad = CliRunner().invoke(app, ["export", str(workspace), "--format", "rasa", "--out", str(out)])
     assert bad.exit_code != 0
+
+
+def test_relationships_and_observations_become_sdk_calls(workspace: Path, tmp_path: Path) -> None:
+    from guideminer.engine.spec import Guideline, Relationship, RelationKind
+    from guideminer.mining.export_parlant import write_parlant_module
+
+    spec = export_workspace(workspace, None).spec
+    department = next(d for d in spec.departments if d.guidelines)
+    first = department.guidelines[0]
+    seen = Guideline(id="seen-order", condition="the customer has given an order number")
+    department = department.model_copy(update={"guidelines": (*department.guidelines, seen), "relationships": (
+        Relationship(kind=RelationKind.dependency, source=first.id, target=seen.id),)})
+    spec = spec.model_copy(update={"departments": tuple(department if d.id == department.id else d
+                                                        for d in spec.departments)})
+    out = write_parlant_module(spec, {}, tmp_path / "related.py")
+    source = out.read_text()
+    assert "# dependency: " + first.id + " -> seen-order" in source and ".depend_on(guideline_" in source
+    assert "create_observation(" in source and "# seen-order: hand-written" in source
+    pytest.importorskip("parlant.sdk", reason="the parlant extra: pip install 'guideminer[parlant]'")
+    from parlant_check import check_module
+
+    methods = [c.method for c in check_module(out)]
+    assert "depend_on" in methods and "create_observation" in methods
+
+
+def test_the_sdk_check_catches_misfits(workspace: Path, tmp_path: Path) -> None:
+    """The checker itself can fail: a misspelt keyword, a missing await, an unknown SDK name."""
+    pytest.importorskip("parlant.sdk", reason="the parlant extra: pip install 'guideminer[parlant]'")
+    from parlant_check import check_module
+
+    good, _ = export_parlant_workspace(workspace, tmp_path / "good.py")
+    source = good.read_text()
+    for broken, message in ((source.replace("condition=", "conditon=", 1), "does not fit"),
+                            (source.replace("await agent.create_guideline(", "agent.create_guideline(", 1), "awaited"),
+                            (source.replace("p.CompositionMode.FLUID", "p.CompositionMode.FLUENT", 1), "no CompositionMode")):
+        path = tmp_path / f"broken_{len(message)}.py"
+        path.write_text(broken)
+        with pytest.raises(AssertionError, match=message):
+            check_module(path)
