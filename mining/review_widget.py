@@ -77,11 +77,12 @@ class ReviewApp:
         w = widgets
         departments = sorted({d: n for d, n in self.reviewed.department_names.items()
                               if d not in self.reviewed.department_merges}.items(), key=lambda kv: kv[1])
-        self.department = w.Dropdown(options=[(_ANY, None), *((n, d) for d, n in departments)], description="department")
+        self.department = w.Dropdown(options=[(_ANY, None), *((n, d) for d, n in departments)], index=0,
+                                      description="department")
         self.etiquette = w.Dropdown(options=[(_ANY, None), ("etiquette only", True), ("department rules", False)],
-                                    description="etiquette")
+                                    index=0, description="etiquette")
         self.status = w.Dropdown(options=[(_ANY, None), *((s, s) for s in ("pending", "accepted", "rejected", "deferred"))],
-                                 description="status")
+                                 index=0, description="status")
         self.min_support = w.BoundedIntText(value=0, min=0, max=10**9, description="support ≥")
         self.min_impact = w.Text(value="", placeholder=_ANY, description="impact ≥")
         self.sort = w.Dropdown(options=list(SORT_KEYS), value="impact", description="sort by")

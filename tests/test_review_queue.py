@@ -162,3 +162,20 @@ def test_review_cli_lists_and_records(workspace: Path) -> None:
     assert progress(review_workspace(workspace)).reviewed == len(ids)
     both = runner.invoke(app, ["review", str(workspace), "--list", "--accept", ids[0]])
     assert both.exit_code != 0
+
+
+def test_etiquette_filter_and_card(workspace: Path) -> None:
+    from guideminer.mining.proposals import read_proposals
+    from guideminer.mining.review_html import proposal_card
+    from guideminer.mining.schema import MINING_FILES
+
+    guidelines, _ = read_proposals(workspace)
+    chosen = guidelines.proposals[-1].guideline_id
+    marked = [p.model_copy(update={"is_etiquette": p.guideline_id == chosen}) for p in guidelines.proposals]
+    (workspace / MINING_FILES["guidelines"]).write_text(
+        guidelines.model_copy(update={"proposals": marked}).model_dump_json(), encoding="utf-8")
+    reviewed = review_workspace(workspace)
+    assert [g.guideline_id for g in queue(reviewed, QueueFilter(etiquette=True))] == [chosen]
+    assert chosen not in {g.guideline_id for g in queue(reviewed, QueueFilter(etiquette=False))}
+    card = proposal_card(reviewed, reviewed.guidelines[chosen], [])
+    assert "etiquette (every department)" in card and "<script" not in card
