@@ -17,6 +17,7 @@ from typing import Literal
 import polars as pl
 
 from guideminer.ingest.schema import WORKSPACE_FILES
+from guideminer.ingest.workspace import scan_turns
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, ReviewError, Status
 
 SortKey = Literal["impact", "rank", "support", "confidence", "lift"]
@@ -167,10 +168,8 @@ def evidence_conversations(workspace: Path, guideline: ReviewedGuideline, limit:
     if not examples:
         return []
     turns_file = Path(workspace) / WORKSPACE_FILES["turns"]
-    if not turns_file.is_file():
-        raise FileNotFoundError(f"{turns_file} missing: the evidence text lives in the ingested turns")
     ids = [e.conversation_id for e in examples]
-    turns = (pl.scan_parquet(turns_file).filter(pl.col("conversation_id").is_in(ids))
+    turns = (scan_turns(workspace).filter(pl.col("conversation_id").is_in(ids))
              .select("conversation_id", "turn_index", pl.col("role").cast(pl.String), "text").collect())
     by_id = turns.partition_by("conversation_id", as_dict=True)
     shown = []

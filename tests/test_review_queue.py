@@ -31,7 +31,8 @@ def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
     (ws / "mining" / "proposals").mkdir(parents=True)
     write_proposals(ws, world["assignments"], world["clusters"], world["conversations"])
-    world["turns"].write_parquet(ws / "turns.parquet")
+    (ws / "turns.parquet").mkdir(parents=True, exist_ok=True)
+    world["turns"].write_parquet(ws / "turns.parquet" / "part-000000.parquet")
     return ws
 
 
