@@ -36,8 +36,15 @@ def _print_queue(reviewed, department: str | None, status: str | None, sort: str
     if sort not in SORT_KEYS:
         raise typer.BadParameter(f"--sort {sort!r}: use one of {', '.join(SORT_KEYS)}")
     rows = queue(reviewed, QueueFilter(department_id=department, status=status, sort=sort))
-    table = Table("id", "status", "rank", "support", "conf.", "impact", "department", "rule", show_lines=False)
-    for g in rows[:limit] if limit else rows:
+    shown_rows = rows[:limit] if limit else rows
+    table = Table(show_lines=False)
+    id_width = max((len(g.guideline_id) for g in shown_rows), default=2)
+    table.add_column("id", no_wrap=True, min_width=id_width)  # never truncated: it is what you type next
+    for name in ("status", "rank", "support", "conf.", "impact"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("department", max_width=24)
+    table.add_column("rule", ratio=1)
+    for g in shown_rows:
         impact = expected_impact(g)
         table.add_row(g.guideline_id, g.status, str(g.proposal.rank), str(g.proposal.scores.support),
                       f"{g.proposal.scores.confidence:.2f}", "-" if impact is None else f"{impact:+.1f}",
