@@ -78,7 +78,8 @@ def test_a_plain_run_of_the_review_notebook_writes_no_decision(demo_workspace: P
     assert read_decisions(workspace) == []
     notebook = run_notebook(NOTEBOOKS[1], tmp_path, workspace=str(workspace))
     assert read_decisions(workspace) == [] and not (workspace / "review").exists()
-    shown = "".join(str(o.get("data", {})) for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    shown = "".join(str(o.get("data", "")) + o.get("text", "") for c in notebook.cells if c.cell_type == "code"
+                    for o in c.outputs)
     assert "application/vnd.jupyter.widget-view+json" in shown and "0 / " in shown
 
 
