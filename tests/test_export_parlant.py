@@ -3,7 +3,9 @@ against the installed SDK's real signatures (no server, no model), re-generated 
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,9 @@ from guideminer.mining.proposals import read_proposals, write_proposals
 from guideminer.mining.review import record_decision, review_workspace
 from guideminer.mining.schema import MINING_FILES
 
+
+# Importing parlant.sdk creates $PARLANT_HOME (default ./parlant-data) with a log file: keep it out of the repo.
+os.environ.setdefault("PARLANT_HOME", str(Path(tempfile.gettempdir()) / "guideminer-tests-parlant-home"))
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:

@@ -7,7 +7,9 @@ the notebooks see real clusters and proposals. Kernels talk to the client over I
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -20,6 +22,9 @@ from guideminer.mining.review import read_decisions, review_workspace
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
+
+# Importing parlant.sdk creates $PARLANT_HOME (default ./parlant-data) with a log file: keep it out of the repo.
+os.environ.setdefault("PARLANT_HOME", str(Path(tempfile.gettempdir()) / "guideminer-tests-parlant-home"))
 
 @pytest.fixture(scope="module")
 def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
