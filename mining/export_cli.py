@@ -10,7 +10,8 @@ import typer
 
 def export_command(
     workspace: Annotated[Path, typer.Argument(help="A mined workspace (`guideminer mine` done).")],
-    out: Annotated[Path, typer.Option("--out", help="Where to write the agent spec (YAML).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the agent spec (YAML), or the Parlant module (.py).")],
+    format_: Annotated[str, typer.Option("--format", help="guideminer: agent.yaml for `guideminer chat/serve/replay`; parlant: a Python module building the same agent with the Parlant SDK (`pip install 'guideminer[parlant]'`).")] = "guideminer",
     auto_accept: Annotated[bool, typer.Option(help="Accept every pending proposal above the documented score thresholds (unattended pipelines, the demo).")] = False,
     mode: Annotated[str, typer.Option(help="Composition mode: fluid | canned_strict | canned_fluid.")] = "canned_fluid",
     name: Annotated[Optional[str], typer.Option(help="Agent name (default: from the workspace folder).")] = None,
@@ -20,9 +21,13 @@ def export_command(
     Reads WORKSPACE/mining/proposals/{guidelines,departments}.json and the review log
     WORKSPACE/review/decisions.jsonl; writes OUT (agent.yaml, loadable by `guideminer chat`,
     `serve` and `replay`) and prints what changed since the previous OUT. Refuses without any
-    review decision unless --auto-accept.
+    review decision unless --auto-accept. With --format parlant, OUT is one Python module for the
+    Parlant SDK (an agent per department, the same guideline texts, canned responses, the
+    etiquette set, provenance comments); importing it calls no model, `python OUT` runs it.
 
-    Example: guideminer export ./ws --out agent.yaml --auto-accept
+    Examples:
+      guideminer export ./ws --out agent.yaml --auto-accept
+      guideminer export ./ws --format parlant --out parlant_agent.py
     """
     from rich.console import Console
 
@@ -31,7 +36,18 @@ def export_command(
     from guideminer.mining.review import ReviewError
 
     console = Console()
+    if format_ not in ("guideminer", "parlant"):
+        raise typer.BadParameter(f"--format {format_!r}: use guideminer or parlant")
     try:
+        if format_ == "parlant":
+            from guideminer.mining.export_parlant import export_parlant_workspace
+
+            path, result = export_parlant_workspace(workspace, out, auto_accept=auto_accept,
+                                                    mode=CompositionMode(mode), name=name)
+            n_guidelines = sum(len(d.guidelines) for d in result.spec.departments)
+            console.print(f"wrote {path}: Parlant module, {len(result.spec.departments)} agents, {n_guidelines} "
+                          f"guidelines ({result.auto_accepted} auto-accepted), {len(result.skipped)} proposals not exported")
+            return
         result = export_workspace(workspace, out, auto_accept=auto_accept, mode=CompositionMode(mode), name=name)
     except (ExportError, ReviewError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
@@ -50,4 +66,7 @@ def export_command(
 
 
 def register(app: typer.Typer) -> None:
+    from guideminer.mining.review_cli import register as register_review
+
+    register_review(app)
     app.command("export")(export_command)

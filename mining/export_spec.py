@@ -116,10 +116,10 @@ def _guideline(reviewed: ReviewedGuideline) -> Guideline:
 
 def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
     texts = [t for t in reviewed.proposal.action.representative_texts if t.strip()]
-    if not texts:
+    if reviewed.canned_template is None and not texts:
         return None
-    return CannedResponse(id=f"c-{reviewed.guideline_id}", template=template_from_text(texts[0]),
-                          guideline_ids=(reviewed.guideline_id,))
+    template = reviewed.canned_template if reviewed.canned_template is not None else template_from_text(texts[0])
+    return CannedResponse(id=f"c-{reviewed.guideline_id}", template=template, guideline_ids=(reviewed.guideline_id,))
 
 
 def _department(department_id: str, name: str, departments: DepartmentSet,
@@ -157,7 +157,7 @@ def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *,
         if status == "pending" and auto_accept and passes_auto_accept(reviewed_guideline):
             status, auto = "accepted", auto + 1
         if status != "accepted":
-            skipped[reviewed_guideline.guideline_id] = status if status == "rejected" else "pending (not accepted)"
+            skipped[reviewed_guideline.guideline_id] = status if status != "pending" else "pending (not accepted)"
             continue
         if reviewed_guideline.proposal.is_etiquette:
             chosen.setdefault(ETIQUETTE_ID, []).append(reviewed_guideline)

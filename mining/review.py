@@ -9,8 +9,9 @@ append-only: a later decision on the same proposal supersedes an earlier one, an
 why stay on record.
 
 Decision kinds:
-- accept / reject (reject needs a reason) / reset (back to pending);
-- edit: new condition and/or action wording (implies accept);
+- accept / reject (reject needs a reason) / reset (back to pending) / defer (look again later:
+  not exported, never auto-accepted, counted as reviewed);
+- edit: new condition and/or action wording and/or canned template (implies accept);
 - merge: fold `other_ids` into `guideline_id` (their evidence joins it; they leave the spec);
 - split: a new guideline `new_id` derived from `guideline_id` with its own wording (accepted);
 - rename_department / merge_departments (fold `other_ids` departments into `department_id`).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,10 +34,11 @@ from guideminer.mining.proposals import read_proposals
 from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal, GuidelineSet
 
 DECISIONS_FILE = "review/decisions.jsonl"
-Status = Literal["pending", "accepted", "rejected"]
-DecisionKind = Literal["accept", "reject", "reset", "edit", "merge", "split",
+Status = Literal["pending", "accepted", "rejected", "deferred"]
+DecisionKind = Literal["accept", "reject", "reset", "defer", "edit", "merge", "split",
                        "rename_department", "merge_departments"]
-GUIDELINE_KINDS = {"accept", "reject", "reset", "edit", "merge", "split"}
+GUIDELINE_KINDS = {"accept", "reject", "reset", "defer", "edit", "merge", "split"}
+_STATUS_OF = {"accept": "accepted", "reject": "rejected", "reset": "pending", "defer": "deferred"}
 
 
 class ReviewError(ValueError):
@@ -57,6 +60,7 @@ class Decision(BaseModel):
     new_id: str | None = None
     condition_text: str | None = None
     action_text: str | None = None
+    canned_template: str | None = None  # `{field}` placeholders, `{{`/`}}` for literal braces
     name: str | None = None
 
     @model_validator(mode="after")
@@ -64,15 +68,19 @@ class Decision(BaseModel):
         needs = {"edit": ("guideline_id",), "merge": ("guideline_id", "other_ids"),
                  "split": ("guideline_id", "new_id"), "rename_department": ("department_id", "name"),
                  "merge_departments": ("department_id", "other_ids")}.get(self.kind, ())
-        if self.kind in ("accept", "reject", "reset"):
+        if self.kind in _STATUS_OF:
             needs = ("guideline_id",)
         missing = [name for name in needs if not getattr(self, name)]
         if missing:
             raise ValueError(f"a {self.kind} decision needs {', '.join(missing)}")
         if self.kind == "reject" and not self.why.strip():
             raise ValueError("a reject decision needs a reason (why)")
-        if self.kind in ("edit", "split") and not (self.condition_text or self.action_text):
-            raise ValueError(f"a {self.kind} decision needs condition_text and/or action_text")
+        if self.kind == "edit" and not (self.condition_text or self.action_text or self.canned_template):
+            raise ValueError("an edit decision needs condition_text, action_text and/or canned_template")
+        if self.kind == "split" and not (self.condition_text or self.action_text):
+            raise ValueError("a split decision needs condition_text and/or action_text")
+        if self.canned_template is not None:
+            template_field_names(self.canned_template)
         return self
 
     def describe(self) -> str:
@@ -92,6 +100,7 @@ class ReviewedGuideline:
     department_id: str | None
     merged_from: tuple[str, ...] = ()
     decided_by: tuple[str, ...] = ()  # describe() of every decision that touched it
+    canned_template: str | None = None  # the reviewer's template; None: the mined action medoid
 
 
 @dataclass
@@ -108,6 +117,23 @@ class ReviewedProposals:
         while department_id in self.department_merges:
             department_id = self.department_merges[department_id]
         return department_id
+
+
+def template_field_names(template: str) -> tuple[str, ...]:
+    """The `{field}` names of a canned template; a ReviewError for positional, attribute, indexed
+    or formatted fields (the runtime fills plain names only) and for unbalanced braces."""
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise ReviewError(f"canned template {template!r}: {error} (write {{{{ or }}}} for a literal brace)") from error
+    names = []
+    for _, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            raise ReviewError(f"canned template {template!r}: field {{{name}}} must be a plain name like {{order_id}}")
+        names.append(name)
+    return tuple(dict.fromkeys(names))
 
 
 def decisions_path(workspace: Path) -> Path:
@@ -134,16 +160,27 @@ def record_decision(workspace: Path, kind: DecisionKind, *, who: str | None = No
                     validate: bool = True, **fields) -> Decision:
     """Append one decision to the log, after checking it applies to the current proposals."""
     decision = Decision(kind=kind, who=who or getpass.getuser(), at=datetime.now(UTC), why=why, **fields)
+    return record_decisions(workspace, [decision], validate=validate)[0]
+
+
+def record_decisions(workspace: Path, decisions: Sequence[Decision], *, validate: bool = True) -> list[Decision]:
+    """Append several decisions at once (all or none): each must apply after the ones before it."""
     if validate:
         guidelines, departments = read_proposals(workspace)
-        reviewed = apply_decisions(guidelines, departments, [*read_decisions(workspace), decision])
-        if decision in reviewed.orphans:
-            raise ReviewError(f"{decision.describe()}: no such proposal in {workspace}")
+        reviewed = apply_decisions(guidelines, departments, [*read_decisions(workspace), *decisions])
+        orphans = [d for d in decisions if d in reviewed.orphans]
+        if orphans:
+            raise ReviewError(f"{orphans[0].describe()}: no such proposal in {workspace}")
     path = decisions_path(workspace)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as log:
-        log.write(decision.model_dump_json() + "\n")
-    return decision
+        log.write("".join(decision.model_dump_json() + "\n" for decision in decisions))
+    return list(decisions)
+
+
+def new_decision(kind: DecisionKind, who: str, why: str = "", **fields) -> Decision:
+    """A decision signed by `who` now (not yet recorded)."""
+    return Decision(kind=kind, who=who, at=datetime.now(UTC), why=why, **fields)
 
 
 def review_workspace(workspace: Path) -> ReviewedProposals:
@@ -185,13 +222,13 @@ def _apply_guideline_decision(state: ReviewedProposals, decision: Decision) -> N
         return
     current = state.guidelines[decision.guideline_id]
     kind = decision.kind
-    if kind in ("accept", "reject", "reset"):
-        status = {"accept": "accepted", "reject": "rejected", "reset": "pending"}[kind]
-        state.guidelines[current.guideline_id] = _touched(current, decision, status=status)
+    if kind in _STATUS_OF:
+        state.guidelines[current.guideline_id] = _touched(current, decision, status=_STATUS_OF[kind])
     elif kind == "edit":
         state.guidelines[current.guideline_id] = _touched(
             current, decision, status="accepted", condition_text=decision.condition_text or current.condition_text,
-            action_text=decision.action_text or current.action_text)
+            action_text=decision.action_text or current.action_text,
+            canned_template=decision.canned_template or current.canned_template)
     elif kind == "merge":
         _merge(state, current, decision)
     elif kind == "split":
