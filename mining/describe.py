@@ -32,7 +32,7 @@ _CUSTOMER_PRONOUNS = {
     "we'd": "they'd", "we've": "they've", "we'll": "they'll", "us": "them", "our": "their", "ours": "theirs",
     "am": "are", "was": "were", "you": "the agent", "your": "the agent's",
 }
-_AGENT_PRONOUNS = {"you": "they", "your": "their", "yours": "theirs", "yourself": "themselves",
+_AGENT_PRONOUNS = {"me": "the agent", "you": "they", "your": "their", "yours": "theirs", "yourself": "themselves",
                    "you're": "they're", "you've": "they've", "you'll": "they'll", "you'd": "they'd"}
 _WORD = re.compile(r"<[A-Z_0-9]+>|[A-Za-z]+(?:'[A-Za-z]+)?")
 
