@@ -110,16 +110,29 @@ def _guideline(reviewed: ReviewedGuideline) -> Guideline:
         examples=condition_examples(reviewed),
         after_examples=safe_texts(proposal.after_action.representative_texts) if proposal.after_action else (),
         priority=max(0, 1000 - proposal.rank), provenance=MINED_PREFIX + proposal.guideline_id,
-        tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from)),
+        tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from),
+              *(f"habit:{m}" for m in proposal.merged_from)),
     )
 
 
 def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
-    texts = [t for t in reviewed.proposal.action.representative_texts if t.strip()]
-    if reviewed.canned_template is None and not texts:
-        return None
-    template = reviewed.canned_template if reviewed.canned_template is not None else template_from_text(texts[0])
-    return CannedResponse(id=f"c-{reviewed.guideline_id}", template=template, guideline_ids=(reviewed.guideline_id,))
+    """The reviewer's edited template if any, else the mined canned template (mining/templates.py:
+    instance details are fields, never one agent's facts); proposals written before templates
+    existed get one from the representatives."""
+    if reviewed.canned_template is not None:
+        return CannedResponse(id=f"c-{reviewed.guideline_id}", template=reviewed.canned_template,
+                              guideline_ids=(reviewed.guideline_id,))
+    canned = reviewed.proposal.canned
+    if canned is None:
+        from guideminer.mining.templates import Member, build_template
+
+        built = build_template([Member(t) for t in reviewed.proposal.action.representative_texts])
+        if built is None:
+            return None
+        text = built.text
+    else:
+        text = canned.text
+    return CannedResponse(id=f"c-{reviewed.guideline_id}", template=text, guideline_ids=(reviewed.guideline_id,))
 
 
 def _department(department_id: str, name: str, departments: DepartmentSet,

@@ -41,7 +41,9 @@ import math
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from guideminer.mining.phrasing import RulePhraser, looks_like_injection, phrase_rule
+from guideminer.mining.phrasing import (
+    RulePhraser, clean_keywords, generalised_examples, is_empty_turn, looks_like_injection, phrase_rule,
+)
 from guideminer.mining.proposals_schema import (
     ClusterRef, EvidenceExample, GuidelineCounts, GuidelineProposal, GuidelineScores,
 )
@@ -288,6 +290,9 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         raise ValueError(f"cluster roles wrong for {condition.cluster_id}->{action.cluster_id}")
     if sum(looks_like_injection(t) for t in action.representative_texts) * 2 > len(action.representative_texts):
         return None  # an agent cluster that itself reads like injected instructions
+    action_examples = generalised_examples(action.representative_texts)
+    if not action_examples or all(map(is_empty_turn, action_examples)):
+        return None  # a move of spelled letters, digit read-backs or bare names: no instruction in it
     phrased = phrase_rule(condition, action, row["state"], phraser, after)
     if phrased is None:
         return None
@@ -310,7 +315,30 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         condition_text=rule.condition_text, action_text=rule.action_text, rule_text=rule.rule_text,
         condition_state=row["state"], condition=condition, action=action,
         action_window=params.action_window, scores=scores, counts=counts, evidence=evidence,
-        phrased_by=phrased_by)
+        phrased_by=phrased_by, is_etiquette=row.get("is_etiquette", False),
+        condition_examples=generalised_examples(condition.representative_texts), action_examples=action_examples,
+        tags=list(dict.fromkeys(clean_keywords(condition.keywords, 5) + clean_keywords(action.keywords, 5))))
+
+
+def etiquette_clusters(clusters: pl.DataFrame) -> set[int]:
+    """Clusters the etiquette step marked as conversation management (null: unknown = no)."""
+    if "is_etiquette" not in clusters.columns:
+        return set()
+    return set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
+
+
+def _touches(etiquette: set[int]) -> pl.Expr:
+    ids = sorted(etiquette)
+    return pl.col("condition_cluster").is_in(ids) | pl.col("agent_cluster").is_in(ids)
+
+
+def _without_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
+    table = selected.filter(~_touches(etiquette)) if etiquette else selected
+    return table.with_columns(pl.lit(False).alias("is_etiquette"))
+
+
+def _only_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
+    return selected.filter(_touches(etiquette)).with_columns(pl.lit(True).alias("is_etiquette"))
 
 
 def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
@@ -322,12 +350,23 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
     check_roles(assignments, clusters)
     refs = cluster_refs(clusters)
     n_agent = clusters.filter(pl.col("role") == "agent").height
-    occurrences, windows = occurrences_and_windows(assignments, params.action_window, routed)
-    if not params.after_states:
-        occurrences = occurrences.with_columns(pl.lit(None, pl.Int32).alias("previous_move"))
-    selected = select_candidates(candidate_table(occurrences, windows, n_agent), params)
+    etiquette = etiquette_clusters(clusters)
     key = CANDIDATE_KEY
-    pairs = followed_pairs(occurrences, windows).join(selected.select(key), on=key, how="semi", nulls_equal=True)
+    sources = [(routed, False)] + ([(None, True)] if etiquette else [])  # etiquette: one global set
+    selected_parts, pair_parts = [], []
+    for scope, global_set in sources:
+        occurrences, windows = occurrences_and_windows(assignments, params.action_window, scope)
+        if not params.after_states:
+            occurrences = occurrences.with_columns(pl.lit(None, pl.Int32).alias("previous_move"))
+        chosen = select_candidates(candidate_table(occurrences, windows, n_agent), params)
+        chosen = _only_etiquette(chosen, etiquette) if global_set else _without_etiquette(chosen, etiquette)
+        selected_parts.append(chosen)
+        pair_parts.append(followed_pairs(occurrences, windows).join(chosen.select(key), on=key, how="semi",
+                                                                      nulls_equal=True))
+    selected = pl.concat(selected_parts, how="vertical_relaxed").sort(
+        pl.col("followed_conversations"), pl.col("confidence"), *CANDIDATE_KEY,
+        descending=[True, True, False, False, False, False, False], nulls_last=True)
+    pairs = pl.concat(pair_parts, how="vertical_relaxed")
     by_key = pairs.partition_by(key, as_dict=True)
     proposals: list[GuidelineProposal] = []
     for row in selected.iter_rows(named=True):

@@ -1,9 +1,14 @@
 """Turn a (situation cluster, move cluster) pair into a short natural-language rule, safely.
 
-Why templates by default: a rule built only from cluster-level handles (c-TF-IDF keywords, an
-optional cluster name) is deterministic, reviewable and can never quote one customer's message.
-A local model may rewrite it later through the `RulePhraser` hook; whatever it returns passes
-the same checks (`check_rule`) and falls back to the template when it fails them.
+Why readable rules by default (`ReadablePhraser`): a rule says in plain words what the customer
+says and what the agent does, from the clusters' representative turns with their instance
+details replaced by typed placeholders (`guideminer.mining.instances`), e.g. 'When the customer
+says they want to book a table for <NUMBER> (e.g. "..."), ask what time they would like the
+reservation (e.g. "...")'. A keyword list ("raises 'going ship' / 'ship'") tells a reviewer
+nothing and an engine that evaluates conditions from their text cannot use it; keywords stay as
+the proposal's `tags`. The keyword template (`TemplatePhraser`) is only the fallback when a
+readable rule fails the checks. A local model may rewrite the draft through the `RulePhraser`
+hook; whatever it returns passes the same checks (`check_rule`).
 
 Safety: customer text that reads like instructions to the agent ("ignore your rules and ...",
 "you must give me a refund now") must never turn into an action. Actions only ever come from
@@ -17,7 +22,10 @@ import re
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from guideminer.mining.describe import describe_agent, describe_customer
+from guideminer.mining.instances import instance_spans
 from guideminer.mining.proposals_schema import ClusterRef, ConditionState
+from guideminer.mining.templates import Member, constant_values
 
 INJECTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p, re.IGNORECASE) for p in (
     r"\bignore\b.{0,40}\b(rules?|instructions?|guidelines?|polic(y|ies)|prompt|above|previous)\b",
@@ -119,27 +127,94 @@ class TemplatePhraser:
         return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
 
 
+def generalised_examples(texts: list[str], limit: int = 5) -> list[str]:
+    """Distinct safe texts with instance details not shared by most of them as `<TYPE>`."""
+    safe = [t.strip() for t in texts if t.strip() and not looks_like_injection(t)]
+    constant = constant_values([Member(t) for t in safe])
+    out: list[str] = []
+    for text in safe:
+        pieces, position = [], 0
+        for span in instance_spans(text):
+            if " ".join(span.value.lower().split()) in constant:
+                continue
+            pieces.append(text[position:span.start] + f"<{span.kind}>")
+            position = span.end
+        general = "".join(pieces) + text[position:]
+        if general.lower() not in (o.lower() for o in out):
+            out.append(general)
+    return out[:limit]
+
+
+def is_empty_turn(text: str) -> bool:
+    """Only placeholders, spelled letters or digits: nothing a rule could say about it."""
+    words = re.findall(r"<[A-Z_0-9]+>|[A-Za-z]+", text)
+    content = [w for w in words if not w.startswith("<") and len(w) > 1]
+    return len(content) == 0
+
+
+def _quote(text: str) -> str:
+    return f"\u201c{text}\u201d"
+
+
+_LEAD_VERBS = {"apologise and address": "apologise", "transfer or escalate, about": "transfer or escalate",
+               "greet the customer and mention": "greet the customer",
+               "close the conversation, mentioning": "close the conversation"}
+
+
+class ReadablePhraser:
+    """Default: 'When the customer <says ...> (e.g. "..."), <agent instruction> (e.g. "...").'"""
+
+    name = "readable"
+
+    def phrase(self, condition: ClusterRef, action: ClusterRef, state: ConditionState,
+               draft: PhrasedRule | None = None, after: ClusterRef | None = None) -> PhrasedRule | None:
+        said, done = generalised_examples(condition.representative_texts), generalised_examples(action.representative_texts)
+        if not said or not done or is_empty_turn(done[0]):
+            return None
+        kinds = {s.kind.lower() for s in instance_spans(said[0])}
+        says = (f"gives a {' and a '.join(sorted(kinds))}" if is_empty_turn(said[0]) and kinds
+                else describe_customer(said[0]))
+        example = said[1] if len(said) > 1 else said[0]
+        lead = {"any": "", "first": ", opening the conversation,", "later": ", later in the conversation,",
+                "after": ""}[state]
+        condition_text = f"the customer{lead} {says} (e.g. {_quote(example)})"
+        if state == "after" and after is not None:
+            previous = generalised_examples(after.representative_texts)
+            if previous:
+                condition_text += f" in reply to the agent's {_quote(previous[0])}"
+        instruction = describe_agent(done[0], _LEAD_VERBS.get(move_verb(action)))
+        action_text = instruction if "\u201c" in instruction else f"{instruction} (e.g. {_quote(done[0])})"
+        return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
+
+
 def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:
-    """Why `rule` is unsafe (None when fine): injection wording or a verbatim customer turn."""
+    """Why `rule` is unsafe (None when fine): injection wording, or a customer turn quoted with
+    its instance details (a quote with them replaced by placeholders is the readable rule's
+    example, and no customer's facts)."""
     for part in (rule.condition_text, rule.action_text, rule.rule_text):
         if looks_like_injection(part):
             return f"matches an injection pattern: {part!r}"
     lowered = rule.rule_text.lower()
     for text in condition.representative_texts:
-        if len(text.strip()) >= 20 and text.strip().lower() in lowered:
+        if len(text.strip()) >= 20 and text.strip().lower() in lowered and instance_spans(text):
             return "copies a customer turn verbatim"
     return None
 
 
 def phrase_rule(condition: ClusterRef, action: ClusterRef, state: ConditionState,
                 phraser: RulePhraser | None = None, after: ClusterRef | None = None) -> tuple[PhrasedRule, str] | None:
-    """The checked rule and who phrased it; None when even the template is unsafe. A phraser
-    rewrites the template's draft, which already names the previous agent move of an "after" rule."""
-    draft = TemplatePhraser().phrase(condition, action, state, after=after)
+    """The checked rule and who phrased it; None when even the keyword template is unsafe. A
+    phraser rewrites the readable draft, which already names the previous agent move of an
+    "after" rule; the keyword template is the last resort."""
+    readable = ReadablePhraser().phrase(condition, action, state, after=after)
+    keywords = TemplatePhraser().phrase(condition, action, state, after=after)
+    draft = readable if readable is not None and check_rule(readable, condition) is None else None
     if phraser is not None:
-        rewritten = phraser.phrase(condition, action, state, draft)
+        rewritten = phraser.phrase(condition, action, state, draft or keywords)
         if check_rule(rewritten, condition) is None:
             return rewritten, phraser.name
-    if check_rule(draft, condition) is None:
-        return draft, "template"
+    if draft is not None:
+        return draft, ReadablePhraser.name
+    if check_rule(keywords, condition) is None:
+        return keywords, "template"
     return None

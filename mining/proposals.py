@@ -16,13 +16,16 @@ import pyarrow.parquet as pq
 
 from guideminer.mining.departments import UNROUTED, propose_departments
 from guideminer.mining.guidelines import propose_guidelines
+from guideminer.mining.habits import merge_habits
 from guideminer.mining.outcomes import attach_outcomes
 from guideminer.mining.phrasing import RulePhraser
 from guideminer.mining.pipeline import CONVERSATIONS_INPUT, TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic
 from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal, GuidelineSet
 from guideminer.mining.report import write_report
+from guideminer.mining.proposals_schema import CannedTemplate, TemplateField
 from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, MINING_FILES
+from guideminer.mining.templates import Member, build_template, cluster_members
 
 
 def link_departments(proposals: list[GuidelineProposal], departments: DepartmentSet,
@@ -49,19 +52,41 @@ def link_departments(proposals: list[GuidelineProposal], departments: Department
     return linked, updated
 
 
+def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFrame,
+                     turns: pl.DataFrame | None) -> list[GuidelineProposal]:
+    """Each proposal's action as a canned template (mining/templates.py) from its action
+    cluster's most representative turn and, given `turns`, its most typical member turns."""
+    ids = {p.action.cluster_id for p in proposals}
+    members = cluster_members(assignments, turns, ids) if turns is not None and ids else {}
+    out = []
+    for p in proposals:
+        base = [Member(t) for t in p.action.representative_texts[:1]]
+        template = build_template(base + [m for m in members.get(p.action.cluster_id, []) if m.text != base[0].text]
+                                  if base else members.get(p.action.cluster_id, []))
+        canned = None if template is None else CannedTemplate(text=template.text, fields=[
+            TemplateField(name=f.name, kind=f.kind, source=f.source, distinct_values=f.distinct_values)
+            for f in template.fields])
+        out.append(p.model_copy(update={"canned": canned}))
+    return out
+
+
 def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversations: pl.DataFrame | None = None,
-                    config: ProposalConfig | None = None,
-                    phraser: RulePhraser | None = None) -> tuple[GuidelineSet, DepartmentSet, pl.DataFrame]:
-    """(guidelines, departments, conversation_departments) from the mining tables, in memory."""
+                    config: ProposalConfig | None = None, phraser: RulePhraser | None = None,
+                    turns: pl.DataFrame | None = None) -> tuple[GuidelineSet, DepartmentSet, pl.DataFrame]:
+    """(guidelines, departments, conversation_departments) from the mining tables, in memory;
+    `turns` (texts) make canned templates from many member turns, not only representatives."""
     config = config or ProposalConfig()
     departments, routed = propose_departments(assignments, clusters, config.departments)
     scoped = routed if config.guidelines.per_department else None
     proposals = propose_guidelines(assignments, clusters, config.guidelines, phraser, scoped)
+    proposals = merge_habits(proposals, clusters, config.habits)
     proposals, departments = link_departments(proposals, departments, assignments, routed)
     ranked_by = "support"
     if conversations is not None:
         proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped)
-    guideline_set = GuidelineSet(thresholds=config.guidelines.model_dump(), ranked_by=ranked_by,
+    proposals = attach_templates(proposals, assignments, turns)
+    thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
+    guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)
     return guideline_set, departments, routed
 
@@ -74,10 +99,11 @@ def _write_text(target: Path, text: str) -> None:
 
 def write_proposals(workspace: Path, assignments: pl.DataFrame, clusters: pl.DataFrame,
                     conversations: pl.DataFrame | None = None, config: ProposalConfig | None = None,
-                    phraser: RulePhraser | None = None) -> tuple[GuidelineSet, DepartmentSet]:
+                    phraser: RulePhraser | None = None,
+                    turns: pl.DataFrame | None = None) -> tuple[GuidelineSet, DepartmentSet]:
     """Write guidelines.json, departments.json and conversation_departments.parquet."""
     workspace = Path(workspace)
-    guideline_set, departments, routed = build_proposals(assignments, clusters, conversations, config, phraser)
+    guideline_set, departments, routed = build_proposals(assignments, clusters, conversations, config, phraser, turns)
     _write_text(workspace / MINING_FILES["guidelines"], guideline_set.model_dump_json(indent=2))
     _write_text(workspace / MINING_FILES["departments"], departments.model_dump_json(indent=2))
     target = workspace / MINING_FILES["conversation_departments"]
@@ -111,7 +137,7 @@ def _config(ctx: MineContext) -> ProposalConfig:
 def _propose(ctx: MineContext) -> dict:
     guideline_set, departments = write_proposals(
         ctx.workspace, pl.read_parquet(ctx.path(MINING_FILES["turn_assignments"])),
-        pl.read_parquet(ctx.path(MINING_FILES["clusters"])), ctx.conversations, _config(ctx))
+        pl.read_parquet(ctx.path(MINING_FILES["clusters"])), ctx.conversations, _config(ctx), turns=ctx.turns)
     return {"guidelines": len(guideline_set.proposals), "departments": departments.chosen_k,
             "transfer_rate": departments.overall_transfer_rate}
 
@@ -122,7 +148,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=2),  # 2: guidelines mined per department, "after" states
+             version=3),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
     ]

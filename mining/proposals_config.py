@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict
 
 from guideminer.mining.departments import DepartmentParams
 from guideminer.mining.guidelines import GuidelineParams
+from guideminer.mining.habits import HabitParams
 
 
 class ProposalConfig(BaseModel):
@@ -16,3 +17,4 @@ class ProposalConfig(BaseModel):
 
     guidelines: GuidelineParams = GuidelineParams()
     departments: DepartmentParams = DepartmentParams()
+    habits: HabitParams = HabitParams()

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PROPOSALS_SCHEMA_VERSION = 2  # 2: condition_scope (mined per department), state "after" + after_action
+PROPOSALS_SCHEMA_VERSION = 3  # 2: condition_scope, state "after"; 3: readable rules, habits (scopes), canned templates
 
 ConditionState = Literal["any", "first", "later", "after"]  # "after": right after the agent move `after_action`
 ConditionScope = Literal["all", "department"]
@@ -97,6 +97,36 @@ class GuidelineOutcomes(_Frozen):
     expected_impact: float | None = None  # of the primary rate (the first in `rates`)
 
 
+class ProposalScope(_Frozen):
+    """One mined variant a habit was merged from (mining/habits.py): where and when it holds."""
+
+    guideline_id: str
+    department_id: str | None
+    condition_scope: ConditionScope
+    condition_state: ConditionState
+    condition_cluster_id: int
+    action_cluster_id: int
+    after_action_cluster_id: int | None = None
+    support: int
+    confidence: float
+
+
+class TemplateField(_Frozen):
+    """A field of a canned template: what varies across the move's turns (mining/templates.py)."""
+
+    name: str
+    kind: str  # DATE, TIME, AMOUNT, NUMBER, NAME, REFERENCE, VALUE, or a redaction type (EMAIL, ...)
+    source: Literal["tool_result", "session_variable"]
+    distinct_values: int
+
+
+class CannedTemplate(_Frozen):
+    """The action as an approvable reply: the move's shared wording, instance details as fields."""
+
+    text: str
+    fields: list[TemplateField] = Field(default_factory=list)
+
+
 class GuidelineProposal(_Frozen):
     """When <condition> then <action>, proposed from clustered turns; never from a single turn."""
 
@@ -121,6 +151,14 @@ class GuidelineProposal(_Frozen):
     # manages the conversation rather than serving a need, so it is exported into the global
     # etiquette set that applies in every department (AgentSpec.etiquette), not into one.
     is_etiquette: bool = False
+    # readable rule material (mining/phrasing.py): representative turns, instance details as <TYPE>
+    condition_examples: list[str] = Field(default_factory=list)
+    action_examples: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)  # the clusters' keywords: for search, never the rule
+    # one proposal per habit (mining/habits.py): every mined variant it stands for
+    scopes: list[ProposalScope] = Field(default_factory=list)
+    merged_from: list[str] = Field(default_factory=list)
+    canned: CannedTemplate | None = None  # the action as a template (mining/templates.py)
 
 
 class GuidelineSet(_Frozen):

@@ -136,11 +136,23 @@ def _outcome_cell(proposal: GuidelineProposal) -> str:
             f"impact {r.expected_impact:+.1f}")
 
 
-def guideline_table(guidelines: GuidelineSet, turn_text: dict[tuple[str, int], str]) -> str:
-    head = ("<tr><th>#</th><th>rule</th><th>support</th><th>conf.</th><th>lift</th><th>base</th>"
+def _habit_notes(p: GuidelineProposal) -> str:
+    canned = (f"<div>canned: <code>{esc(p.canned.text)}</code>"
+              + (f" <span class='muted'>fields: {esc(', '.join(f'{f.name} ({f.source})' for f in p.canned.fields))}</span>"
+                 if p.canned.fields else "") + "</div>") if p.canned else ""
+    scopes = (f"<div class='muted'>one habit over {len(p.scopes)} mined variants: "
+              f"{esc(', '.join(sorted({s.department_id or 'all' for s in p.scopes})))}; states "
+              f"{esc(', '.join(sorted({s.condition_state for s in p.scopes})))}</div>") if len(p.scopes) > 1 else ""
+    return canned + scopes
+
+
+def guideline_table(guidelines: GuidelineSet, turn_text: dict[tuple[str, int], str],
+                    proposals: list[GuidelineProposal] | None = None, table_id: str = "guidelines") -> str:
+    """Readable rules first (with canned template and scopes), keyword tags second."""
+    head = ("<tr><th>#</th><th>rule</th><th>tags</th><th>support</th><th>conf.</th><th>lift</th><th>base</th>"
             "<th>consist.</th><th>outcome</th><th>condition cluster</th><th>action cluster</th><th>evidence</th></tr>")
     rows = []
-    for p in guidelines.proposals:
+    for p in guidelines.proposals if proposals is None else proposals:
         evidence = [f"{e.conversation_id}#{e.condition_turn_index}\u2192#{e.action_turn_index}"
                     + (f": {short(turn_text.get((e.conversation_id, e.condition_turn_index), ''))} \u2192 "
                        f"{short(turn_text.get((e.conversation_id, e.action_turn_index), ''))}" if turn_text else "")
@@ -148,13 +160,14 @@ def guideline_table(guidelines: GuidelineSet, turn_text: dict[tuple[str, int], s
         rows.append(
             f"<tr><td class='num'>{p.rank}</td><td><div class='rule'>{esc(p.rule_text)}</div>"
             f"<div class='muted'>{esc(p.guideline_id)} &middot; state {esc(p.condition_state)} &middot; "
-            f"dept {esc(p.department_id or '-')} &middot; {p.counts.followed_occurrences}/{p.counts.condition_occurrences} occurrences</div></td>"
+            f"dept {esc(p.department_id or '-')} &middot; {p.counts.followed_occurrences}/{p.counts.condition_occurrences} occurrences</div>"
+            f"{_habit_notes(p)}</td><td class='muted'>{esc(', '.join(p.tags))}</td>"
             f"<td class='num'>{p.scores.support}</td><td class='num'>{p.scores.confidence:.2f}</td>"
             f"<td class='num'>{p.scores.lift:.2f}</td><td class='num'>{p.scores.base_rate:.2f}</td>"
             f"<td class='num'>{p.scores.consistency:.2f}</td><td>{_outcome_cell(p)}</td>"
             f"<td>{p.condition.cluster_id}: {_list(p.condition.representative_texts[:3])}</td>"
             f"<td>{p.action.cluster_id}: {_list(p.action.representative_texts[:3])}</td><td>{_list(evidence)}</td></tr>")
-    return f"<table id='guidelines'>{head}{''.join(rows)}</table>"
+    return f"<table id='{table_id}'>{head}{''.join(rows)}</table>"
 
 
 def department_table(departments: DepartmentSet) -> str:
@@ -162,7 +175,7 @@ def department_table(departments: DepartmentSet) -> str:
             "<th>example openings</th><th>guidelines</th></tr>")
     rows = [f"<tr><td><b>{esc(d.name)}</b><div class='muted'>{esc(d.department_id)}</div></td>"
             f"<td class='num'>{d.traffic_share:.1%} ({d.n_conversations})</td><td class='num'>{d.transfer_rate:.1%}</td>"
-            f"<td>{_list([' / '.join(s.keywords[:3]) for s in d.situations])}</td><td>{_list(d.example_openings)}</td>"
+            f"<td>{_list([(s.representative_texts[0] if s.representative_texts else '') + ' [' + ' / '.join(s.keywords[:3]) + ']' for s in d.situations])}</td><td>{_list(d.example_openings)}</td>"
             f"<td class='num'>{len(d.guideline_ids)}</td></tr>" for d in departments.departments]
     return f"<table id='departments'>{head}{''.join(rows)}</table>"
 
@@ -180,12 +193,19 @@ def render_report(guidelines: GuidelineSet, departments: DepartmentSet, clusters
         f"{clusters.height - n_customer} moves</span><span>{len(guidelines.proposals)} guidelines "
         f"(ranked by {esc(guidelines.ranked_by)})</span><span>{len(departments.departments)} departments, "
         f"transfer rate {departments.overall_transfer_rate:.1%}</span></div>",
-        "<h2>Department map</h2>"]
+        ]
+    etiquette = [p for p in guidelines.proposals if p.is_etiquette]
+    parts += ["<h2>Conversation etiquette (global set, every department)</h2>",
+              guideline_table(guidelines, turn_text, etiquette, "etiquette") if etiquette
+              else "<p class='muted'>no etiquette proposals (the etiquette step marked no cluster)</p>",
+              "<h2>Departments and the needs they serve</h2>", department_table(departments),
+              f"<p class='muted'>criterion: {esc(departments.criterion)}</p>",
+              "<h2>Guidelines (readable rules; keyword tags second)</h2>",
+              guideline_table(guidelines, turn_text, [p for p in guidelines.proposals if not p.is_etiquette]),
+              "<h2>Department map</h2>"]
     dept_map = department_map(departments, clusters)
     parts.append(figure_html(dept_map, "department-map") if dept_map else "<p class='muted'>fewer than 2 situations</p>")
-    parts += ["<h2>Guidelines</h2>", guideline_table(guidelines, turn_text), "<h2>Departments</h2>",
-              department_table(departments), f"<p class='muted'>criterion: {esc(departments.criterion)}</p>",
-              figure_html(k_choice(departments), "k-choice"), "<h2>Outcomes</h2>"]
+    parts += [figure_html(k_choice(departments), "k-choice"), "<h2>Outcomes</h2>"]
     chart = outcome_chart(guidelines.proposals)
     parts.append(figure_html(chart, "outcomes") if chart else "<p class='muted'>no outcome metadata</p>")
     parts += ["<h2>Clusters</h2>", figure_html(cluster_sizes(clusters), "cluster-sizes")]

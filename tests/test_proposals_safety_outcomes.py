@@ -59,10 +59,14 @@ class CopyingPhraser:
 
 def test_phraser_output_is_checked_and_falls_back_to_template(world):
     evil = propose_guidelines(world["assignments"], world["clusters"], phraser=EvilPhraser())
-    assert evil and all(p.phrased_by == "template" for p in evil)
-    copying = propose_guidelines(world["assignments"], world["clusters"], phraser=CopyingPhraser())
+    assert evil and all(p.phrased_by in ("readable", "template") for p in evil)  # never the evil phraser
+    customer = dict(CUSTOMER)
+    customer[0] = (CUSTOMER[0][0], ["my package 48213 arrived damaged on March 3rd", "the item is broken"])
+    clusters = clusters_table(customer, AGENT)
+    copying = propose_guidelines(world["assignments"], clusters, phraser=CopyingPhraser())
     damaged = next(p for p in copying if p.condition.cluster_id == 0)
-    assert damaged.phrased_by == "template"  # "my package arrived damaged" would be a verbatim copy
+    # quoting one customer's turn with its facts is refused; the readable rule quotes it generalised
+    assert damaged.phrased_by == "readable" and "48213" not in damaged.rule_text and "<REFERENCE>" in damaged.rule_text
 
 
 def test_agent_cluster_reading_like_injection_is_dropped(world):

@@ -1,0 +1,136 @@
+"""Plain-words descriptions of a customer turn and an agent turn, without a model.
+
+Why: a rule a reviewer (or a condition-evaluating engine) can use says what the customer says and
+what the agent does: "When the customer says they want to book a table for <NUMBER> ..., ask what
+time they would like the reservation ...", not a keyword list. Here a representative turn,
+already generalised (instance details as `<TYPE>` placeholders, `guideminer.mining.instances`),
+is put into reported speech by a few deterministic rewrites of English chat: first person of the
+speaker to third person ("I want" -> "they want"), the usual question shapes ("Could you X?" ->
+"ask the customer to X", "What time would you like X?" -> "ask what time they would like X"),
+and short acknowledgements ("yes please" -> "agrees"). A turn no rewrite fits is quoted
+("says: ..."), which is still readable and never wrong. Everything returned is lower-case-led
+so it slots into "When the customer ..., ...".
+"""
+
+from __future__ import annotations
+
+import re
+
+_FILLER = re.compile(r"^(?:(?:hi|hello|hey|ok|okay|oh|um+|uh+|so|well|alright|great|perfect|"
+                     r"thanks|thank you|cool|right)\b[\s,.!]*)+", re.IGNORECASE)
+_AGREE = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|correct|right|that'?s (?:right|correct|fine|great|perfect)|"
+                    r"sounds (?:good|great|perfect)|that works|perfect|great|please do|go ahead)\b", re.IGNORECASE)
+_DECLINE = re.compile(r"^(?:no|nope|nah|not really|no thanks?|no,? thank you)\b", re.IGNORECASE)
+_THANKS = re.compile(r"^(?:thanks|thank you|thx|cheers|much appreciated)\b", re.IGNORECASE)
+_DONE = re.compile(r"\b(?:that'?s all|that is all|nothing else|that'?s it|all set)\b", re.IGNORECASE)
+_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))\W*$", re.IGNORECASE)
+
+# speaker's first person -> third person ("they"); `they` takes the verb forms of `I` except these
+_CUSTOMER_PRONOUNS = {
+    "i": "they", "i'm": "they're", "im": "they're", "i'd": "they'd", "i've": "they've", "i'll": "they'll",
+    "me": "them", "my": "their", "mine": "theirs", "myself": "themselves", "we": "they", "we're": "they're",
+    "we'd": "they'd", "we've": "they've", "we'll": "they'll", "us": "them", "our": "their", "ours": "theirs",
+    "am": "are", "was": "were", "you": "the agent", "your": "the agent's",
+}
+_AGENT_PRONOUNS = {"me": "the agent", "you": "they", "your": "their", "yours": "theirs", "yourself": "themselves",
+                   "you're": "they're", "you've": "they've", "you'll": "they'll", "you'd": "they'd"}
+_WORD = re.compile(r"<[A-Z_0-9]+>|[A-Za-z]+(?:'[A-Za-z]+)?")
+
+_ASK_TO = re.compile(r"^(?:could|can|would|will) you (?:please )?(?P<rest>.+?)\??$", re.IGNORECASE)
+_ASK_FOR = re.compile(r"^(?:can|could|may) (?:i|we) (?:please )?(?:get|have|take|know) (?P<rest>.+?)\??$", re.IGNORECASE)
+_ASK_WANT = re.compile(r"^(?:would you like|do you want|do you need|shall i|should i|would you prefer) (?P<rest>.+?)\??$",
+                       re.IGNORECASE)
+_ASK_WH = re.compile(r"^(?P<wh>(?:what|which|when|where|who|how)(?: \w+)?)\s+(?P<aux>would|will|can|could|should|do|are|were)"
+                     r" you (?P<rest>.+?)\??$", re.IGNORECASE)
+_ASK_IS = re.compile(r"^(?P<wh>(?:what|which|when|where|who|how)(?: \w+)?)\s+(?P<aux>is|are|was) (?P<rest>.+?)\??$",
+                     re.IGNORECASE)
+_SUGGEST = re.compile(r"^(?:how about|what about|i (?:can )?(?:recommend|suggest)|there is|there's) (?:a |an )?(?P<rest>.+?)[?.!]*$",
+                      re.IGNORECASE)
+_ASK_ANYTHING = re.compile(r"^(?:is there |was there |can i help (?:you )?with |do you need |)anything else\b", re.IGNORECASE)
+_ASK_WHETHER = re.compile(r"^(?P<aux>is|are|was|were|have|has) (?P<subject>you|that|this|it|everything|there) (?P<rest>.+?)\??$",
+                          re.IGNORECASE)
+_CUSTOMER_ASK = re.compile(r"^(?:can|could|would|will) you (?:please )?(?P<rest>.+?)\??$", re.IGNORECASE)
+_CUSTOMER_WANT = re.compile(r"^(?:i(?:'d| would) like|i want|i need|i'm looking for|i am looking for|"
+                            r"i'd love|looking for|i wish) (?P<rest>.+?)[.!?]*$", re.IGNORECASE)
+
+
+def _swap(text: str, table: dict[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        word = match.group(0)
+        return table.get(word.lower(), word)
+    return _WORD.sub(one, text)
+
+
+def _first_sentence(text: str) -> str:
+    parts = re.split(r"(?<=[.!?])\s+", text.strip())
+    meaningful = [p for p in parts if not _GREETING.match(p) and not _FILLER.fullmatch(p)]
+    return (meaningful or parts)[0].strip()
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split()).strip(" ,")
+
+
+def describe_customer(text: str) -> str:
+    """What the customer says, in reported speech ("says they want ...", "agrees", "asks ...")."""
+    whole = _clean(text)
+    short = len(whole.split()) <= 4
+    if _DONE.search(whole):
+        return "says they need nothing else"
+    if _GREETING.match(whole) or (short and re.fullmatch(r"(?:hi|hello|hey)\b.*", whole, re.IGNORECASE)):
+        return "greets the agent"
+    if short and _THANKS.match(whole):
+        return "thanks the agent"
+    if short and _AGREE.match(whole):
+        return "agrees"
+    if short and _DECLINE.match(whole):
+        return "declines"
+    sentence = _first_sentence(_FILLER.sub("", whole) or whole)
+    if _AGREE.match(sentence) or _DECLINE.match(sentence):
+        rest = _clean(re.sub(r"^[^,.!]*[,.!]\s*(?:and |but )?", "", sentence, count=1))
+        lead = "agrees" if _AGREE.match(sentence) else "declines"
+        return f"{lead} and {describe_customer(rest)}" if rest and rest != sentence else lead
+    ask = _CUSTOMER_ASK.match(sentence)
+    if ask:
+        return f"asks the agent to {_swap(ask.group('rest'), _CUSTOMER_PRONOUNS)}"
+    want = _CUSTOMER_WANT.match(sentence)
+    if want:
+        return f"says they want {_swap(want.group('rest'), _CUSTOMER_PRONOUNS)}"
+    if sentence.endswith("?") or re.match(r"^(?:what|which|when|where|who|how|is|are|do|does|can)\b", sentence,
+                                          re.IGNORECASE):
+        return f"asks \u201c{sentence}\u201d"
+    if re.match(r"^(?:i|i'm|i've|i'd|i'll|my|we|our|we're)\b", sentence, re.IGNORECASE):
+        return f"says {_swap(sentence, _CUSTOMER_PRONOUNS).rstrip('.!')}"
+    return f"says \u201c{sentence}\u201d"
+
+
+def describe_agent(text: str, verb: str | None = None) -> str:
+    """What the agent does, as an instruction ("ask the customer to ...", "ask what time ...").
+    `verb` (e.g. "apologise") leads when the turn fits no rewrite."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", _clean(text)) if s and not _GREETING.match(s)] or [_clean(text)]
+    index = next((i for i, s in enumerate(sentences) if s.endswith("?")), None)
+    statement = sentences[0] if index != 0 else None
+    said = (f"{verb}: \u201c{statement}\u201d" if verb else f"say \u201c{statement}\u201d") if statement else ""
+    if index is None:
+        return said
+    question = sentences[index]
+    asked = _describe_question(question) or f"ask \u201c{question}\u201d"
+    return f"{said} and {asked}" if said else asked
+
+
+def _describe_question(question: str) -> str | None:
+    q = _clean(_FILLER.sub("", question) or question)
+    for pattern, build in (
+        (_ASK_ANYTHING, lambda m: "ask whether they need anything else"),
+        (_SUGGEST, lambda m: f"suggest {m.group('rest')}"),
+        (_ASK_WHETHER, lambda m: f"ask whether {m.group('subject')} {m.group('aux').lower()} {m.group('rest')}"),
+        (_ASK_WANT, lambda m: f"ask whether they would like {m.group('rest')}"),
+        (_ASK_TO, lambda m: f"ask the customer to {m.group('rest')}"),
+        (_ASK_FOR, lambda m: f"ask for {m.group('rest')}"),
+        (_ASK_WH, lambda m: f"ask {m.group('wh').lower()} they {'' if m.group('aux').lower() == 'do' else m.group('aux').lower() + ' '}{m.group('rest')}"),
+        (_ASK_IS, lambda m: f"ask {m.group('wh').lower()} {m.group('rest')} {m.group('aux').lower()}"),
+    ):
+        match = pattern.match(q)
+        if match:
+            return re.sub(r",? please$", "", _clean(_swap(build(match), _AGENT_PRONOUNS)))
+    return None

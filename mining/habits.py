@@ -1,0 +1,110 @@
+"""One proposal per habit: merge proposals whose condition and action mean the same.
+
+Why: mining crosses two independent clusterings (customer situations x agent moves) with
+departments, conversation states and previous agent moves; one habit of the agents ("when the
+customer asks for a table, ask what time") then surfaces as many proposals: once per department
+it occurs in, once plain and once "right after" each previous move, and once per pair of nearby
+clusters that split one situation or one move in two. A reviewer reads the same rule ten times
+and an engine evaluates ten conditions for one behaviour.
+
+Two proposals are one habit when
+- their condition clusters are the same or near (centroid cosine >= `condition_similarity`), and
+- their action clusters are the same or near (centroid cosine >= `action_similarity`);
+department, state and previous move do not separate habits, they become the habit's `scopes`.
+Proposals are grouped by complete linkage (every pair in a group satisfies both tests, so groups
+do not chain "A near B near C" into a habit where A and C differ), most supported first. The
+merged proposal is the group's best-supported member (its id, wording, scores and counts: every
+number still re-derivable), listing every member as a scope and keeping all their evidence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from guideminer.mining.proposals_schema import GuidelineProposal, ProposalScope
+
+CONDITION_SIMILARITY = 0.5  # docs/results.md "One proposal per habit": SGD and demo, both thresholds swept
+ACTION_SIMILARITY = 0.7
+MAX_EXAMPLES = 8
+MAX_TAGS = 12
+
+
+class HabitParams(BaseModel):
+    """Thresholds of `merge_habits` (module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merge: bool = True
+    condition_similarity: float = Field(CONDITION_SIMILARITY, ge=0.0, le=1.0)
+    action_similarity: float = Field(ACTION_SIMILARITY, ge=0.0, le=1.0)
+
+
+def scope_of(proposal: GuidelineProposal) -> ProposalScope:
+    return ProposalScope(
+        guideline_id=proposal.guideline_id, department_id=proposal.department_id,
+        condition_scope=proposal.condition_scope, condition_state=proposal.condition_state,
+        condition_cluster_id=proposal.condition.cluster_id, action_cluster_id=proposal.action.cluster_id,
+        after_action_cluster_id=proposal.after_action.cluster_id if proposal.after_action else None,
+        support=proposal.scores.support, confidence=proposal.scores.confidence)
+
+
+def _similarity(ids: list[int], centroids: dict[int, np.ndarray]) -> np.ndarray:
+    """Cosine similarity between the clusters `ids` (1.0 on the same cluster)."""
+    matrix = np.stack([centroids[i] for i in ids]).astype(np.float64)
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    similarity = matrix @ matrix.T
+    same = np.asarray(ids)[:, None] == np.asarray(ids)[None, :]
+    return np.where(same, 1.0, similarity)
+
+
+def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.ndarray],
+                 params: HabitParams) -> list[list[int]]:
+    """Indices of `proposals` grouped into habits (module docstring), in proposal order."""
+    if not proposals:
+        return []
+    condition = _similarity([p.condition.cluster_id for p in proposals], centroids)
+    action = _similarity([p.action.cluster_id for p in proposals], centroids)
+    same = (condition >= params.condition_similarity) & (action >= params.action_similarity)
+    same &= np.asarray([p.is_etiquette for p in proposals])[:, None] == np.asarray([p.is_etiquette for p in proposals])[None, :]
+    order = sorted(range(len(proposals)), key=lambda i: (-proposals[i].scores.support, -proposals[i].scores.confidence,
+                                                         proposals[i].guideline_id))
+    groups: list[list[int]] = []
+    for index in order:  # complete linkage, greedily: join the first group every member agrees with
+        for group in groups:
+            if all(same[index, member] for member in group):
+                group.append(index)
+                break
+        else:
+            groups.append([index])
+    return groups
+
+
+def merge_group(members: list[GuidelineProposal]) -> GuidelineProposal:
+    """The group's first (best-supported) member, carrying every member as a scope and all evidence."""
+    head = members[0]
+    evidence, seen = [], set()
+    for member in members:
+        for example in member.evidence:
+            key = (example.conversation_id, example.condition_turn_index, example.action_turn_index)
+            if key not in seen:
+                seen.add(key)
+                evidence.append(example)
+    examples = list(dict.fromkeys(t for m in members for t in m.condition_examples))[:MAX_EXAMPLES]
+    return head.model_copy(update={
+        "scopes": [scope_of(m) for m in members], "merged_from": [m.guideline_id for m in members[1:]],
+        "evidence": evidence, "condition_examples": examples,
+        "tags": list(dict.fromkeys(t for m in members for t in m.tags))[:MAX_TAGS]})
+
+
+def merge_habits(proposals: list[GuidelineProposal], clusters: pl.DataFrame,
+                 params: HabitParams | None = None) -> list[GuidelineProposal]:
+    """One proposal per habit, ranked by support (module docstring)."""
+    params = params or HabitParams()
+    if not params.merge:
+        return [p.model_copy(update={"scopes": [scope_of(p)]}) for p in proposals]
+    centroids = {cid: np.asarray(c, dtype=np.float64) for cid, c in clusters.select("cluster_id", "centroid").iter_rows()}
+    merged = [merge_group([proposals[i] for i in group]) for group in habit_groups(proposals, centroids, params)]
+    merged.sort(key=lambda p: (-p.scores.support, -p.scores.confidence, p.guideline_id))
+    return [p.model_copy(update={"rank": rank}) for rank, p in enumerate(merged, start=1)]

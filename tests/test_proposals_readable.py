@@ -1,0 +1,66 @@
+"""Readable rules and canned templates: instance details, reported speech, varied spans, sources."""
+
+from __future__ import annotations
+
+from guideminer.mining.describe import describe_agent, describe_customer
+from guideminer.mining.instances import with_placeholders
+from guideminer.mining.templates import Member, build_template
+
+
+def test_instance_details_become_typed_placeholders():
+    assert with_placeholders("It should be with you by Saturday April 15") == "It should be with you by <DATE>"
+    assert (with_placeholders("A table for 4 at 7 pm in San Francisco, total $45.50.")
+            == "A table for <NUMBER> at <TIME> in <NAME>, total <AMOUNT>.")
+    assert with_placeholders("My postcode is CB2 1AB and my ref is AB12345") == "My postcode is <POSTCODE> and my ref is <REFERENCE>"
+    assert with_placeholders("Yes. It is in Cupertino.") == "Yes. It is in <NAME>."  # "It" starts a sentence
+    assert with_placeholders("I may come, mail me at <EMAIL>") == "I may come, mail me at <EMAIL>"
+
+
+def test_customer_turns_in_reported_speech():
+    assert describe_customer("I'd like to book a table for <NUMBER>") == "says they want to book a table for <NUMBER>"
+    assert describe_customer("Can you find me a cheap hotel?") == "asks the agent to find them a cheap hotel"
+    assert describe_customer("Yes please") == "agrees"
+    assert describe_customer("No, thank you. That is all.") == "says they need nothing else"
+    assert describe_customer("I got billed <NUMBER> times") == "says they got billed <NUMBER> times"
+    assert describe_customer("Italian food") == "says \u201cItalian food\u201d"  # no rewrite fits: quoted
+
+
+def test_agent_turns_as_instructions():
+    assert describe_agent("What time would you like the reservation?") == "ask what time they would like the reservation"
+    assert (describe_agent("Could you confirm the last 4 digits of your card?")
+            == "ask the customer to confirm the last 4 digits of their card")
+    assert describe_agent("Would you like to book a table?") == "ask whether they would like to book a table"
+    assert (describe_agent("There are <NUMBER> restaurants. How about <NAME>?")
+            == "say \u201cThere are <NUMBER> restaurants.\u201d and suggest <NAME>")
+    assert describe_agent("Sorry about that.", verb="apologise") == "apologise: \u201cSorry about that.\u201d"
+
+
+def test_template_fields_are_what_varies_and_carry_their_source():
+    members = [Member("Your table for 4 is booked at 7 pm.", "a table for 4 at 7 pm please"),
+               Member("Your table for 2 is booked at 6:30 pm.", "for 2 people"),
+               Member("Your table for 6 is booked at 8 pm.", "6 of us")]
+    template = build_template(members)
+    assert template.text == "Your table for {number} is booked at {time}."
+    sources = {f.name: f.source for f in template.fields}
+    # the party size was said by the customer before (all 3), the time only once of 3
+    assert sources == {"number": "session_variable", "time": "tool_result"}
+
+
+def test_shared_details_stay_text_and_a_single_turn_keeps_no_fact():
+    shared = [Member("Please confirm the last 4 digits of the card."), Member("Could you confirm the last 4 digits?"),
+              Member("What are the last 4 digits of your card?")]
+    assert build_template(shared).text == "Please confirm the last 4 digits of the card."
+    alone = build_template([Member("According to our system it should be with you by Saturday April 15")])
+    assert alone.text == "According to our system it should be with you by {date}"
+    assert [f.source for f in alone.fields] == ["tool_result"]
+
+
+def test_varied_words_become_value_fields():
+    members = [Member("How about a cheap place called Gochi?", "something cheap"),
+               Member("How about a moderate place called Sushi Yaki?", "moderate please"),
+               Member("How about an expensive place called Ruth?", "expensive food"),
+               Member("How about a cheap place called Taco Bell?", "cheap")]
+    template = build_template(members)
+    assert template.text == "How about a {value} place called {name}?"
+    assert {f.name: f.source for f in template.fields} == {"name": "tool_result", "value": "session_variable"}
+    assert "{" not in build_template([Member("Use {braces} as is")]).text.replace("{{", "")
