@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml
 		CMAKE_ARGS='$(LLAMA_CMAKE_ARGS)' $(PIP) wheel --no-deps --no-binary llama-cpp-python \
 			--no-cache-dir llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(WHEEL_DIR)
 	printf '%s\n' '$(LLAMA_CMAKE_ARGS)' > $(WHEEL_DIR)/BUILD_FLAGS
-	$(PIP) install --quiet --find-links $(WHEEL_DIR) -e '.[server,notebooks,dev,ray]'
+	$(PIP) install --quiet --find-links $(WHEEL_DIR) -e '.[server,notebooks,dev,ray,parlant]'
 	touch $(STAMP)
 
 demo: install
