@@ -6,8 +6,11 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
    scorer); score <= `reject` -> does not hold; in between the scorer is unsure and the verifier
    (an expensive yes/no model) decides. Without a verifier, unsure guidelines take
    `unsure_default` (False by default: an unneeded instruction in a reply is judged worse than a
-   missed one, and a verifier should be bound wherever recall matters). The trace records which
-   task and model decided each guideline.
+   missed one, and a verifier should be bound wherever recall matters). `max_verifier_calls`
+   bounds the verifier calls per turn (each costs a model evaluation, and an unbounded number
+   is what makes a turn slow): the unsure guidelines whose score is nearest the middle of
+   (reject, accept) are verified, the rest take `unsure_default`. The trace records which task
+   and model decided each guideline.
 2. Relationships (`guideminer.engine.relations`): entailment, dependency, priority.
 3. Re-application. An active actionable guideline whose action was applied at an earlier turn is
    applied again only if its condition arose anew:
@@ -38,10 +41,24 @@ class MatchingPolicy:
     reject: float = 0.3
     unsure_default: bool = False
     reapply_fresh: float = 0.85
+    max_verifier_calls: int | None = None  # per turn; None = every unsure guideline
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.reject < self.accept <= 1.0:
             raise ValueError(f"need 0 <= reject < accept <= 1, got {self.reject}, {self.accept}")
+        if self.max_verifier_calls is not None and self.max_verifier_calls < 0:
+            raise ValueError(f"max_verifier_calls must be >= 0 or None, got {self.max_verifier_calls}")
+
+    def unsure(self, score: float) -> bool:
+        return self.reject < score < self.accept
+
+
+def verification_order(scores: Mapping[str, ConditionScore], policy: MatchingPolicy) -> list[str]:
+    """Unsure guideline ids, least certain first (score nearest the middle of reject..accept);
+    ties keep spec order. The first `max_verifier_calls` of them go to the verifier."""
+    middle = (policy.accept + policy.reject) / 2
+    unsure = [gid for gid, s in scores.items() if policy.unsure(s.score)]
+    return sorted(unsure, key=lambda gid: abs(scores[gid].score - middle))
 
 
 def evaluate_conditions(
@@ -56,7 +73,12 @@ def evaluate_conditions(
     missing = [g.id for g in guidelines if g.id not in scores]
     if missing:
         raise ValueError(f"scorer {scorer.model_id} returned no score for {missing}")
-    return [_decide(conversation, g, scores[g.id], scorer, verifier, policy) for g in guidelines]
+    ordered = verification_order({g.id: scores[g.id] for g in guidelines}, policy)
+    budget = len(ordered) if policy.max_verifier_calls is None else policy.max_verifier_calls
+    verified = set(ordered[:budget])
+    return [_decide(conversation, g, scores[g.id], scorer, verifier if g.id in verified else None, policy,
+                    over_budget=verifier is not None and g.id not in verified)
+            for g in guidelines]
 
 
 def _decide(
@@ -66,6 +88,8 @@ def _decide(
     scorer: ConditionScorer,
     verifier: ConditionVerifier | None,
     policy: MatchingPolicy,
+    *,
+    over_budget: bool = False,
 ) -> GuidelineDecision:
     common = dict(
         guideline_id=guideline.id, actionable=not guideline.is_observation,
@@ -83,7 +107,8 @@ def _decide(
         reason = f"{unsure}; verifier said {'yes' if holds else 'no'}"
         return GuidelineDecision(**common, decided_by="verifier", model_id=verifier.model_id, condition_holds=holds, reasons=[reason])
     holds = policy.unsure_default
-    reason = f"{unsure}; no verifier, default {'holds' if holds else 'does not hold'}"
+    why = f"verifier budget of {policy.max_verifier_calls} calls spent on less certain guidelines" if over_budget else "no verifier"
+    reason = f"{unsure}; {why}, default {'holds' if holds else 'does not hold'}"
     return GuidelineDecision(**common, decided_by="default", model_id=POLICY_MODEL_ID, condition_holds=holds, reasons=[reason])
 
 

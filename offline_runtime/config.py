@@ -14,7 +14,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-DEFAULT_GGUF = "default"  # the shipped Gemma 3 270M Q4_K_M (see guideminer.models.registry)
+DEFAULT_GGUF = "default"  # the shipped Gemma 3 270M Q4_K_M (guideminer.models.registry resolves it)
+PromptStyle = Literal["completion", "chat"]  # chat: the GGUF's own chat template (instruct models)
 
 
 class _Strict(BaseModel):
@@ -33,11 +34,16 @@ class ScorerBinding(_Strict):
 class VerifierBinding(_Strict):
     kind: Literal["none", "llama"] = "none"
     gguf: str = DEFAULT_GGUF
+    # Verifier calls per turn, given to the guidelines the scorer is least sure of (the rest take
+    # the policy's unsure default). 8 keeps a Gemma 270M turn near 1 s on 2 cores (docs/results.md);
+    # null = every unsure guideline, however many.
+    max_calls: int | None = Field(8, ge=0)
 
 
 class ComposerBinding(_Strict):
     kind: Literal["template", "llama"] = "template"
     gguf: str = DEFAULT_GGUF
+    prompt: PromptStyle = "completion"  # chat for an instruct GGUF (docs/runtime.md)
 
 
 class RuntimeConfig(_Strict):
