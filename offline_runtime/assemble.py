@@ -22,6 +22,7 @@ from guideminer.engine import (
     MatchingPolicy,
     MemoizingEmbedder,
     ReplyComposer,
+    ToolArgumentExtractor,
 )
 from guideminer.engine.context_gate import PreviousMoveGate, has_after_examples
 from guideminer.models.embedder import TextEmbedder
@@ -104,6 +105,15 @@ def _composer(pool: ModelPool) -> ReplyComposer:
     return LlamaComposer(pool.llama(pool.config.composer.gguf), prompt=pool.config.composer.prompt)
 
 
+def _argument_extractor(pool: ModelPool) -> ToolArgumentExtractor | None:
+    binding = pool.config.tool_arguments
+    if binding.kind == "session":
+        return None  # the engine's default: SessionVariableArguments
+    from guideminer.offline_runtime.llama_backend import LlamaToolArguments
+
+    return LlamaToolArguments(pool.llama(binding.gguf), prompt=binding.prompt)
+
+
 def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
                  embedder: TextEmbedder | None = None) -> Engine:
     """An engine for `spec`; `embedder` overrides the configured one (tests, shared instances)."""
@@ -111,4 +121,4 @@ def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
     pool = ModelPool(config, MemoizingEmbedder(embedder) if embedder is not None else None)
     settings = EngineSettings(matching=MatchingPolicy(max_verifier_calls=config.verifier.max_calls))
     return Engine(spec, router=_router(pool, spec), scorer=_scorer(pool, spec), composer=_composer(pool),
-                  verifier=_verifier(pool), settings=settings)
+                  verifier=_verifier(pool), argument_extractor=_argument_extractor(pool), settings=settings)

@@ -46,6 +46,12 @@ class ComposerBinding(_Strict):
     prompt: PromptStyle = "completion"  # chat for an instruct GGUF (docs/runtime.md)
 
 
+class ToolArgumentsBinding(_Strict):
+    kind: Literal["session", "llama"] = "session"  # session: each parameter from the session variable
+    gguf: str = DEFAULT_GGUF
+    prompt: PromptStyle = "completion"
+
+
 class RuntimeConfig(_Strict):
     embedder: str | None = None  # a local sentence-transformers name or directory; None = MiniLM
     embedder_backend: str = "auto"
@@ -54,6 +60,7 @@ class RuntimeConfig(_Strict):
     scorer: ScorerBinding = ScorerBinding()
     verifier: VerifierBinding = VerifierBinding()
     composer: ComposerBinding = ComposerBinding()
+    tool_arguments: ToolArgumentsBinding = ToolArgumentsBinding()
     n_threads: int | None = Field(None, ge=1)  # llama.cpp threads; None = physical cores
     n_ctx: int = Field(2048, ge=256)
     seed: int = 0

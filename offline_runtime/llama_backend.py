@@ -12,6 +12,8 @@ Each task is a narrow, closed question, the kind a small base model answers well
   an invalid output raises (the engine then restores the session and the caller sees the error).
   `prompt="chat"` sends the same material as chat messages through the GGUF's own chat
   template (instruct models); "completion" writes one plain prompt (base models).
+- `LlamaToolArguments`: a tool's arguments as JSON constrained by the tool's own argument
+  schema (`guideminer.engine.tools.arguments_model`); the engine validates them again.
 - `LlamaConditionScorer`: one scored verification per guideline, usable as a scorer on its own.
 - `LlamaBatchJudge`: several conditions judged in one grammar-constrained JSON call
   (`{"c1": "yes", "c2": "no", ...}`), Parlant's way of matching guidelines (Parlant sends 5
@@ -33,7 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from guideminer.engine.protocols import CompositionRequest, ConditionScore, RouteDecision
 from guideminer.engine.session import Message
-from guideminer.engine.spec import Department, Guideline
+from guideminer.engine.spec import Department, Guideline, ToolSpec
+from guideminer.engine.tools import arguments_model
 from guideminer.models.gguf import LlamaModel
 
 YES, NO = " yes", " no"
@@ -188,3 +191,31 @@ class LlamaComposer:
         if self.style == "chat":
             return self.model.chat_json(chat_messages(request), ComposedReply, max_tokens=self.max_tokens).reply
         return self.model.complete_json(self.prompt(request), ComposedReply, max_tokens=self.max_tokens).reply
+
+
+class LlamaToolArguments:
+    """ToolArgumentExtractor: the model fills a tool's parameters from the conversation."""
+
+    def __init__(self, model: LlamaModel, prompt: str = "completion", max_tokens: int = 128) -> None:
+        if prompt not in ("completion", "chat"):
+            raise ValueError(f"prompt must be 'completion' or 'chat', got {prompt!r}")
+        self.model, self.style, self.max_tokens = model, prompt, max_tokens
+        self.model_id = f"llama-tool-arguments{'-chat' if prompt == 'chat' else ''}:{model.model_id}"
+
+    def instruction(self, tool: ToolSpec, variables: Mapping[str, object]) -> str:
+        params = "\n".join(f"- {p.name} ({p.type}){': ' + p.description if p.description else ''}" for p in tool.params)
+        known = "\n".join(f"- {k}: {v}" for k, v in variables.items())
+        return (f"Fill the arguments of the tool {tool.name}: {tool.description}\nParameters:\n{params}\n"
+                + (f"Known session variables:\n{known}\n" if known else "")
+                + "Use only values the customer or the variables state; leave unknown optional ones null.")
+
+    def extract(self, tool: ToolSpec, conversation: Sequence[Message], variables: Mapping[str, object]) -> dict:
+        schema = arguments_model(tool)
+        if self.style == "chat":
+            messages = [{"role": "system", "content": self.instruction(tool, variables) + " Answer with JSON."},
+                        {"role": "user", "content": excerpt(conversation)}]
+            arguments = self.model.chat_json(messages, schema, max_tokens=self.max_tokens)
+        else:
+            prompt = f"{self.instruction(tool, variables)}\n\nConversation:\n{excerpt(conversation)}\n\nArguments as JSON: "
+            arguments = self.model.complete_json(prompt, schema, max_tokens=self.max_tokens)
+        return arguments.model_dump(exclude_none=True)

@@ -229,3 +229,37 @@ def test_batch_judge_returns_one_verdict_per_guideline(tiny: LlamaModel) -> None
     assert schema.model_validate_json('{"c1": "yes", "c2": "no"}').c2 == "no"
     with pytest.raises(ValueError):
         schema.model_validate_json('{"c1": "yes"}')  # every condition needs its verdict
+
+
+def test_tool_arguments_follow_the_tools_own_schema(tmp_path: Path) -> None:
+    from guideminer.engine import ToolArgumentExtractor
+    from guideminer.engine.spec import ToolParam, ToolSpec
+    from guideminer.offline_runtime.llama_backend import LlamaToolArguments
+
+    tool = ToolSpec(name="lookup", description="find an order", params=(ToolParam(name="kind", enum=("a", "b")),))
+    chat = load_gguf(build_tiny_gguf(tmp_path / "chat.gguf", chat_template=CHAT_TEMPLATE), n_ctx=512, n_threads=1)
+    for extractor in (LlamaToolArguments(chat, prompt="chat", max_tokens=48), LlamaToolArguments(chat, max_tokens=48)):
+        assert isinstance(extractor, ToolArgumentExtractor)
+        assert extractor.extract(tool, CONVERSATION, {"order": 7})["kind"] in ("a", "b")
+    assert "order: 7" in LlamaToolArguments(chat).instruction(tool, {"order": 7})
+
+
+def test_runtime_config_binds_an_instruct_gguf_per_task(tmp_path: Path) -> None:
+    from guideminer.engine.tools import SessionVariableArguments
+    from guideminer.offline_runtime.assemble import build_engine
+    from guideminer.offline_runtime.config import RuntimeConfig
+    from guideminer.offline_runtime.llama_backend import LlamaToolArguments
+
+    path = build_tiny_gguf(tmp_path / "inst.gguf", chat_template=CHAT_TEMPLATE)
+    spec = one_department_spec([Guideline(id="damaged", condition="the item is broken", action="ask for a photo")])
+    from engine_fakes import HashedBagOfWordsEmbedder
+
+    config = RuntimeConfig.model_validate({"composer": {"kind": "llama", "gguf": str(path), "prompt": "chat"},
+                                           "tool_arguments": {"kind": "llama", "gguf": str(path), "prompt": "chat"},
+                                           "verifier": {"kind": "llama", "gguf": str(path), "max_calls": 3}, "n_ctx": 512})
+    engine = build_engine(spec, config, embedder=HashedBagOfWordsEmbedder())
+    assert engine.composer.style == "chat" and isinstance(engine.argument_extractor, LlamaToolArguments)
+    assert engine.composer.model is engine.argument_extractor.model is engine.verifier.model  # one loaded instance
+    assert engine.settings.matching.max_verifier_calls == 3
+    plain = build_engine(spec, RuntimeConfig(), embedder=HashedBagOfWordsEmbedder())
+    assert isinstance(plain.argument_extractor, SessionVariableArguments) and plain.settings.matching.max_verifier_calls == 8
