@@ -8,8 +8,9 @@
   (`guideminer distill`, trained here on the workspace: the default for a mined agent) and
   plain embedding cosine (unbounded only). A bounded cascade's decisions are compared with the
   unbounded one's on the same turns (what the bound costs).
-- SLM-only, Parlant-style: Gemma judges every guideline, 5 per grammar-constrained JSON call
-  (Parlant's batch size for more than 30 guidelines), so 20 calls per turn.
+- SLM-only, Parlant-style: Gemma judges every guideline, 5 per call (Parlant's batch size for
+  more than 30 guidelines), so 20 calls per turn; each call is one prompt listing its 5
+  conditions and a scored yes/no answer sheet (cheaper than sampling JSON under a grammar).
 - SLM-only, scored: one scored yes/no verification per guideline (100 per turn, shared prefix).
 
 Every side is warmed up on a turn outside the timed set and timed on the same `--turns` turns.

@@ -15,8 +15,8 @@ Each task is a narrow, closed question, the kind a small base model answers well
 - `LlamaToolArguments`: a tool's arguments as JSON constrained by the tool's own argument
   schema (`guideminer.engine.tools.arguments_model`); the engine validates them again.
 - `LlamaConditionScorer`: one scored verification per guideline, usable as a scorer on its own.
-- `LlamaBatchJudge`: several conditions judged in one grammar-constrained JSON call
-  (`{"c1": "yes", "c2": "no", ...}`), Parlant's way of matching guidelines (Parlant sends 5
+- `LlamaBatchJudge`: several conditions judged in one call (one prompt listing them, a scored
+  yes/no answer sheet after it), Parlant's way of matching guidelines (Parlant sends 5
   guidelines per call once a department has more than 30); the SLM-only baseline of
   benchmarks/bench_cascade.py.
 
@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field
 
 from guideminer.engine.protocols import CompositionRequest, ConditionScore, RouteDecision
 from guideminer.engine.session import Message
@@ -93,21 +91,20 @@ class LlamaConditionScorer:
 PARLANT_BATCH_SIZE = 5  # Parlant's guidelines per matching call for departments of > 30 guidelines
 
 
-def batch_verdict_schema(n: int) -> type[BaseModel]:
-    """{"c1": "yes"|"no", ..., "cn": ...}: one verdict per numbered condition, all required."""
-    fields = {f"c{i}": (Literal["yes", "no"], ...) for i in range(1, n + 1)}
-    return create_model(f"Verdicts{n}", __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload]
-
-
 def batch_prompt(conversation: Sequence[Message], conditions: Sequence[str]) -> str:
     listing = "\n".join(f"c{i}: {c}" for i, c in enumerate(conditions, start=1))
     return ("You check which conditions are true in a customer support conversation. "
             "Answer yes or no for each condition.\n\n"
-            f"Conversation:\n{excerpt(conversation)}\n\nConditions:\n{listing}\n\nAnswers as JSON: ")
+            f"Conversation:\n{excerpt(conversation)}\n\nConditions:\n{listing}\n\nAnswers:\n")
 
 
 class LlamaBatchJudge:
-    """Judges `batch_size` conditions per constrained call; a scorer giving 1.0 / 0.0 per verdict."""
+    """Judges `batch_size` conditions per call, a scorer giving 1.0 / 0.0 per verdict.
+
+    One prompt lists the batch's conditions; the answers "c1: yes\nc2: no\n..." are read one
+    after another as the likelier of " yes" / " no" (each appended before the next is read),
+    i.e. the greedy decode of a yes/no answer sheet, without sampling over the vocabulary.
+    """
 
     def __init__(self, model: LlamaModel, batch_size: int = PARLANT_BATCH_SIZE) -> None:
         if batch_size < 1:
@@ -117,10 +114,14 @@ class LlamaBatchJudge:
         self.model_id = f"llama-batch-judge{batch_size}:{model.model_id}"
 
     def judge(self, conversation: Sequence[Message], conditions: Sequence[str]) -> list[bool]:
-        schema = batch_verdict_schema(len(conditions))
-        verdicts = self.model.complete_json(batch_prompt(conversation, conditions), schema,
-                                            max_tokens=12 * len(conditions) + 8)
-        return [getattr(verdicts, f"c{i}") == "yes" for i in range(1, len(conditions) + 1)]
+        sheet = batch_prompt(conversation, conditions)
+        verdicts = []
+        for i in range(1, len(conditions) + 1):
+            sheet += f"c{i}:"
+            scores = self.model.choice_logprobs(sheet, [YES, NO])
+            verdicts.append(scores[YES] > scores[NO])
+            sheet += f"{YES if verdicts[-1] else NO}\n"
+        return verdicts
 
     def score(self, conversation: Sequence[Message], guidelines: Sequence[Guideline]) -> Mapping[str, ConditionScore]:
         scores: dict[str, ConditionScore] = {}

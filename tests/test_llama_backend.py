@@ -22,7 +22,7 @@ from guideminer.models import gguf as gguf_module
 from guideminer.models.gguf import LlamaModel, ModelOutputError, extra_buffer_types_enabled, load_gguf
 from guideminer.models.registry import ModelNotAvailableError
 from guideminer.offline_runtime.llama_backend import (
-    LlamaBatchJudge, LlamaComposer, LlamaConditionScorer, LlamaConditionVerifier, LlamaRouter, batch_verdict_schema,
+    LlamaBatchJudge, LlamaComposer, LlamaConditionScorer, LlamaConditionVerifier, LlamaRouter, batch_prompt,
     chat_messages,
 )
 
@@ -225,10 +225,19 @@ def test_batch_judge_returns_one_verdict_per_guideline(tiny: LlamaModel) -> None
     judge = LlamaBatchJudge(tiny, batch_size=3)
     scores = judge.score(CONVERSATION, guidelines)
     assert set(scores) == {g.id for g in guidelines} and {s.score for s in scores.values()} <= {0.0, 1.0}
-    schema = batch_verdict_schema(2)
-    assert schema.model_validate_json('{"c1": "yes", "c2": "no"}').c2 == "no"
-    with pytest.raises(ValueError):
-        schema.model_validate_json('{"c1": "yes"}')  # every condition needs its verdict
+    sheet = batch_prompt(CONVERSATION, ["x", "y"])
+    assert sheet.index("my parcel is broken") < sheet.index("c1: x") < sheet.index("c2: y") and sheet.endswith("Answers:\n")
+    asked: list[str] = []
+
+    class Scripted:  # the answer sheet grows by each verdict before the next is read
+        model_id = "scripted"
+
+        def choice_logprobs(self, prompt, options):
+            asked.append(prompt[prompt.index("Answers:"):])
+            return {" yes": -1.0, " no": -2.0} if len(asked) == 1 else {" yes": -3.0, " no": -0.5}
+
+    assert LlamaBatchJudge(Scripted()).judge(CONVERSATION, ["x", "y"]) == [True, False]  # type: ignore[arg-type]
+    assert asked == ["Answers:\nc1:", "Answers:\nc1: yes\nc2:"]
 
 
 def test_tool_arguments_follow_the_tools_own_schema(tmp_path: Path) -> None:
