@@ -148,6 +148,7 @@ def main() -> None:
             unbounded = outputs
         elif bound is not None:
             rows[name]["agreement_with_unbounded"] = agreement(outputs, unbounded)
+        print(f"{name} done: {rows[name]}", flush=True)
     judge = LlamaBatchJudge(model)
     rows["slm_only_parlant"] = percentiles(timed(lambda c: judge.score(c, guidelines), warmup_conversation, conversations)[0])
     rows["slm_only_parlant"]["calls_per_turn"] = -(-len(guidelines) // PARLANT_BATCH_SIZE)
