@@ -35,8 +35,9 @@ class VerifierBinding(_Strict):
     kind: Literal["none", "llama"] = "none"
     gguf: str = DEFAULT_GGUF
     # Verifier calls per turn, given to the guidelines the scorer is least sure of (the rest take
-    # the policy's unsure default). 8 keeps a Gemma 270M turn near 1 s on 2 cores (docs/results.md);
-    # null = every unsure guideline, however many.
+    # the policy's unsure default); null = every unsure guideline, however many. 8 bounds a turn
+    # to 8 short condition evaluations after one conversation evaluation (its latency on an idle
+    # 2-core machine is still to be measured: benchmarks/bench_cascade.py --max-verifier-calls 8).
     max_calls: int | None = Field(8, ge=0)
 
 
