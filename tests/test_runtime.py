@@ -71,10 +71,10 @@ def test_llama_tasks_share_one_model_instance(workspace: Path, monkeypatch: pyte
 
     monkeypatch.setattr("guideminer.models.gguf.load_gguf", lambda path=None, **kw: FakeLlama(path))
     monkeypatch.setattr(backend, "LlamaConditionVerifier", lambda model: ("verifier", model))
-    monkeypatch.setattr(backend, "LlamaComposer", lambda model: ("composer", model))
+    monkeypatch.setattr(backend, "LlamaComposer", lambda model, **kw: ("composer", model))
     config = RuntimeConfig.model_validate({"verifier": {"kind": "llama"}, "composer": {"kind": "llama"}})
     engine = build_engine(load_agent_spec(workspace / "agent.yaml"), config, embedder=HashedBagOfWordsEmbedder())
-    assert loads == [None] and engine.verifier[1] is engine.composer[1]
+    assert loads == ["default"] and engine.verifier[1] is engine.composer[1]
 
 
 def test_template_composer_uses_canned_text_then_plain_actions(engine) -> None:

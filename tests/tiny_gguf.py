@@ -2,7 +2,8 @@
 
 Architecture "llama", 2 layers, 32-dim, SPM vocabulary with byte fallback tokens (every text
 tokenizes), f32 tensors: loads in milliseconds and answers nonsense, which is all the plumbing
-tests need (scores are finite, grammars constrain, locks serialise).
+tests need (scores are finite, grammars constrain, locks serialise). `chat_template` stores a
+Jinja chat template in the metadata, as instruct GGUFs do, for the chat-completion path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import gguf
 import numpy as np
 
 
-def build_tiny_gguf(path: Path | str, n_embd=32, n_layer=2, n_head=4, n_ff=64, seed=0):
+def build_tiny_gguf(path: Path | str, n_embd=32, n_layer=2, n_head=4, n_ff=64, seed=0, chat_template: str | None = None):
     rng = np.random.default_rng(seed)
     w = gguf.GGUFWriter(str(path), "llama")
     tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{i:02X}>" for i in range(256)]
@@ -31,6 +32,8 @@ def build_tiny_gguf(path: Path | str, n_embd=32, n_layer=2, n_head=4, n_ff=64, s
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
     w.add_tokenizer_model("llama"); w.add_token_list(tokens); w.add_token_scores(scores); w.add_token_types(types)
     w.add_bos_token_id(1); w.add_eos_token_id(2); w.add_unk_token_id(0)
+    if chat_template is not None:
+        w.add_chat_template(chat_template)
     f = lambda *s: (rng.standard_normal(s)*0.02).astype(np.float32)
     w.add_tensor("token_embd.weight", f(n_vocab, n_embd))
     w.add_tensor("output_norm.weight", np.ones(n_embd, np.float32))
