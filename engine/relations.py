@@ -52,6 +52,14 @@ def order_guidelines(guidelines: Iterable[Guideline]) -> list[Guideline]:
     return sorted(guidelines, key=lambda g: (-g.criticality.rank, -g.priority, g.id))
 
 
+def order_applied(scored: Iterable[tuple[Guideline, float]]) -> list[Guideline]:
+    """Applied guidelines, most important first: criticality, then how well the condition matched
+    this message (to 2 decimals), then priority and id. Why the match comes before the mined
+    priority: priority ranks how common a habit is overall, not whether it answers this customer."""
+    return [g for g, _ in sorted(scored, key=lambda gs: (-gs[0].criticality.rank, -round(gs[1], 2),
+                                                         -gs[0].priority, gs[0].id))]
+
+
 def _relations(department: Department, kind: RelationKind):
     return [r for r in department.relationships if r.kind is kind]
 

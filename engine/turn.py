@@ -26,7 +26,7 @@ from guideminer.engine.protocols import (
     ReplyComposer,
     ToolArgumentExtractor,
 )
-from guideminer.engine.relations import order_guidelines, resolve_relationships
+from guideminer.engine.relations import order_applied, resolve_relationships
 from guideminer.engine.router import RoutingPolicy, other_topic_departments, route_turn
 from guideminer.engine.session import AppliedAction, Message, Session
 from guideminer.engine.spec import AgentSpec, Department, Guideline
@@ -271,7 +271,7 @@ def _in_topic_order(trace: TurnTrace, status: GuidelineStatus, by_id: dict[str, 
     """Guidelines with `status` in the order the customer raised their topics; within a topic
     etiquette first (the greeting before the answer), then by importance."""
     chosen = [d for d in trace.guidelines if d.status is status]
-    rank = {g.id: i for i, g in enumerate(order_guidelines(by_id[d.guideline_id] for d in chosen))}
+    rank = {g.id: i for i, g in enumerate(order_applied((by_id[d.guideline_id], d.score or 0.0) for d in chosen))}
 
     def position(decision: GuidelineDecision) -> tuple[int, int, int]:
         topic = trace.segments.index(decision.segment) if decision.segment in trace.segments else 0

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from guideminer.engine import Engine, GuidelineStatus, Guideline, Message, Session
-from guideminer.engine.relations import order_guidelines
+from guideminer.engine.relations import order_applied
 
 
 @dataclass(frozen=True)
@@ -42,14 +42,15 @@ class ConversationReplay:
     turns: tuple[AgentTurn, ...]
 
 
-def _guideline_index(engine: Engine) -> dict[str, dict[str, Guideline]]:
-    """department id -> guideline id -> guideline, each department with the global etiquette set."""
-    etiquette = {g.id: g for g in engine.spec.etiquette.guidelines} if engine.spec.etiquette else {}
-    return {d.id: {**etiquette, **{g.id: g for g in d.guidelines}} for d in engine.spec.departments}
+def _guideline_index(engine: Engine) -> dict[str, Guideline]:
+    """guideline id -> guideline over every department and the global etiquette set: a turn may
+    apply guidelines of another department (a second topic) and of the etiquette set."""
+    sets = [*engine.spec.departments, *([engine.spec.etiquette] if engine.spec.etiquette else [])]
+    return {g.id: g for d in sets for g in d.guidelines}
 
 
 def _respond(engine: Engine, session: Session, conversation_id: str, turn: dict,
-             guidelines: dict[str, dict[str, Guideline]]) -> AgentTurn:
+             guidelines: dict[str, Guideline]) -> AgentTurn:
     started = time.perf_counter()
     reply = engine.respond(session, turn["text"])
     ms = (time.perf_counter() - started) * 1000
@@ -59,12 +60,12 @@ def _respond(engine: Engine, session: Session, conversation_id: str, turn: dict,
                            "message is not the engine's reply (teacher forcing needs it last)")
     department = reply.trace.routing.department_id
     source = reply.trace.composition.source if reply.trace.composition else "fallback"
-    applied_ids = reply.trace.ids_with_status(GuidelineStatus.applied)
-    known = guidelines.get(department or "", {})
-    unknown = [g for g in applied_ids if g not in known]
+    applied_scores = {d.guideline_id: d.score or 0.0 for d in reply.trace.guidelines
+                      if d.status is GuidelineStatus.applied}
+    unknown = [g for g in applied_scores if g not in guidelines]
     if unknown:
-        raise RuntimeError(f"conversation {conversation_id!r}: engine applied {unknown}, not in department {department!r}")
-    applied = tuple(g.id for g in order_guidelines(known[g] for g in applied_ids))
+        raise RuntimeError(f"conversation {conversation_id!r}: engine applied {unknown}, not in the spec")
+    applied = tuple(g.id for g in order_applied((guidelines[g], s) for g, s in applied_scores.items()))
     return AgentTurn(conversation_id, turn["turn_index"], department, source, applied, ms)
 
 

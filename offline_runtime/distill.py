@@ -130,25 +130,30 @@ def split_workspace(workspace: Path, gold: GoldLabels | None, config: DistillCon
     return Split(turns.filter(~in_held), turns.filter(in_held))
 
 
-def _condition_clusters(spec: AgentSpec, workspace: Path) -> dict[str, tuple[int, list[str]]]:
-    """guideline id -> (condition cluster, the guideline's own texts) for mined guidelines."""
+def _condition_clusters(spec: AgentSpec, workspace: Path) -> dict[str, tuple[tuple[int, ...], list[str]]]:
+    """guideline id -> (condition clusters, the guideline's own texts) for mined guidelines. A
+    habit merged from several variants (mining/habits.py) holds in every variant's condition
+    cluster, its own first: learning only the first would teach the head that the others are
+    negatives."""
     proposals = {p.guideline_id: p for p in read_proposals(workspace)[0].proposals}
     out = {}
     for guideline in (g for d in spec.departments for g in d.guidelines):
         proposal = proposals.get(mined_proposal_id(guideline) or "")
         if proposal is not None:
-            out[guideline.id] = (proposal.condition.cluster_id, [guideline.condition, *guideline.examples])
+            clusters = dict.fromkeys([proposal.condition.cluster_id, *(v.condition_cluster_id for v in proposal.scopes)])
+            out[guideline.id] = (tuple(clusters), [guideline.condition, *guideline.examples])
     return out
 
 
-def _training_set(turns: pl.DataFrame, cluster: int, own: list[str], rng: np.random.Generator,
+def _training_set(turns: pl.DataFrame, clusters: tuple[int, ...], own: list[str], rng: np.random.Generator,
                   config: DistillConfig) -> tuple[list[str], list[str]]:
     """(positives, negatives): distinct texts of the cluster (+ the guideline's own texts) and a
     seeded sample of the other clusters' texts."""
     clustered = turns.drop_nulls("cluster_id")
-    positives = list(dict.fromkeys(clustered.filter(pl.col("cluster_id") == cluster)["text"].to_list() + own))
+    inside = pl.col("cluster_id").is_in(list(clusters))
+    positives = list(dict.fromkeys(clustered.filter(inside)["text"].to_list() + own))
     positives = positives[: config.max_positives]
-    pool = list(dict.fromkeys(clustered.filter(pl.col("cluster_id") != cluster)["text"].to_list()))
+    pool = list(dict.fromkeys(clustered.filter(~inside)["text"].to_list()))
     taken = rng.choice(len(pool), size=min(len(pool), config.negatives_per_positive * len(positives)), replace=False)
     known = set(positives)
     return positives, [pool[i] for i in taken if pool[i] not in known]
@@ -159,14 +164,14 @@ def _fit_head(vectors: _Vectors, positives: list[str], negatives: list[str]) -> 
     return _logistic(vectors(positives + negatives), y)
 
 
-def _heldout_condition(model, vectors: _Vectors, split: Split, cluster: int, has_gold: bool) -> dict:
+def _heldout_condition(model, vectors: _Vectors, split: Split, clusters: tuple[int, ...], has_gold: bool) -> dict:
     """Scores of a head fitted on the fit conversations, over every held-out customer turn."""
     held = split.held
     predicted = model.predict(vectors(held["text"].to_list()))
-    in_cluster = (held["cluster_id"] == cluster).fill_null(False).to_numpy().astype(int)
+    in_cluster = held["cluster_id"].is_in(list(clusters)).fill_null(False).to_numpy().astype(int)
     report = {"n_heldout": held.height, "agreement": binary_scores(in_cluster, predicted)}
     if has_gold:
-        label = majority(split.fit["cluster_id"].to_list(), split.fit["gold"].to_list()).get(cluster)
+        label = majority(split.fit["cluster_id"].to_list(), split.fit["gold"].to_list()).get(clusters[0])
         report["gold_label"] = label
         if label is not None:
             truth = (held["gold"] == label).fill_null(False).to_numpy().astype(int)

@@ -112,3 +112,14 @@ def test_resolution_does_not_depend_on_input_order():
     assert first.suppressed_by == {"b": "a"}
     assert first.missing_dependency == {"d": "b"}
     assert first.conditions_held == {"a", "b", "c", "d"}
+
+
+def test_applied_order_puts_the_better_match_before_the_more_common_habit() -> None:
+    from guideminer.engine.relations import order_applied
+
+    common = _g("common", priority=900)
+    matched = _g("matched", priority=10)
+    critical = _g("critical", priority=0, criticality="high")
+    assert [g.id for g in order_applied([(common, 0.71), (matched, 0.93)])] == ["matched", "common"]
+    assert [g.id for g in order_applied([(common, 0.931), (matched, 0.934)])] == ["common", "matched"]  # tie at 2 decimals
+    assert [g.id for g in order_applied([(matched, 0.99), (critical, 0.6)])] == ["critical", "matched"]

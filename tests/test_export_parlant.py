@@ -9,14 +9,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from proposals_world import guideline_world
+from proposals_world import proposals_workspace
 from typer.testing import CliRunner
 
 from guideminer.cli import app
 from guideminer.engine.spec import ToolSpec
 from guideminer.mining.export_parlant import export_parlant_workspace, parlant_module, parlant_template
 from guideminer.mining.export_spec import ExportError, export_workspace
-from guideminer.mining.proposals import read_proposals, write_proposals
+from guideminer.mining.proposals import read_proposals
 from guideminer.mining.review import record_decision, review_workspace
 from guideminer.mining.schema import MINING_FILES
 
@@ -27,10 +27,7 @@ os.environ.setdefault("PARLANT_HOME", str(Path(tempfile.gettempdir()) / "guidemi
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """The planted world with decisions: two accepted (one reworded), and one etiquette proposal."""
-    world = guideline_world()
-    ws = tmp_path / "ws"
-    (ws / "mining" / "proposals").mkdir(parents=True)
-    write_proposals(ws, world["assignments"], world["clusters"], world["conversations"])
+    ws = proposals_workspace(tmp_path)
     guidelines, _ = read_proposals(ws)
     proposals = sorted(guidelines.proposals, key=lambda p: p.rank)
     marked = [p.model_copy(update={"is_etiquette": p is proposals[-1]}) for p in guidelines.proposals]

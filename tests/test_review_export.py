@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from engine_fakes import FixedRouter, FixedScorer, FreeTextComposer
-from proposals_world import guideline_world
+from proposals_world import guideline_world, proposals_workspace
 from typer.testing import CliRunner
 
 from guideminer.cli import app
@@ -27,11 +27,7 @@ from guideminer.mining.review import (
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    world = guideline_world()
-    ws = tmp_path / "ws"
-    (ws / "mining" / "proposals").mkdir(parents=True)
-    write_proposals(ws, world["assignments"], world["clusters"], world["conversations"])
-    return ws
+    return proposals_workspace(tmp_path)
 
 
 @pytest.fixture(scope="module")

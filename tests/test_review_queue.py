@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from proposals_world import guideline_world
+from proposals_world import proposals_workspace
 from typer.testing import CliRunner
 
 from guideminer.cli import app
 from guideminer.mining.export_spec import export_workspace
-from guideminer.mining.proposals import write_proposals
 from guideminer.mining.review import ReviewError, read_decisions, record_decision, review_workspace
 from guideminer.mining.review_queue import (
     QueueFilter,
@@ -27,13 +26,7 @@ from guideminer.mining.review_queue import (
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    world = guideline_world()
-    ws = tmp_path / "ws"
-    (ws / "mining" / "proposals").mkdir(parents=True)
-    write_proposals(ws, world["assignments"], world["clusters"], world["conversations"])
-    (ws / "turns.parquet").mkdir(parents=True, exist_ok=True)
-    world["turns"].write_parquet(ws / "turns.parquet" / "part-000000.parquet")
-    return ws
+    return proposals_workspace(tmp_path, with_turns=True)
 
 
 def test_queue_filters_sorts_and_pages_every_proposal(workspace: Path) -> None:
