@@ -26,6 +26,7 @@ def eval_clusters_command(
     embedder: EmbedderOption = None,
     backend: BackendOption = "auto",
     seed: SeedOption = 0,
+    peer: Annotated[bool, typer.Option(help="Also run KMeans told the gold K on the same vectors (kmeans_gold_k).")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """Cluster labelled utterances with the `mine` clusterer and score it against the gold labels.
@@ -36,11 +37,14 @@ def eval_clusters_command(
     Example: guideminer eval clusters --input ../shared/data/dstc11-insurance/test-utterances.jsonl --format dstc11 --json
     """
     from guideminer.mining.cluster import ClusterParams
-    from guideminer.evaluation.clusters import evaluate_clustering, load_labelled
+    from guideminer.evaluation.clusters import clinc_domains, evaluate_clustering, load_labelled
 
     texts, gold = load_labelled(input, format, text_col=text_col, label_col=label_col,  # type: ignore[arg-type]
                                 split=split, include_oos=include_oos)
-    result = evaluate_clustering(texts, gold, _load_embedder(embedder, backend), ClusterParams(seed=seed))
+    domains_file = input.with_name("domains.json")  # CLINC150's intent -> domain map, if shipped
+    gold_parents = clinc_domains(input, gold) if format == "clinc" and domains_file.is_file() else None
+    result = evaluate_clustering(texts, gold, _load_embedder(embedder, backend), ClusterParams(seed=seed),
+                                 gold_parents=gold_parents, peer=peer)
     result["input"] = str(input)
     if as_json:
         typer.echo(json.dumps(result))
@@ -49,6 +53,13 @@ def eval_clusters_command(
         typer.echo(f"{key:>10}: {100 * result[key]:.1f}")
     for key in ("k", "gold_k", "n", "noise_share", "seconds"):
         typer.echo(f"{key:>10}: {result[key]}")
+    parents = result["parents"]
+    typer.echo(f"   parents: {parents['k']} (silhouette {parents['silhouette']})"
+               + (f", vs {parents['gold_k']} gold domains: acc {100 * parents['acc']:.1f} nmi {100 * parents['nmi']:.1f}"
+                  if "gold_k" in parents else ""))
+    if "kmeans_gold_k" in result:
+        peer_scores = result["kmeans_gold_k"]
+        typer.echo(f"    kmeans told K={peer_scores['k']}: acc {100 * peer_scores['acc']:.1f} nmi {100 * peer_scores['nmi']:.1f}")
 
 
 @eval_app.command("proposals")

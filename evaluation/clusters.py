@@ -20,6 +20,7 @@ from typing import Literal
 import numpy as np
 
 from guideminer.mining.cluster import ClusterParams, cluster_embeddings
+from guideminer.mining.cluster_tree import parent_level
 from guideminer.mining.embed import embed_texts
 from guideminer.evaluation.metrics import clustering_scores
 from guideminer.models.embedder import TextEmbedder
@@ -89,11 +90,39 @@ def scored_labels(labels: np.ndarray, is_noise: np.ndarray) -> np.ndarray:
     return np.where(is_noise, NOISE_LABEL, labels.astype(str))
 
 
+def clinc_domains(path: Path, intents: Sequence[str]) -> list[str]:
+    """Gold department of each CLINC150 intent, from domains.json next to data_full.json."""
+    domains_file = Path(path).with_name("domains.json")
+    if not domains_file.is_file():
+        raise FileNotFoundError(f"{domains_file} not found (CLINC150 intent -> domain map)")
+    domain_of = {intent: domain for domain, members in json.loads(domains_file.read_text(encoding="utf-8")).items()
+                 for intent in members}
+    missing = sorted(set(intents) - set(domain_of))
+    if missing:
+        raise ValueError(f"{domains_file} has no domain for intent(s) {missing[:5]}")
+    return [domain_of[intent] for intent in intents]
+
+
+def kmeans_peer(vectors: np.ndarray, gold: Sequence[str], seed: int = 0) -> dict:
+    """The honest peer: KMeans *told* the gold K on the same vectors (what guideminer never gets)."""
+    from sklearn.cluster import KMeans
+
+    started = time.perf_counter()
+    labels = KMeans(n_clusters=len(set(gold)), n_init=3, random_state=seed).fit_predict(vectors)
+    scores = clustering_scores(labels.astype(str), gold)
+    return {**{name: round(value, 4) for name, value in scores.items()}, "k": len(set(gold)),
+            "seconds": round(time.perf_counter() - started, 2)}
+
+
 def evaluate_clustering(
     texts: Sequence[str], gold: Sequence[str], embedder: TextEmbedder,
     params: ClusterParams | None = None, *, vectors: np.ndarray | None = None,
+    gold_parents: Sequence[str] | None = None, peer: bool = True,
 ) -> dict:
-    """Embed (unless `vectors` is given), cluster and score; one flat JSON-able dict."""
+    """Embed (unless `vectors` is given), cluster and score; one flat JSON-able dict.
+
+    Also the parent (department) level of `cluster_tree.parent_level`, scored against
+    `gold_parents` when given (CLINC150 domains), and the KMeans-told-K peer (`peer`)."""
     if len(texts) != len(gold) or not texts:
         raise ValueError(f"need equally many texts and labels (got {len(texts)} and {len(gold)})")
     started = time.perf_counter()
@@ -103,11 +132,21 @@ def evaluate_clustering(
         embed_seconds = stats.seconds
     result = cluster_embeddings(vectors, params)
     scores = clustering_scores(scored_labels(result.labels, result.is_noise), gold)
-    return {
+    seconds = round(time.perf_counter() - started, 2)
+    parents = parent_level(vectors, result.labels, result.centroids, seed=result.params.seed)
+    parent_block: dict = {"k": parents.n_parents, "silhouette": round(parents.silhouette, 4)}
+    if gold_parents is not None:
+        parent_scores = clustering_scores(parents.parent_of[result.labels].astype(str), gold_parents)
+        parent_block |= {**{name: round(value, 4) for name, value in parent_scores.items()},
+                         "gold_k": len(set(gold_parents))}
+    report = {
         **{name: round(value, 4) for name, value in scores.items()},
         "k": result.k, "gold_k": len(set(gold)), "n": len(texts),
         "noise_share": round(result.noise_share, 4),
         "hdbscan_noise_share": round(result.hdbscan_noise_share, 4),
-        "seconds": round(time.perf_counter() - started, 2), "embed_seconds": round(embed_seconds, 2),
-        "model_id": embedder.model_id, "params": result.params.as_dict(),
+        "seconds": seconds, "embed_seconds": round(embed_seconds, 2),
+        "model_id": embedder.model_id, "params": result.params.as_dict(), "parents": parent_block,
     }
+    if peer:
+        report["kmeans_gold_k"] = kmeans_peer(vectors, gold, result.params.seed)
+    return report

@@ -80,6 +80,13 @@ def test_separable_intents_score_perfectly_and_report_k() -> None:
     assert result["k"] == result["gold_k"] == 3 and result["n"] == 60
     assert result["acc"] == result["nmi"] == result["ari"] == 1.0
     assert result["noise_share"] <= 0.15
+    peer = result["kmeans_gold_k"]
+    assert peer["k"] == 3 and peer["acc"] == 1.0
+    assert result["parents"]["k"] == 2 and "gold_k" not in result["parents"]  # 3 leaves: 2..round(sqrt 3)
+    departments = ["money" if g == "refund" else "account" for g in gold]
+    scored = evaluate_clustering(list(texts), list(gold), IntentEmbedder(), ClusterParams(reduction="none"),
+                                 gold_parents=departments, peer=False)
+    assert scored["parents"]["gold_k"] == 2 and "kmeans_gold_k" not in scored
     with pytest.raises(ValueError, match="equally many"):
         evaluate_clustering(["a"], [], IntentEmbedder())
 
