@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -224,3 +224,18 @@ def html_to_text(html: str) -> str:
     extractor.close()
     lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
     return "\n".join(line for line in lines if line)
+
+
+def records_with_key(records: Iterable, key: str, what: str) -> Iterator[tuple[Location, dict] | Rejection]:
+    """(location, record) for every JSON object carrying `key`; rejections pass through, and any
+    other record becomes a Rejection naming what was expected (`what`, e.g. "an SGD dialogue")."""
+    for item in records:
+        if isinstance(item, Rejection):
+            yield item
+            continue
+        location, record = item
+        if not isinstance(record, dict) or key not in record:
+            yield Rejection(location, "unrecognised record shape", record, f"not {what} (no {key!r})")
+            continue
+        yield location, record
+

@@ -31,6 +31,7 @@ from guideminer.ingest.readers.base import (
     ReaderOptions,
     Rejection,
     iter_json_records,
+    records_with_key,
 )
 
 CONVLAB_SPEAKERS = {"user": "customer", "system": "agent"}
@@ -126,14 +127,11 @@ def _zip_records(path: Path) -> Iterator[tuple[Location, Any] | Rejection]:
 def read_convlab(path: Path, options: ReaderOptions = DEFAULT_OPTIONS) -> Iterator[ReaderItem]:
     """Yield one RawConversation per dialogue of a ConvLab-3 unified dataset."""
     records = _zip_records(path) if path.suffix.lower() == ".zip" else iter_json_records(path, list_keys=())
-    for item in records:
+    for item in records_with_key(records, "dialogue_id", "a ConvLab dialogue"):
         if isinstance(item, Rejection):
             yield item
             continue
         location, dialogue = item
-        if not isinstance(dialogue, dict) or "dialogue_id" not in dialogue:
-            yield Rejection(location, "unrecognised record shape", dialogue, "not a ConvLab dialogue (no 'dialogue_id')")
-            continue
         payload = to_payload(dialogue)
         if isinstance(payload, tuple):
             reason, detail = payload

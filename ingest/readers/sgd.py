@@ -21,6 +21,7 @@ from guideminer.ingest.readers.base import (
     ReaderOptions,
     Rejection,
     iter_json_records,
+    records_with_key,
 )
 
 SGD_SPEAKERS = {"USER": "customer", "SYSTEM": "agent"}
@@ -67,12 +68,9 @@ def read_sgd(path: Path, options: ReaderOptions = DEFAULT_OPTIONS) -> Iterator[R
     """Yield one RawConversation per dialogue; schema.json (service definitions) is skipped."""
     if path.name == "schema.json":
         raise NotConversationFile("SGD schema.json holds service definitions, not dialogues")
-    for item in iter_json_records(path, list_keys=("dialogues",)):
+    for item in records_with_key(iter_json_records(path, list_keys=("dialogues",)), "dialogue_id", "an SGD dialogue"):
         if isinstance(item, Rejection):
             yield item
             continue
         location, dialogue = item
-        if not isinstance(dialogue, dict) or "dialogue_id" not in dialogue:
-            yield Rejection(location, "unrecognised record shape", dialogue, "not an SGD dialogue (no 'dialogue_id')")
-            continue
         yield RawConversation(location, to_payload(dialogue), source=dialogue)
