@@ -140,19 +140,24 @@ def resolve_packaged_embedder(spec: PackagedEmbedder) -> ModelEntry:
     """Locate a packaged embedder directory and check its content against the released hash."""
     module = _import_package(spec.package, spec.requirement, f"embedder '{spec.name}'")
     directory = Path(module.get_model_path() if hasattr(module, "get_model_path") else module.MODEL_DIR)
+    return _verified_package_dir(spec, directory, "embedder", "modules.json", " (incomplete install)")
+
+
+def _verified_package_dir(spec, directory: Path, kind: str, marker: str, marker_note: str = "") -> ModelEntry:
+    """The entry of a packaged model directory whose `marker` file exists and whose content hash
+    is the released one; else an error that names the directory and the reinstall command."""
+    what = {"embedder": "embedder", "spacy": "spaCy model"}[kind]
     reinstall = f"pip install --force-reinstall {spec.requirement}"
-    if not (directory / "modules.json").is_file():
+    if not (directory / marker).is_file():
         raise ModelNotAvailableError(
-            f"embedder '{spec.name}': {directory} has no modules.json (incomplete install). "
-            f"Reinstall with: {reinstall}"
-        )
+            f"{what} '{spec.name}': {directory} has no {marker}{marker_note}. Reinstall with: {reinstall}")
     digest = content_sha256(directory, _sidecar())
     if digest != spec.expected_sha256:
         raise ModelNotAvailableError(
-            f"embedder '{spec.name}' at {directory} was altered: its content sha256 is {digest}, "
+            f"{what} '{spec.name}' at {directory} was altered: its content sha256 is {digest}, "
             f"expected {spec.expected_sha256}. Reinstall with: {reinstall}"
         )
-    return ModelEntry(name=spec.name, kind="embedder", source=spec.package, path=directory, sha256=digest)
+    return ModelEntry(name=spec.name, kind=kind, source=spec.package, path=directory, sha256=digest)
 
 
 def _resolve_embedder_dir(directory: Path) -> ModelEntry:
@@ -301,13 +306,4 @@ def resolve_spacy_model(name: str = DEFAULT_SPACY) -> ModelEntry:
     spec = SPACY_MODELS[name]
     module = _import_package(spec.package, spec.requirement, f"spaCy model '{spec.name}'")
     directory = Path(module.__file__).parent / f"{spec.package}-{module.__version__}"
-    reinstall = f"pip install --force-reinstall {spec.requirement}"
-    if not (directory / "meta.json").is_file():
-        raise ModelNotAvailableError(f"spaCy model '{spec.name}': {directory} has no meta.json. Reinstall with: {reinstall}")
-    digest = content_sha256(directory, _sidecar())
-    if digest != spec.expected_sha256:
-        raise ModelNotAvailableError(
-            f"spaCy model '{spec.name}' at {directory} was altered: its content sha256 is {digest}, "
-            f"expected {spec.expected_sha256}. Reinstall with: {reinstall}"
-        )
-    return ModelEntry(name=spec.name, kind="spacy", source=spec.package, path=directory, sha256=digest)
+    return _verified_package_dir(spec, directory, "spacy", "meta.json")
