@@ -18,7 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from guideminer.engine.compose import TurnMaterial, compose_reply
-from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments, one_move_per_situation
+from guideminer.engine.matching import (
+    MatchingPolicy,
+    assign_statuses,
+    evaluate_conditions,
+    match_strength,
+    message_segments,
+    one_move_per_situation,
+)
 from guideminer.engine.protocols import (
     ConditionScorer,
     ConditionVerifier,
@@ -177,7 +184,8 @@ class Engine:
         lanes = {g.id: "etiquette" if e.department.id == etiquette_id else "department"
                  for e in evaluated for g in e.department.guidelines}
         trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id,
-                                                  frozenset(a.guideline_id for a in session.applied))
+                                                  frozenset(a.guideline_id for a in session.applied), lanes=lanes,
+                                                  moves_per_topic=self.settings.matching.moves_per_topic)
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id
@@ -271,7 +279,7 @@ def _in_topic_order(trace: TurnTrace, status: GuidelineStatus, by_id: dict[str, 
     """Guidelines with `status` in the order the customer raised their topics; within a topic
     etiquette first (the greeting before the answer), then by importance."""
     chosen = [d for d in trace.guidelines if d.status is status]
-    rank = {g.id: i for i, g in enumerate(order_applied((by_id[d.guideline_id], d.score or 0.0) for d in chosen))}
+    rank = {g.id: i for i, g in enumerate(order_applied((by_id[d.guideline_id], match_strength(d)) for d in chosen))}
 
     def position(decision: GuidelineDecision) -> tuple[int, int, int]:
         topic = trace.segments.index(decision.segment) if decision.segment in trace.segments else 0
