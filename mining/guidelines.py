@@ -327,18 +327,24 @@ def etiquette_clusters(clusters: pl.DataFrame) -> set[int]:
     return set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
 
 
-def _touches(etiquette: set[int]) -> pl.Expr:
+def _etiquette_pair(etiquette: set[int]) -> pl.Expr:
+    """True where the row is conversation management answered by conversation management: the
+    customer's situation is etiquette (greeting, thanks, hold, spelling, "anything else?") and
+    so is the agent's move answering it. The condition decides: a need ("cancel my order")
+    answered by a closing move is a need rule of its department, and an etiquette situation
+    answered by a need move ("yes" after "shall I book it?" -> "booked") is its department's
+    habit too; neither belongs in a global set applied in every department."""
     ids = sorted(etiquette)
-    return pl.col("condition_cluster").is_in(ids) | pl.col("agent_cluster").is_in(ids)
+    return pl.col("condition_cluster").is_in(ids) & pl.col("agent_cluster").is_in(ids)
 
 
 def _without_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    table = selected.filter(~_touches(etiquette)) if etiquette else selected
+    table = selected.filter(~_etiquette_pair(etiquette)) if etiquette else selected
     return table.with_columns(pl.lit(False).alias("is_etiquette"))
 
 
 def _only_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    return selected.filter(_touches(etiquette)).with_columns(pl.lit(True).alias("is_etiquette"))
+    return selected.filter(_etiquette_pair(etiquette)).with_columns(pl.lit(True).alias("is_etiquette"))
 
 
 def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,

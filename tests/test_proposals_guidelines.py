@@ -173,3 +173,22 @@ def test_support_share_scales_the_floor_with_the_corpus(world, proposals):
     assert strict and len(strict) < len(proposals)
     assert all(p.scores.support >= 0.25 * in_scope for p in strict)
     assert {p.guideline_id for p in strict} <= {p.guideline_id for p in proposals}
+
+
+def test_etiquette_set_is_decided_by_the_condition():
+    """A need answered by a closing move stays a need rule; a greeting answered by the greeting,
+    and thanks answered by goodbye, are the global etiquette set. The old rule (etiquette when
+    either side is an etiquette cluster) put "order question -> have a great day" in it."""
+    templates = {"G": (20, _seq("c2", "a10", "c0", "a11", "c4", "a13"), None),
+                 "X": (15, _seq("c2", "a10", "c5", "a13"), None)}
+    world = guideline_world(templates)
+    etiquette = {2, 4, 10, 13, 14}  # hi, thanks; greeting, goodbye, "anything else?"
+    clusters = world["clusters"].with_columns(pl.col("cluster_id").is_in(sorted(etiquette)).alias("is_etiquette"))
+    proposals = propose_guidelines(world["assignments"], clusters)
+    (need_closed,) = by_pair(proposals, 5, 13)  # "question about my order" -> "have a great day"
+    assert not need_closed.is_etiquette
+    (greeting,) = by_pair(proposals, 2, 10)
+    (thanks,) = by_pair(proposals, 4, 13)
+    assert greeting.is_etiquette and thanks.is_etiquette
+    (need,) = by_pair(proposals, 0, 11)
+    assert not need.is_etiquette
