@@ -64,3 +64,13 @@ def test_varied_words_become_value_fields():
     assert template.text == "How about a {value} place called {name}?"
     assert {f.name: f.source for f in template.fields} == {"name": "tool_result", "value": "session_variable"}
     assert "{" not in build_template([Member("Use {braces} as is")]).text.replace("{{", "")
+
+
+def test_a_word_every_member_says_stays_wording():
+    """Regression: "Anything" (capitalised, first word) was aligned against "Is there anything" /
+    "Can I" and became "{value} else I can help with?"."""
+    members = [Member("Anything else I can help with?"), Member("Is there anything else I can help with?"),
+               Member("Can I help with anything else?"), Member("Is there anything else I can help you with?"),
+               Member("Anything else I can do for you?")]
+    template = build_template(members)
+    assert template.text == "Anything else I can help with?" and template.fields == ()
