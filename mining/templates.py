@@ -15,7 +15,10 @@ What varies, from the cluster's member turns (representatives and evidence turns
    place (token alignment, difflib): entity values the patterns cannot see ("a cheap place" /
    "a moderate place"), field kind VALUE. A word most members say somewhere in their turn is
    wording, never a field, wherever the alignment puts it ("Anything else I can help with?" /
-   "Is there anything else I can help with?": "anything" stays).
+   "Is there anything else I can help with?": "anything" stays), and so are function words and
+   the few verbs agents swap freely ("would you like / want to ...").
+Redaction placeholders of ingest (`<ADDRESS>`, `<PERSON_1>`) are always fields, however many
+members carry one: each hides a different customer's fact.
 
 Where each field's value comes from: `session_variable` when, in most member turns, the value
 was said earlier in the conversation by the customer (the agent echoes it: "a table for 4"),
@@ -32,7 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from guideminer.mining.instances import instance_spans
+from guideminer.mining.instances import EXISTING, instance_spans
 
 CONSTANT_SHARE = 0.5  # a detail said by at least this share of the members is the habit's own wording
 MIN_MEMBERS = 3
@@ -44,7 +47,7 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{\w+\}|\w+(?:'\w+)?|[^\w\s]")
 STOP = frozenset("""a an the to of in on at for by with and or but is are was were be been it this that
 there here you your i we our me my us they them their he she his her its do does did can could would
 will shall should may might have has had not no yes please so if as from about up out just any some
-what which when where who how""".split())
+what which when where who how want like wish need""".split())  # the last four: agents' paraphrases
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,12 @@ def _normal(value: str) -> str:
 
 
 def constant_values(members: Sequence[Member]) -> set[str]:
-    """Detail values shared by at least CONSTANT_SHARE of the members (none below MIN_MEMBERS)."""
+    """Detail values shared by at least CONSTANT_SHARE of the members (none below MIN_MEMBERS).
+    A redaction placeholder (`<ADDRESS>`) is never one: it hides a different fact in each turn."""
     if len(members) < MIN_MEMBERS:
         return set()
-    counts = Counter(v for m in members for v in {_normal(s.value) for s in instance_spans(m.text)})
+    counts = Counter(v for m in members for v in {_normal(s.value) for s in instance_spans(m.text)
+                                                  if not EXISTING.fullmatch(s.value)})
     return {v for v, c in counts.items() if c >= CONSTANT_SHARE * len(members)}
 
 

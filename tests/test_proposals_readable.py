@@ -74,3 +74,13 @@ def test_a_word_every_member_says_stays_wording():
                Member("Anything else I can do for you?")]
     template = build_template(members)
     assert template.text == "Anything else I can help with?" and template.fields == ()
+
+
+def test_redaction_placeholders_are_fields_even_when_every_member_has_one():
+    """Regression: "<ADDRESS>" in every member counted as shared wording, and its letters then
+    aligned against the typed members: "The address is <{value}>"."""
+    members = [Member("The address is <ADDRESS>"), Member("The address is <ADDRESS>."),
+               Member("Their address is <ADDRESS>"), Member("The address is <ADDRESS>, open now")]
+    template = build_template(members)
+    assert template.text == "The address is {address}"
+    assert [(f.name, f.kind) for f in template.fields] == [("address", "ADDRESS")]
