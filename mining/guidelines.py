@@ -337,7 +337,8 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         condition_state=row["state"], condition=condition, action=action,
         action_window=params.action_window, scores=scores, counts=counts, evidence=evidence,
         phrased_by=phrased_by, is_etiquette=row.get("is_etiquette", False),
-        condition_examples=generalised_examples(condition.representative_texts), action_examples=action_examples,
+        condition_examples=generalised_examples(condition.representative_texts, keep_shared=False),
+        action_examples=action_examples,
         tags=list(dict.fromkeys(clean_keywords(condition.keywords, 5) + clean_keywords(action.keywords, 5))))
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from guideminer.mining.describe import describe_agent, describe_customer
 from guideminer.mining.instances import with_placeholders
 from guideminer.mining.templates import Member, build_template
+from guideminer.mining.phrasing import phrase_rule
+from guideminer.mining.proposals_schema import ClusterRef
 
 
 def test_instance_details_become_typed_placeholders():
@@ -84,3 +86,19 @@ def test_redaction_placeholders_are_fields_even_when_every_member_has_one():
     template = build_template(members)
     assert template.text == "The address is {address}"
     assert [(f.name, f.kind) for f in template.fields] == [("address", "ADDRESS")]
+
+
+def test_a_city_most_customers_name_is_still_their_fact_in_the_rule():
+    """Regression: a cluster of "In San Francisco please" turns kept the shared city as text,
+    the quote then copied a customer turn with its fact and the rule fell back to keywords
+    ("raises 'san' / 'francisco'")."""
+    condition = ClusterRef(cluster_id=1, role="customer", size=30, keywords=["san", "francisco", "san francisco"],
+                           representative_texts=["In San Francisco please.", "In San Francisco", "Search around San Francisco.",
+                                                 "I'd like to find events in San Francisco, please"],
+                           signature="c1")
+    action = ClusterRef(cluster_id=2, role="agent", size=30, keywords=["food", "kind"],
+                        representative_texts=["What kind of food do you want?", "What kind of food would you like?"],
+                        signature="a2")
+    rule, phrased_by = phrase_rule(condition, action, "any")
+    assert phrased_by == "readable" and "San Francisco" not in rule.condition_text
+    assert "<NAME>" in rule.condition_text and "'san'" not in rule.rule_text
