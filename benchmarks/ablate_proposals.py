@@ -19,6 +19,7 @@ import typer
 
 from guideminer.evaluation import proposals as ev
 from guideminer.evaluation.gold import load_gold
+from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
 from guideminer.mining.proposals_schema import GuidelineSet
 from guideminer.mining.schema import MINING_FILES
@@ -37,7 +38,7 @@ def load(workspace: Path, gold: str) -> dict:
               for name in ("turn_assignments", "clusters", "conversation_departments")}
     golden = load_gold(workspace, gold)  # type: ignore[arg-type]
     a, routed = tables["turn_assignments"], tables["conversation_departments"]
-    conditions = {**ev.condition_majority(a, golden.labels, None), **ev.condition_majority(a, golden.labels, routed)}
+    conditions = ev.proposal_conditions(a, golden.labels, routed, etiquette_clusters(tables["clusters"]))
     return {**tables, "majority": ev.cluster_majority(a, golden.labels), "gold": golden, "conditions": conditions}
 
 
@@ -55,7 +56,8 @@ def score(data: dict, params: GuidelineParams) -> str:
 
 
 def chance(data: dict) -> str:
-    baseline = ev.chance_baseline(data["turn_assignments"], data["majority"], data["conditions"])
+    baseline = ev.chance_baseline(data["turn_assignments"], data["majority"], data["conditions"],
+                                  etiquette=etiquette_clusters(data["clusters"]))
     return cell(ev.one_to_one_scores(baseline, data["gold"]))
 
 

@@ -44,10 +44,11 @@ from guideminer.engine import AgentSpec, Engine
 from guideminer.evaluation.agent_gold import AgentGold, GoldReader
 from guideminer.evaluation.agent_peers import answered_turns, knn_labels, majority_label
 from guideminer.evaluation.agent_replay import AgentTurn, ConversationReplay, replay_teacher_forced
-from guideminer.evaluation.proposals import cluster_majority, condition_majority, proposal_condition_key
+from guideminer.evaluation.proposals import cluster_majority, proposal_condition_key, proposal_conditions
 from guideminer.ingest.workspace import read_turns
 from guideminer.mining.embed import embed_texts, workspace_embeddings_dir
 from guideminer.mining.export_spec import mined_proposal_id
+from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.proposals import read_proposals
 from guideminer.mining.review import review_workspace
 from guideminer.mining.schema import MINING_FILES
@@ -76,7 +77,8 @@ def learn_fit_labels(fit: Path, spec: AgentSpec, gold: AgentGold) -> FitLabels:
     routed = pl.read_parquet(fit / MINING_FILES["conversation_departments"])
     labels = gold.turns.select("conversation_id", "turn_index", "label")
     actions = cluster_majority(assignments, labels)
-    conditions = {**condition_majority(assignments, labels, None), **condition_majority(assignments, labels, routed)}
+    etiquette = etiquette_clusters(pl.read_parquet(fit / MINING_FILES["clusters"]))
+    conditions = proposal_conditions(assignments, labels, routed, etiquette)
     proposals = {p.guideline_id: p for p in read_proposals(fit)[0].proposals}
     action_labels, condition_labels = {}, {}
     departments = [*spec.departments, *([spec.etiquette] if spec.etiquette else [])]

@@ -21,6 +21,9 @@ reviewer reading the same rule twice learns nothing the second time.
 The same scores are given for a chance baseline: every frequent (customer cluster -> next agent
 cluster) pair over all conversations, frequent = the miner's own support floors
 (`min_support` conversations and `min_support_share` of the answered ones), no other filter.
+Both the mapping and the baseline see conversations as the miner does (mining/guidelines.py):
+department rules on the need view (etiquette turns left out), the etiquette set on whole
+conversations.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from guideminer.evaluation.gold import (  # noqa: F401  (re-exported for callers
     load_gold, next_agent_pairs, sgd_gold, sgd_turn_label,
 )
 from guideminer.evaluation.metrics import clustering_scores
+from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import CONDITION_KEY, GuidelineParams, occurrences_and_windows, with_states
 from guideminer.mining.proposals_schema import GuidelineSet
 from guideminer.mining.schema import MINING_FILES
@@ -63,11 +67,12 @@ def cluster_majority(assignments: pl.DataFrame, labels: pl.DataFrame) -> dict[in
 
 
 def condition_majority(assignments: pl.DataFrame, labels: pl.DataFrame,
-                       routed: pl.DataFrame | None) -> dict[tuple, str]:
+                       routed: pl.DataFrame | None, skip: set[int] | frozenset[int] = frozenset()) -> dict[tuple, str]:
     """Majority gold label of the condition turns each possible condition matches, keyed by
     (department_id or None, condition cluster, state, after_move): the answered customer turns
-    of the cluster in that department (all departments when None), state and previous move."""
-    occurrences, _ = occurrences_and_windows(assignments, 1, routed)
+    of the cluster in that department (all departments when None), state and previous move;
+    `skip` (etiquette clusters) gives the need view department rules are mined on."""
+    occurrences, _ = occurrences_and_windows(assignments, 1, routed, skip)
     counts = (with_states(occurrences).join(labels.drop_nulls("label").rename({"turn_index": "condition_turn"}),
                                             on=["conversation_id", "condition_turn"])
               .group_by(*CONDITION_KEY, "label").len()
@@ -75,9 +80,21 @@ def condition_majority(assignments: pl.DataFrame, labels: pl.DataFrame,
     return {tuple(r[:4]): r[4] for r in counts.select(*CONDITION_KEY, "label").iter_rows()}
 
 
+def proposal_conditions(assignments: pl.DataFrame, labels: pl.DataFrame, routed: pl.DataFrame | None,
+                        etiquette: set[int]) -> dict[tuple, str]:
+    """`condition_majority` keyed by (is_etiquette, *key), the way each proposal was mined: the
+    global etiquette set on whole conversations, department rules on the need view
+    (mining/guidelines.py), both over all conversations and per department."""
+    need = frozenset(etiquette)
+    views = [(True, None, frozenset()), (False, None, need)] + ([(False, routed, need)] if routed is not None else [])
+    return {(flag, *key): label for flag, scope, skip in views
+            for key, label in condition_majority(assignments, labels, scope, skip).items()}
+
+
 def proposal_condition_key(p) -> tuple:
     department = p.department_id if p.condition_scope == "department" else None
-    return department, p.condition.cluster_id, p.condition_state, p.after_action.cluster_id if p.after_action else None
+    return (p.is_etiquette, department, p.condition.cluster_id, p.condition_state,
+            p.after_action.cluster_id if p.after_action else None)
 
 
 def map_proposals(guidelines: GuidelineSet, majority: dict[int, str], conditions: dict[tuple, str]) -> list[MappedProposal]:
@@ -133,27 +150,37 @@ def one_to_one_scores(mapped: list[MappedProposal], gold: Gold) -> dict:
 
 
 def chance_baseline(assignments: pl.DataFrame, majority: dict[int, str], conditions: dict[tuple, str],
-                    params: GuidelineParams | None = None) -> list[MappedProposal]:
+                    params: GuidelineParams | None = None,
+                    etiquette: set[int] | frozenset[int] = frozenset()) -> list[MappedProposal]:
     """Every (customer cluster -> first agent reply cluster) pair over all conversations that
-    reaches the miner's support floors (module docstring), mapped like a proposal."""
+    reaches the miner's support floors (module docstring), mapped like a proposal; seen the way
+    the miner sees conversations (need view, and etiquette pairs on whole conversations), so the
+    baseline lacks only the miner's filters."""
     params = params or GuidelineParams()
-    occurrences, windows = occurrences_and_windows(assignments, 1, None)
-    replies = (occurrences.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
-               .select("conversation_id", "condition_cluster", "agent_cluster"))
-    floor = max(params.min_support, params.min_support_share * occurrences["conversation_id"].n_unique())
-    frequent = (replies.group_by("condition_cluster", "agent_cluster")
-                .agg(pl.col("conversation_id").n_unique().alias("support"), pl.len().alias("n"))
-                .filter(pl.col("support") >= floor).sort("condition_cluster", "agent_cluster"))
-    return [MappedProposal(f"chance-{c}-{a}", (conditions.get((None, c, "any", None)), majority.get(a)), support)
-            for c, a, support, _ in frequent.iter_rows()]
+    pairs = []
+    for is_etiquette in ([True, False] if etiquette else [False]):
+        occurrences, windows = occurrences_and_windows(assignments, 1, None, frozenset() if is_etiquette else etiquette)
+        replies = (occurrences.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
+                   .select("conversation_id", "condition_cluster", "agent_cluster"))
+        if is_etiquette:
+            ids = sorted(etiquette)
+            replies = replies.filter(pl.col("condition_cluster").is_in(ids) & pl.col("agent_cluster").is_in(ids))
+        floor = max(params.min_support, params.min_support_share * occurrences["conversation_id"].n_unique())
+        frequent = (replies.group_by("condition_cluster", "agent_cluster")
+                    .agg(pl.col("conversation_id").n_unique().alias("support"))
+                    .filter(pl.col("support") >= floor).sort("condition_cluster", "agent_cluster"))
+        pairs += [MappedProposal(f"chance-{c}-{a}", (conditions.get((is_etiquette, None, c, "any", None)), majority.get(a)),
+                                 support) for c, a, support in frequent.iter_rows()]
+    return pairs
 
 
 def guideline_scores(guidelines: GuidelineSet, gold: Gold, majority: dict[int, str], conditions: dict[tuple, str],
-                     assignments: pl.DataFrame | None = None) -> dict:
+                     assignments: pl.DataFrame | None = None,
+                     etiquette: set[int] | frozenset[int] = frozenset()) -> dict:
     """One-to-one scores of the proposals and, given `assignments`, of the chance baseline."""
     scores = one_to_one_scores(map_proposals(guidelines, majority, conditions), gold)
     if assignments is not None:
-        baseline = one_to_one_scores(chance_baseline(assignments, majority, conditions), gold)
+        baseline = one_to_one_scores(chance_baseline(assignments, majority, conditions, etiquette=etiquette), gold)
         scores["chance_baseline"] = {k: v for k, v in baseline.items() if k not in ("duplicates", "wrong_pairs")}
     return scores
 
@@ -171,11 +198,12 @@ def evaluate_proposals(workspace: Path, gold: GoldSource, *, truth: Path | None 
     joined = routed.join(golden.departments.drop_nulls("gold"), on="conversation_id")
     dept_scores = clustering_scores(joined["department_id"].to_list(), joined["gold"].to_list()) if joined.height else {}
     labels = golden.labels
-    conditions = {**condition_majority(assignments, labels, None), **condition_majority(assignments, labels, routed)}
+    etiquette = etiquette_clusters(pl.read_parquet(workspace / MINING_FILES["clusters"]))
+    conditions = proposal_conditions(assignments, labels, routed, etiquette)
     return {
         "gold": gold, **golden.description,
         "departments": {"n_conversations": joined.height, "n_departments": joined["department_id"].n_unique(),
                         "n_gold": joined["gold"].n_unique(), **dept_scores},
         "guidelines": guideline_scores(guidelines, golden, cluster_majority(assignments, labels), conditions,
-                                       assignments),
+                                       assignments, etiquette),
     }

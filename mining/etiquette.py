@@ -169,6 +169,24 @@ def detect_etiquette(assignments: pl.DataFrame, params: EtiquetteParams | None =
                            int(topics.max()) + 1)
 
 
+def etiquette_clusters(clusters: pl.DataFrame) -> set[int]:
+    """Clusters the etiquette step marked as conversation management (null: unknown = no)."""
+    if "is_etiquette" not in clusters.columns:
+        return set()
+    return set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
+
+
+def etiquette_pair(etiquette: set[int]) -> pl.Expr:
+    """True where the row is conversation management answered by conversation management: the
+    customer's situation is etiquette (greeting, thanks, hold, spelling, "anything else?") and
+    so is the agent's move answering it. The condition decides: a need ("cancel my order")
+    answered by a closing move is no etiquette rule (in the need view, where department rules
+    are mined, it is answered by the need's own move), nor is an etiquette situation answered by
+    a need move; neither belongs in a global set applied in every department."""
+    ids = sorted(etiquette)
+    return pl.col("condition_cluster").is_in(ids) & pl.col("agent_cluster").is_in(ids)
+
+
 def with_etiquette(clusters: pl.DataFrame, result: EtiquetteResult) -> pa.Table:
     """The clusters table with `is_etiquette` filled in (every listed cluster gets a flag)."""
     flags = [result.flags.get(int(c), False) for c in clusters["cluster_id"].to_list()]

@@ -7,6 +7,14 @@ Definitions (every number in a proposal can be re-derived from its `counts`):
 - action window: the agent turns after the occurrence, up to the next customer turn, at most
   `action_window` (default 2, so a reply split into two messages still counts). Only AGENT turns
   in AGENT clusters can be actions; noise agent turns take a slot but are no action.
+- etiquette (`clusters.is_etiquette`, mining/etiquette.py): department rules are mined on the
+  conversation's *need view*, its turns with etiquette turns (greetings, small talk, spelled
+  names and their read-back, holds, "anything else?") left out, because in calls the answer
+  to a need comes after such a detour ("I need to close my account" -> "your name please?" ->
+  spelled name -> read-back -> hold -> the answer), and without the view the need's action
+  window holds only the detour. "after" states keep the real previous agent move (what the
+  engine's context gate sees). The global etiquette set is mined on the whole conversation and
+  keeps only etiquette situations answered by etiquette moves.
 - department: with the miner's routing (conversation_departments), every count is taken within
   one department's conversations and each proposal belongs to that department
   (`condition_scope` "department"), because at run time a department's agent evaluates only its
@@ -23,8 +31,8 @@ Definitions (every number in a proposal can be re-derived from its `counts`):
   it must reach `min_support` and `min_support_share` of the answered conversations in scope
   (the department, or all);
   confidence = P(action in window | condition occurrence); base rate = P(action in window |
-  any occurrence in the same state), lift = confidence / base rate, which is what suppresses
-  generic moves (greeting, closing) that follow nearly everything; consistency = 1 - entropy of
+  any occurrence in the same state, over all departments: `corpus_base_rate`), lift = confidence /
+  base rate, which is what suppresses generic moves (greeting, closing) that follow nearly everything; consistency = 1 - entropy of
   the first reply's move cluster / log(number of agent clusters), how concentrated agents are.
 
 Stable ids: `guideline_id` = "g-" + sha256(condition signature | state | action signature)[:12],
@@ -41,6 +49,7 @@ import math
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from guideminer.mining.etiquette import etiquette_clusters, etiquette_pair
 from guideminer.mining.phrasing import (
     RulePhraser, clean_keywords, generalised_examples, is_empty_turn, looks_like_injection, phrase_rule,
 )
@@ -59,6 +68,9 @@ MIN_LIFT = 2.0
 MIN_CONSISTENCY = 0.2
 PER_DEPARTMENT = True  # mine each department's conversations apart (module docstring)
 STATE_MIN_GAIN = 0.15  # confidence gain needed to qualify a condition by conversation state
+# Base rate of a move over all departments: a move is generic when it follows everything in the
+# corpus; within a department with one main need, that need's own move follows most turns.
+CORPUS_BASE_RATE = True
 SIGNATURE_KEYWORDS = 5
 EVIDENCE_EXAMPLES = 5
 CONDITION_KEY = ["department_id", "condition_cluster", "state", "after_move"]
@@ -80,6 +92,7 @@ class GuidelineParams(BaseModel):
     evidence_examples: int = Field(EVIDENCE_EXAMPLES, ge=1)
     per_department: bool = PER_DEPARTMENT
     after_states: bool = True  # propose conditions qualified by the previous agent move
+    corpus_base_rate: bool = CORPUS_BASE_RATE  # False: the base rate within the condition's department
 
 
 def _digest(*parts: str, length: int = 16) -> str:
@@ -122,18 +135,23 @@ def check_roles(assignments: pl.DataFrame, clusters: pl.DataFrame) -> None:
 
 
 def occurrences_and_windows(assignments: pl.DataFrame, action_window: int,
-                            routed: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+                            routed: pl.DataFrame | None = None,
+                            skip: set[int] | frozenset[int] = frozenset()) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(occurrences, window rows): answered customer turns with their state and department, and
     the agent turns in each one's window (`agent_cluster` null for noise, `rank` 1 = first reply).
 
     With `routed` (conversation_departments) each occurrence carries its conversation's department
-    and conversations routed nowhere are left out; without it every department_id is null."""
+    and conversations routed nowhere are left out; without it every department_id is null.
+    `skip` (the etiquette clusters: the need view of the module docstring): turns of those
+    clusters are left out after each turn's previous agent move is taken."""
     turns = (assignments.with_columns(pl.col("role").cast(pl.String))
              .filter(pl.col("role").is_in(["customer", "agent"]))
              .sort("conversation_id", "turn_index")
-             .with_columns((pl.col("role") == "customer").cast(pl.Int32).cum_sum()
-                           .over("conversation_id").alias("block"),
-                           _previous_move().alias("previous_move")))
+             .with_columns(_previous_move().alias("previous_move")))
+    if skip:
+        turns = turns.filter(~pl.col("cluster_id").is_in(sorted(skip)))
+    turns = turns.with_columns((pl.col("role") == "customer").cast(pl.Int32).cum_sum()
+                               .over("conversation_id").alias("block"))
     agents = (turns.filter((pl.col("role") == "agent") & (pl.col("block") > 0))
               .with_columns(pl.int_range(1, pl.len() + 1).over("conversation_id", "block").alias("rank"))
               .filter(pl.col("rank") <= action_window)
@@ -175,8 +193,10 @@ def with_states(occurrences: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([plain, plain.with_columns(pl.lit("any").alias("state")), after.select(plain.columns)])
 
 
-def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_clusters: int) -> pl.DataFrame:
-    """One row per (condition, state, action) seen at least once, with every count and score."""
+def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_clusters: int,
+                    corpus_base_rate: bool = CORPUS_BASE_RATE) -> pl.DataFrame:
+    """One row per (condition, state, action) seen at least once, with every count and score;
+    the base rate over all departments (`corpus_base_rate`) or within the condition's own."""
     occ = with_states(occurrences)
     pairs = (occ.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
              .group_by("conversation_id", "condition_turn", *CONDITION_KEY, "agent_cluster")
@@ -185,12 +205,13 @@ def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_cl
     condition = occ.group_by(*CONDITION_KEY).agg(
         pl.len().alias("condition_occurrences"),
         pl.col("conversation_id").n_unique().alias("condition_conversations"))
-    scope = ["department_id", "base_state"]
+    scope = ["base_state"] if corpus_base_rate else ["department_id", "base_state"]
     base_state = pl.when(pl.col("state") == "after").then(pl.lit("any")).otherwise(pl.col("state")).alias("base_state")
     unqualified = pl.col("state") != "after"
-    base = (occ.filter(unqualified).group_by(pl.col("department_id"), pl.col("state").alias("base_state"))
+    by_scope = [] if corpus_base_rate else [pl.col("department_id")]
+    base = (occ.filter(unqualified).group_by(*by_scope, pl.col("state").alias("base_state"))
             .agg(pl.len().alias("all_occurrences"))
-            .join(pairs.filter(unqualified).group_by(pl.col("department_id"), pl.col("state").alias("base_state"),
+            .join(pairs.filter(unqualified).group_by(*by_scope, pl.col("state").alias("base_state"),
                                                      "agent_cluster").agg(pl.len().alias("action_occurrences")),
                   on=scope, nulls_equal=True))
     followed = pairs.group_by(*CANDIDATE_KEY).agg(
@@ -316,29 +337,18 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         condition_state=row["state"], condition=condition, action=action,
         action_window=params.action_window, scores=scores, counts=counts, evidence=evidence,
         phrased_by=phrased_by, is_etiquette=row.get("is_etiquette", False),
-        condition_examples=generalised_examples(condition.representative_texts), action_examples=action_examples,
+        condition_examples=generalised_examples(condition.representative_texts, keep_shared=False),
+        action_examples=action_examples,
         tags=list(dict.fromkeys(clean_keywords(condition.keywords, 5) + clean_keywords(action.keywords, 5))))
 
 
-def etiquette_clusters(clusters: pl.DataFrame) -> set[int]:
-    """Clusters the etiquette step marked as conversation management (null: unknown = no)."""
-    if "is_etiquette" not in clusters.columns:
-        return set()
-    return set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
-
-
-def _touches(etiquette: set[int]) -> pl.Expr:
-    ids = sorted(etiquette)
-    return pl.col("condition_cluster").is_in(ids) | pl.col("agent_cluster").is_in(ids)
-
-
 def _without_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    table = selected.filter(~_touches(etiquette)) if etiquette else selected
+    table = selected.filter(~etiquette_pair(etiquette)) if etiquette else selected
     return table.with_columns(pl.lit(False).alias("is_etiquette"))
 
 
 def _only_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    return selected.filter(_touches(etiquette)).with_columns(pl.lit(True).alias("is_etiquette"))
+    return selected.filter(etiquette_pair(etiquette)).with_columns(pl.lit(True).alias("is_etiquette"))
 
 
 def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
@@ -355,10 +365,11 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
     sources = [(routed, False)] + ([(None, True)] if etiquette else [])  # etiquette: one global set
     selected_parts, pair_parts = [], []
     for scope, global_set in sources:
-        occurrences, windows = occurrences_and_windows(assignments, params.action_window, scope)
+        skip = frozenset() if global_set else frozenset(etiquette)  # departments: the need view
+        occurrences, windows = occurrences_and_windows(assignments, params.action_window, scope, skip)
         if not params.after_states:
             occurrences = occurrences.with_columns(pl.lit(None, pl.Int32).alias("previous_move"))
-        chosen = select_candidates(candidate_table(occurrences, windows, n_agent), params)
+        chosen = select_candidates(candidate_table(occurrences, windows, n_agent, params.corpus_base_rate), params)
         chosen = _only_etiquette(chosen, etiquette) if global_set else _without_etiquette(chosen, etiquette)
         selected_parts.append(chosen)
         pair_parts.append(followed_pairs(occurrences, windows).join(chosen.select(key), on=key, how="semi",

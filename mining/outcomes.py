@@ -130,9 +130,12 @@ def guideline_outcomes(followed: pl.DataFrame, not_followed: pl.DataFrame,
 
 
 def attach_outcomes(proposals: list[GuidelineProposal], assignments: pl.DataFrame,
-                    conversations: pl.DataFrame,
-                    routed: pl.DataFrame | None = None) -> tuple[list[GuidelineProposal], str]:
+                    conversations: pl.DataFrame, routed: pl.DataFrame | None = None,
+                    etiquette: set[int] | frozenset[int] = frozenset()) -> tuple[list[GuidelineProposal], str]:
     """Proposals with `outcomes` filled and re-ranked by expected impact; and the ranking used.
+    Each proposal is counted the way it was mined (mining/guidelines.py): department rules on
+    the need view (`etiquette` clusters left out) in their department, etiquette rules on whole
+    conversations, over all of them.
 
     Without any outcome metadata the proposals come back unchanged (ranked by support)."""
     outcomes = parse_outcomes(conversations)
@@ -140,14 +143,16 @@ def attach_outcomes(proposals: list[GuidelineProposal], assignments: pl.DataFram
         return proposals, "support"
     corpus_labels = sorted(set(outcomes["outcome"].drop_nulls().to_list()))
     updated = []
-    for window in sorted({p.action_window for p in proposals}):
-        occurrences, windows = occurrences_and_windows(assignments, window, routed)
+    for window, is_etiquette in sorted({(p.action_window, p.is_etiquette) for p in proposals}):
+        skip = frozenset() if is_etiquette else frozenset(etiquette)
+        occurrences, windows = occurrences_and_windows(assignments, window, None if is_etiquette else routed, skip)
         occ = with_states(occurrences)
         pairs = followed_pairs(occurrences, windows)
-        for proposal in (p for p in proposals if p.action_window == window):
+        for proposal in (p for p in proposals if (p.action_window, p.is_etiquette) == (window, is_etiquette)):
+            department = proposal.department_id if proposal.condition_scope == "department" else None
             cond = ((pl.col("condition_cluster") == proposal.condition.cluster_id)
                     & (pl.col("state") == proposal.condition_state)
-                    & pl.col("department_id").eq_missing(proposal.department_id)
+                    & pl.col("department_id").eq_missing(department)
                     & pl.col("after_move").eq_missing(proposal.after_action.cluster_id if proposal.after_action else None))
             all_conv = occ.filter(cond).select("conversation_id").unique()
             done = pairs.filter(cond & (pl.col("agent_cluster") == proposal.action.cluster_id)).select("conversation_id").unique()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from guideminer.mining.describe import describe_agent, describe_customer
-from guideminer.mining.instances import instance_spans
+from guideminer.mining.instances import EXISTING, instance_spans
 from guideminer.mining.proposals_schema import ClusterRef, ConditionState
 from guideminer.mining.templates import Member, constant_values
 
@@ -127,10 +127,12 @@ class TemplatePhraser:
         return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
 
 
-def generalised_examples(texts: list[str], limit: int = 5) -> list[str]:
-    """Distinct safe texts with instance details not shared by most of them as `<TYPE>`."""
+def generalised_examples(texts: list[str], limit: int = 5, keep_shared: bool = True) -> list[str]:
+    """Distinct safe texts with instance details not shared by most of them as `<TYPE>`; with
+    `keep_shared` False (customer turns) every detail: a city most customers of a cluster name
+    is still each customer's own fact, and quoting it makes the rule one instance."""
     safe = [t.strip() for t in texts if t.strip() and not looks_like_injection(t)]
-    constant = constant_values([Member(t) for t in safe])
+    constant = constant_values([Member(t) for t in safe]) if keep_shared else set()
     out: list[str] = []
     for text in safe:
         pieces, position = [], 0
@@ -168,7 +170,8 @@ class ReadablePhraser:
 
     def phrase(self, condition: ClusterRef, action: ClusterRef, state: ConditionState,
                draft: PhrasedRule | None = None, after: ClusterRef | None = None) -> PhrasedRule | None:
-        said, done = generalised_examples(condition.representative_texts), generalised_examples(action.representative_texts)
+        said = generalised_examples(condition.representative_texts, keep_shared=False)
+        done = generalised_examples(action.representative_texts)
         if not said or not done or is_empty_turn(done[0]):
             return None
         kinds = {s.kind.lower() for s in instance_spans(said[0])}
@@ -196,7 +199,8 @@ def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:
             return f"matches an injection pattern: {part!r}"
     lowered = rule.rule_text.lower()
     for text in condition.representative_texts:
-        if len(text.strip()) >= 20 and text.strip().lower() in lowered and instance_spans(text):
+        facts = [span for span in instance_spans(text) if not EXISTING.fullmatch(span.value)]  # placeholders hide them
+        if len(text.strip()) >= 20 and text.strip().lower() in lowered and facts:
             return "copies a customer turn verbatim"
     return None
 

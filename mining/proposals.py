@@ -15,6 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from guideminer.mining.departments import UNROUTED, propose_departments
+from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.habits import merge_habits
 from guideminer.mining.outcomes import attach_outcomes
@@ -83,7 +84,7 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     proposals, departments = link_departments(proposals, departments, assignments, routed)
     ranked_by = "support"
     if conversations is not None:
-        proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped)
+        proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped, etiquette_clusters(clusters))
     proposals = attach_templates(proposals, assignments, turns)
     thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
     guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
@@ -148,7 +149,8 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=3),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette
+             version=4),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+        # 4: etiquette set by condition, department rules on the need view, corpus base rate
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
     ]

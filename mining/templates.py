@@ -13,7 +13,12 @@ What varies, from the cluster's member turns (representatives and evidence turns
    fewer than `MIN_MEMBERS` members nothing counts as shared, so every detail becomes a field);
 2. short spans of the base turn that most other members replace with different words at the same
    place (token alignment, difflib): entity values the patterns cannot see ("a cheap place" /
-   "a moderate place"), field kind VALUE.
+   "a moderate place"), field kind VALUE. A word most members say somewhere in their turn is
+   wording, never a field, wherever the alignment puts it ("Anything else I can help with?" /
+   "Is there anything else I can help with?": "anything" stays), and so are function words and
+   the few verbs agents swap freely ("would you like / want to ...").
+Redaction placeholders of ingest (`<ADDRESS>`, `<PERSON_1>`) are always fields, however many
+members carry one: each hides a different customer's fact.
 
 Where each field's value comes from: `session_variable` when, in most member turns, the value
 was said earlier in the conversation by the customer (the agent echoes it: "a table for 4"),
@@ -30,7 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from guideminer.mining.instances import instance_spans
+from guideminer.mining.instances import EXISTING, instance_spans
 
 CONSTANT_SHARE = 0.5  # a detail said by at least this share of the members is the habit's own wording
 MIN_MEMBERS = 3
@@ -42,7 +47,7 @@ _TOKEN = re.compile(r"\{\{|\}\}|\{\w+\}|\w+(?:'\w+)?|[^\w\s]")
 STOP = frozenset("""a an the to of in on at for by with and or but is are was were be been it this that
 there here you your i we our me my us they them their he she his her its do does did can could would
 will shall should may might have has had not no yes please so if as from about up out just any some
-what which when where who how""".split())
+what which when where who how want like wish need""".split())  # the last four: agents' paraphrases
 
 
 @dataclass(frozen=True)
@@ -72,29 +77,40 @@ def _normal(value: str) -> str:
 
 
 def constant_values(members: Sequence[Member]) -> set[str]:
-    """Detail values shared by at least CONSTANT_SHARE of the members (none below MIN_MEMBERS)."""
+    """Detail values shared by at least CONSTANT_SHARE of the members (none below MIN_MEMBERS).
+    A redaction placeholder (`<ADDRESS>`) is never one: it hides a different fact in each turn."""
     if len(members) < MIN_MEMBERS:
         return set()
-    counts = Counter(v for m in members for v in {_normal(s.value) for s in instance_spans(m.text)})
+    counts = Counter(v for m in members for v in {_normal(s.value) for s in instance_spans(m.text)
+                                                  if not EXISTING.fullmatch(s.value)})
     return {v for v, c in counts.items() if c >= CONSTANT_SHARE * len(members)}
 
 
 def _varied_positions(base: list[str], others: list[list[str]]) -> set[int]:
-    """Base token positions that other members replace by different short spans (module docstring)."""
+    """Base token positions that other members replace by different short spans (module docstring).
+
+    Tokens are compared case-folded ("Anything" opens a sentence, "anything" follows "is there"),
+    and a base token that most members say anywhere in their turn (more than 1 - VARIED_SHARE of
+    them) is the move's own wording even where the alignment pairs it with other words: members
+    reorder a shared phrase ("Anything else I can help with?" / "Can I help with anything else?")."""
+    base_folded = [t.lower() for t in base]
+    others = [[t.lower() for t in other] for other in others]
     replaced, kept, fillers = Counter(), Counter(), {}
     for other in others:
-        matcher = difflib.SequenceMatcher(a=base, b=other, autojunk=False)
+        matcher = difflib.SequenceMatcher(a=base_folded, b=other, autojunk=False)
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
             if op == "equal":
                 kept.update(range(i1, i2))
             elif op == "replace" and i2 - i1 <= MAX_VALUE_TOKENS and j2 - j1 <= MAX_VALUE_TOKENS:
                 replaced.update(range(i1, i2))
                 for i in range(i1, i2):
-                    fillers.setdefault(i, set()).add(" ".join(other[j1:j2]).lower())
+                    fillers.setdefault(i, set()).add(" ".join(other[j1:j2]))
     n = len(others)
+    said = Counter(t for other in others for t in set(other))
     return {i for i, c in replaced.items()
             if c >= VARIED_SHARE * n and kept[i] < VARIED_SHARE * n and len(fillers[i]) >= 2
-            and base[i].lower() not in STOP and re.fullmatch(r"\w+(?:'\w+)?", base[i])}
+            and said[base_folded[i]] <= (1 - VARIED_SHARE) * n
+            and base_folded[i] not in STOP and re.fullmatch(r"\w+(?:'\w+)?", base[i])}
 
 
 def _source(kind: str, value_sets: list[tuple[set[str], str]]) -> str:

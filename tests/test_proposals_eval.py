@@ -12,7 +12,7 @@ from proposals_world import guideline_world
 
 from guideminer.evaluation import proposals as ev
 from guideminer.evaluation.gold import Gold, gold_pairs, labels_gold
-from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
+from guideminer.mining.guidelines import GuidelineParams, occurrences_and_windows, propose_guidelines
 from guideminer.mining.proposals_schema import GuidelineSet
 
 WORLD_MAJORITY = {0: "damaged", 1: "refund", 2: "smalltalk", 3: "refund", 4: "smalltalk", 5: "order",
@@ -206,7 +206,7 @@ def test_chance_baseline_is_every_frequent_first_reply_pair():
     assert all(m.pair[0] is None for m in baseline)
     frequent = ev.chance_baseline(world["assignments"], WORLD_MAJORITY, conditions, GuidelineParams(min_support=6))
     assert "chance-0-12" not in {m.proposal_id for m in frequent} and len(frequent) == 7
-    labelled = {(None, c, "any", None): WORLD_MAJORITY[c] for c in range(6)}
+    labelled = {(False, None, c, "any", None): WORLD_MAJORITY[c] for c in range(6)}
     by_id = {m.proposal_id: m.pair for m in ev.chance_baseline(world["assignments"], WORLD_MAJORITY, labelled)}
     assert by_id["chance-0-11"] == ("damaged", "ask_order") and by_id["chance-4-13"] == ("smalltalk", "close")
 
@@ -289,3 +289,25 @@ def test_condition_majority_follows_department_and_previous_move():
     assert scoped[("d-music", 0, "any", None)] == "BuyTickets"  # c0..c5: 3:3
     assert scoped[("d-events", 0, "after", 10)] == "PlaySong"  # c6
     assert (None, 0, "after", 10) not in scoped
+
+
+def test_need_view_skips_etiquette_detours_and_keeps_the_real_previous_move():
+    """Need -> "your name?" -> spelled name -> read-back -> the need's answer: on the need view
+    the answer is the need turn's first reply; the "after" state keeps the agent move really
+    said before the customer's turn, etiquette or not."""
+    turns = [("customer", 1), ("agent", 20), ("customer", 2), ("agent", 21), ("agent", 10), ("agent", 22),
+             ("customer", 3), ("agent", 11)]
+    rows = [{"conversation_id": "c", "turn_index": k, "role": r, "cluster_id": c, "is_noise": False, "confidence": 1.0}
+            for k, (r, c) in enumerate(turns)]
+    assignments = pl.DataFrame(rows)
+    etiquette = {2, 20, 21, 22}  # spelled name; "your name?", read-back, "anything else?"
+    occurrences, windows = occurrences_and_windows(assignments, 2, None, etiquette)
+    first = windows.filter(pl.col("rank") == 1).join(occurrences, on=["conversation_id", "block"])
+    replies = dict(first.select("condition_cluster", "agent_cluster").iter_rows())
+    assert replies == {1: 10, 3: 11}  # on the whole conversation: 1 -> 20
+    after = dict(occurrences.select("condition_cluster", "previous_move").iter_rows())
+    assert after == {1: None, 3: 22}
+    whole, whole_windows = occurrences_and_windows(assignments, 2, None)
+    assert set(whole["condition_cluster"]) == {1, 2, 3}
+    assert whole_windows.filter(pl.col("rank") == 1).join(whole, on=["conversation_id", "block"]).filter(
+        pl.col("condition_cluster") == 1)["agent_cluster"].to_list() == [20]

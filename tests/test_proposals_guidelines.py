@@ -173,3 +173,45 @@ def test_support_share_scales_the_floor_with_the_corpus(world, proposals):
     assert strict and len(strict) < len(proposals)
     assert all(p.scores.support >= 0.25 * in_scope for p in strict)
     assert {p.guideline_id for p in strict} <= {p.guideline_id for p in proposals}
+
+
+def test_etiquette_set_is_decided_by_the_condition():
+    """A need answered by a closing move is no etiquette rule; a greeting answered by the
+    greeting, and thanks answered by goodbye, are the global etiquette set. The old rule
+    (etiquette when either side is an etiquette cluster) put "order question -> have a great
+    day" in it. Department rules see past an etiquette detour to the need's own answer."""
+    templates = {"G": (20, _seq("c2", "a10", "c0", "a11", "c4", "a13"), None),
+                 "X": (15, _seq("c2", "a10", "c5", "a13"), None),
+                 "R": (12, _seq("c1", "a14", "c4", "a12"), None)}
+    world = guideline_world(templates)
+    etiquette = {2, 4, 10, 13, 14}  # hi, thanks; greeting, goodbye, "anything else?"
+    clusters = world["clusters"].with_columns(pl.col("cluster_id").is_in(sorted(etiquette)).alias("is_etiquette"))
+    proposals = propose_guidelines(world["assignments"], clusters, GuidelineParams(min_lift=1.0))  # two needs only
+    assert by_pair(proposals, 5, 13) == []  # "question about my order" -> "have a great day": no rule at all
+    (greeting,) = by_pair(proposals, 2, 10)
+    (thanks,) = by_pair(proposals, 4, 13)
+    assert greeting.is_etiquette and thanks.is_etiquette
+    (need,) = by_pair(proposals, 0, 11)
+    (refund,) = by_pair(proposals, 1, 12)  # past "anything else?" and "thanks" to the refund answer
+    assert not need.is_etiquette and not refund.is_etiquette
+    assert all(p.is_etiquette == (p.condition.cluster_id in etiquette) for p in proposals)
+
+
+def test_base_rate_over_the_corpus_keeps_a_one_need_department_habit():
+    """Department A holds one need (damaged -> order number, 20 conversations): within A that
+    move follows every turn (base rate 1, lift 1). Over the corpus it follows 20 of 50 answered
+    turns, so its lift is 1 / 0.4 = 2.5 and the habit stays; a move that follows everything
+    everywhere would still have lift ~1."""
+    templates = {"A": (20, _seq("c0", "a11"), None), "B": (20, _seq("c1", "a12"), None),
+                 "C": (10, _seq("c5", "a10"), None)}
+    world = guideline_world(templates)
+    routed = pl.DataFrame({"conversation_id": sorted(world["sequences"]), "confidence": 1.0}).with_columns(
+        pl.when(pl.col("conversation_id").str.starts_with("A")).then(pl.lit("d-a")).otherwise(pl.lit("d-b"))
+        .alias("department_id"))
+    corpus = propose_guidelines(world["assignments"], world["clusters"], routed=routed)
+    (damaged,) = by_pair(corpus, 0, 11)
+    assert damaged.department_id == "d-a" and damaged.scores.lift == pytest.approx(2.5)
+    assert (damaged.counts.all_occurrences, damaged.counts.action_occurrences) == (50, 20)
+    within = propose_guidelines(world["assignments"], world["clusters"], GuidelineParams(corpus_base_rate=False),
+                                routed=routed)
+    assert by_pair(within, 0, 11) == []

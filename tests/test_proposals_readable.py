@@ -5,6 +5,8 @@ from __future__ import annotations
 from guideminer.mining.describe import describe_agent, describe_customer
 from guideminer.mining.instances import with_placeholders
 from guideminer.mining.templates import Member, build_template
+from guideminer.mining.phrasing import phrase_rule
+from guideminer.mining.proposals_schema import ClusterRef
 
 
 def test_instance_details_become_typed_placeholders():
@@ -64,3 +66,39 @@ def test_varied_words_become_value_fields():
     assert template.text == "How about a {value} place called {name}?"
     assert {f.name: f.source for f in template.fields} == {"name": "tool_result", "value": "session_variable"}
     assert "{" not in build_template([Member("Use {braces} as is")]).text.replace("{{", "")
+
+
+def test_a_word_every_member_says_stays_wording():
+    """Regression: "Anything" (capitalised, first word) was aligned against "Is there anything" /
+    "Can I" and became "{value} else I can help with?"."""
+    members = [Member("Anything else I can help with?"), Member("Is there anything else I can help with?"),
+               Member("Can I help with anything else?"), Member("Is there anything else I can help you with?"),
+               Member("Anything else I can do for you?")]
+    template = build_template(members)
+    assert template.text == "Anything else I can help with?" and template.fields == ()
+
+
+def test_redaction_placeholders_are_fields_even_when_every_member_has_one():
+    """Regression: "<ADDRESS>" in every member counted as shared wording, and its letters then
+    aligned against the typed members: "The address is <{value}>"."""
+    members = [Member("The address is <ADDRESS>"), Member("The address is <ADDRESS>."),
+               Member("Their address is <ADDRESS>"), Member("The address is <ADDRESS>, open now")]
+    template = build_template(members)
+    assert template.text == "The address is {address}"
+    assert [(f.name, f.kind) for f in template.fields] == [("address", "ADDRESS")]
+
+
+def test_a_city_most_customers_name_is_still_their_fact_in_the_rule():
+    """Regression: a cluster of "In San Francisco please" turns kept the shared city as text,
+    the quote then copied a customer turn with its fact and the rule fell back to keywords
+    ("raises 'san' / 'francisco'")."""
+    condition = ClusterRef(cluster_id=1, role="customer", size=30, keywords=["san", "francisco", "san francisco"],
+                           representative_texts=["In San Francisco please.", "In San Francisco", "Search around San Francisco.",
+                                                 "I'd like to find events in San Francisco, please"],
+                           signature="c1")
+    action = ClusterRef(cluster_id=2, role="agent", size=30, keywords=["food", "kind"],
+                        representative_texts=["What kind of food do you want?", "What kind of food would you like?"],
+                        signature="a2")
+    rule, phrased_by = phrase_rule(condition, action, "any")
+    assert phrased_by == "readable" and "San Francisco" not in rule.condition_text
+    assert "<NAME>" in rule.condition_text and "'san'" not in rule.rule_text
