@@ -15,7 +15,7 @@ def export_command(
     auto_accept: Annotated[bool, typer.Option(help="Accept every pending proposal above the documented score thresholds (unattended pipelines, the demo).")] = False,
     mode: Annotated[str, typer.Option(help="Composition mode: fluid | canned_strict | canned_fluid.")] = "canned_fluid",
     name: Annotated[Optional[str], typer.Option(help="Agent name (default: from the workspace folder).")] = None,
-    match_examples: Annotated[int, typer.Option(help="Customer turns the agent answered with each guideline's move, added to its matching examples (0: condition medoids only).")] = 20,
+    match_examples: Annotated[int, typer.Option(help="Customer turns the agent answered with each guideline's move, added to its matching examples (0: condition medoids only).")] = 50,
 ) -> None:
     """Export the reviewed proposals of a workspace as an approved agent spec.
 
