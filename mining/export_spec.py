@@ -40,7 +40,7 @@ from guideminer.mining.proposals_schema import DepartmentSet
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
 
 MAX_EXAMPLES = 5
-AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.3, "min_lift": 2.0}
+AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.2, "min_lift": 2.0}
 MINED_PREFIX = "mined:"
 _PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 
