@@ -17,7 +17,9 @@ Scores (all in one JSON object, `AgentEvaluation.summary`):
   nothing held), or a guideline whose action cluster no FIT turn labels, is wrong.
 - knn_next_action_accuracy, majority_next_action_accuracy: the two peers on the same turns.
 - fallback_rate, clarify_rate: share of answered turns whose reply was the spec's fallback
-  message / the receptionist's clarify message.
+  message / the receptionist's clarify message. fallback_after_move_rate: the part of
+  fallback_rate where a guideline was applied but nothing approved could be said (its canned
+  template needs a fact no tool or session variable supplied): a missing tool, not a missing rule.
 - multi_topic_coverage: over TEST customer turns whose gold label set has two or more condition
   labels (`n_multi_topic_turns`; answered or not), the share where every gold label is the FIT
   majority condition label of at least one guideline the agent applied at that turn (status
@@ -175,6 +177,7 @@ def score_replays(replays: list[ConversationReplay], test_answered: pl.DataFrame
         "knn_next_action_accuracy": _share(sum(p == g for p, g in zip(knn, gold_actions, strict=True)), n),
         "majority_next_action_accuracy": _share(sum(g == majority_action for g in gold_actions), n),
         "fallback_rate": _share(sum(t.source == "fallback" for t, _, _ in scored), n),
+        "fallback_after_move_rate": _share(sum(t.source == "fallback" and bool(t.applied) for t, _, _ in scored), n),
         "clarify_rate": _share(sum(t.source == "clarify" for t, _, _ in scored), n),
         "multi_topic_coverage": _share(sum(covers_every_label(t, labels, fit) for t, labels in multi), len(multi)),
         "n_multi_topic_turns": len(multi),

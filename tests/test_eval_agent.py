@@ -108,7 +108,7 @@ def test_scores_from_hand_made_replays() -> None:
                                           _turn(["g2", "g1"], conversation="c1", index=3))),
         ConversationReplay("c2", None, (_turn([], "clarify", None, "c2", 0), _turn([], "clarify", None, "c2", 2))),
         ConversationReplay("c3", "main", (_turn([], "fallback", conversation="c3", index=0),
-                                          _turn(["g3"], conversation="c3", index=2))),
+                                          _turn(["g3"], "fallback", conversation="c3", index=2))),
     ]
     answered = pl.DataFrame({"conversation_id": ["c1", "c1", "c2", "c2", "c3", "c3"], "turn_index": [1, 3, 0, 2, 0, 2],
                              "action": ["REQUEST", "REQUEST", "OFFER", "REQUEST", "REQUEST", "OFFER"]})
@@ -122,7 +122,8 @@ def test_scores_from_hand_made_replays() -> None:
     assert scores["next_action_accuracy"] == pytest.approx(1 / 6)  # only c1's first turn
     assert scores["knn_next_action_accuracy"] == pytest.approx(3 / 6)  # turns 1, 3 and 5 agree
     assert scores["majority_next_action_accuracy"] == pytest.approx(4 / 6)
-    assert scores["fallback_rate"] == pytest.approx(1 / 6)
+    assert scores["fallback_rate"] == pytest.approx(2 / 6)
+    assert scores["fallback_after_move_rate"] == pytest.approx(1 / 6)  # c3/2: g3 applied, nothing sayable
     assert scores["clarify_rate"] == pytest.approx(2 / 6)
     assert scores["breakdown"] == {"correct": 1, "clarify": 2, "no_guideline": 1, "unmapped": 1, "wrong_guideline": 1}
     # multi-topic turns: c1/1 (g1 covers find only), c1/3 (g2 + g1 cover find and book), c3/2 (g3 has no label)
