@@ -19,6 +19,14 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
        the matter again explicitly, e.g. a second return request).
    Otherwise it stays active (it still counts for relationships) but its action is not repeated
    and its tools are not called again. Observations have no action and are never "applied".
+2b. Best match. An unsure guideline that no verifier decided holds anyway when it is the
+   best-scoring guideline of the set for the whole message or for one of its sentences and its
+   score reaches `best_match_floor` (None: off). Why: the scorer's absolute thresholds are tuned
+   for "this example is a paraphrase of the message"; real messages are often plainly closest to
+   one situation without being a paraphrase of any example, and answering them with the fallback
+   is a dead end. The best match over the guideline's examples is the nearest-example rule a
+   retrieval agent uses, bounded by the floor (an off-topic message matches nothing), and the
+   trace says "best match" so a reviewer sees it was not a confident match.
 4. Several topics in one message. A message of several sentences ("I need to return this
    laptop. Also, what's your warranty?") is also scored sentence by sentence (`message_segments`):
    a guideline's score is the best of the whole message and each sentence, and it is attributed
@@ -29,6 +37,15 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
    `deferred` (they may apply at a later turn). This keeps two competing moves for one
    situation (ask for the card digits / check the billing address) out of one reply, while two
    situations raised together, in one sentence or several, each get their answer.
+5. One move per topic (`moves_per_topic`, off by default in the engine, 1 in the runtime
+   config). Mined guidelines of one department often describe neighbouring situations (the
+   same request in other words, with other slots already given); several of them hold for one
+   sentence, and an agent that answers each is a reply of five canned texts. Agents make one
+   move per thing the customer said: per topic (the whole message, or each sentence of a
+   several-topic message) and lane (conversation etiquette apart from the need), only the
+   `moves_per_topic` best matches of the latest message are applied (`match_strength`), the
+   others are deferred. High-criticality guidelines are exempt: a compliance instruction is
+   never crowded out.
 """
 
 from __future__ import annotations
@@ -40,7 +57,7 @@ from dataclasses import dataclass
 from guideminer.engine.protocols import ConditionScore, ConditionScorer, ConditionVerifier
 from guideminer.engine.relations import RelationOutcome
 from guideminer.engine.session import Message, Session, with_latest_text
-from guideminer.engine.spec import Guideline
+from guideminer.engine.spec import Criticality, Guideline
 from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
 
 POLICY_MODEL_ID = "policy:unsure_default"
@@ -56,10 +73,14 @@ class MatchingPolicy:
     reapply_fresh: float = 0.85
     max_segments: int = 4  # sentences scored separately; more are merged into the last one
     max_verifier_calls: int | None = None  # per turn; None = every unsure guideline
+    moves_per_topic: int | None = None  # item 5; None = no cap beyond one move per situation
+    best_match_floor: float | None = None  # module docstring, item 2b; None = off
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.reject < self.accept <= 1.0:
             raise ValueError(f"need 0 <= reject < accept <= 1, got {self.reject}, {self.accept}")
+        if self.best_match_floor is not None and not 0.0 < self.best_match_floor <= self.accept:
+            raise ValueError(f"best_match_floor must be in (0, accept], got {self.best_match_floor}")
         if self.max_verifier_calls is not None and self.max_verifier_calls < 0:
             raise ValueError(f"max_verifier_calls must be >= 0 or None, got {self.max_verifier_calls}")
 
@@ -121,7 +142,35 @@ def evaluate_conditions(
             whole_score = round(scored[0][2][guideline.id].score, 4) if whole else None
             decision = decision.model_copy(update={"segment": topic, "whole_score": whole_score})
         decisions.append(decision)
-    return decisions
+    return with_best_matches(decisions, best_matches(scored, guidelines, policy))
+
+
+def best_matches(scored: list, guidelines: Sequence[Guideline], policy: MatchingPolicy) -> set[str]:
+    """Ids of the best-matching guideline of each scored variant (whole message, sentences) whose
+    score on the latest message alone reaches the best-match floor (item 2b; a topic the customer
+    left does not win on context); empty when the floor is off."""
+    if policy.best_match_floor is None or not guidelines:
+        return set()
+    def latest(score: ConditionScore) -> float:  # the latest message (or sentence) alone
+        return score.fresh if score.fresh is not None else score.score
+
+    best = set()
+    for _, _, scores in scored:
+        top = max(guidelines, key=lambda g: latest(scores[g.id]))  # spec order wins ties
+        if latest(scores[top.id]) >= policy.best_match_floor:
+            best.add(top.id)
+    return best
+
+
+def with_best_matches(decisions: list[GuidelineDecision], best: set[str]) -> list[GuidelineDecision]:
+    """Decisions where a best match that only the unsure default rejected now holds."""
+    out = []
+    for decision in decisions:
+        if decision.guideline_id in best and decision.decided_by == "default" and not decision.condition_holds:
+            reasons = [*decision.reasons, "best match of the guidelines for this message or one of its sentences"]
+            decision = decision.model_copy(update={"condition_holds": True, "decided_by": "best_match", "reasons": reasons})
+        out.append(decision)
+    return out
 
 
 def _scores(scorer: ConditionScorer, conversation: Sequence[Message], guidelines: Sequence[Guideline]):
@@ -158,34 +207,64 @@ def situation_groups(guidelines: Sequence[Guideline]) -> dict[str, int]:
     return {g.id: roots.index(root(g.id)) for g in guidelines}
 
 
+def match_strength(decision: GuidelineDecision) -> float:
+    """How well the guideline matched the latest message: its fresh score where the scorer gives
+    one (the windowed score also credits earlier messages, so a topic the customer left keeps
+    scoring), else its score. Used to rank moves, never to decide whether a condition holds."""
+    return decision.fresh_score if decision.fresh_score is not None else (decision.score or 0.0)
+
+
 def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: Mapping[str, Guideline],
-                           applied_before: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
+                           applied_before: frozenset[str] = frozenset(), *,
+                           lanes: Mapping[str, str] | None = None,
+                           moves_per_topic: int | None = None) -> list[GuidelineDecision]:
     """Defer all but the most important applied instruction per situation (module docstring,
     item 4): two moves for one situation are alternatives or steps, not two answers. A move
-    not made yet goes before one `applied_before` (the conversation moves on, not round)."""
+    not made yet goes before one `applied_before` (the conversation moves on, not round).
+    With `moves_per_topic`, at most that many moves answer one topic (a sentence of the message,
+    or the whole message) per lane (`lanes`: guideline id -> "etiquette" | "department"; a
+    greeting and the answer to the need are two lanes); high-criticality guidelines are never
+    deferred by this cap (module docstring, item 5)."""
     applied = [d for d in decisions if d.status is GuidelineStatus.applied]
     group = situation_groups([guidelines[d.guideline_id] for d in applied])
-    chosen: dict[int, GuidelineDecision] = {}
-    for decision in applied:
-        key = group[decision.guideline_id]
-        if key not in chosen or _importance(decision, guidelines, applied_before) < \
-                _importance(chosen[key], guidelines, applied_before):
-            chosen[key] = decision
-    kept = {d.guideline_id for d in chosen.values()}
+    winners = _best_per(applied, lambda d: group[d.guideline_id], 1, guidelines, applied_before)
+    reasons = {d.guideline_id: f"deferred: {winners[group[d.guideline_id]][0]} answers the same situation this turn"
+               for d in applied if d.guideline_id not in {w for ws in winners.values() for w in ws}}
+    if moves_per_topic is not None:
+        capped = [d for d in applied if d.guideline_id not in reasons
+                  and guidelines[d.guideline_id].criticality is not Criticality.high]
+        topic = {d.guideline_id: ((lanes or {}).get(d.guideline_id, "department"), d.segment) for d in capped}
+        # across situations the best match of the latest message wins, made before or not
+        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset())
+        for d in capped:
+            if d.guideline_id not in kept[topic[d.guideline_id]]:
+                reasons[d.guideline_id] = f"deferred: {kept[topic[d.guideline_id]][0]} is the move for this topic this turn"
     out = []
     for decision in decisions:
-        if decision.status is GuidelineStatus.applied and decision.guideline_id not in kept:
-            winner = chosen[group[decision.guideline_id]].guideline_id
-            reasons = [*decision.reasons, f"deferred: {winner} answers the same situation this turn"]
-            decision = decision.model_copy(update={"status": GuidelineStatus.deferred, "reasons": reasons})
+        if decision.guideline_id in reasons and decision.status is GuidelineStatus.applied:
+            decision = decision.model_copy(update={"status": GuidelineStatus.deferred,
+                                                   "reasons": [*decision.reasons, reasons[decision.guideline_id]]})
         out.append(decision)
     return out
 
 
+def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Mapping[str, Guideline],
+              applied_before: frozenset[str]) -> dict:
+    """key -> ids of the `keep` most important decisions with that key, most important first."""
+    ranked: dict = {}
+    for decision in sorted(decisions, key=lambda d: _importance(d, guidelines, applied_before)):
+        ranked.setdefault(key(decision), [])
+        if len(ranked[key(decision)]) < keep:
+            ranked[key(decision)].append(decision.guideline_id)
+    return ranked
+
+
 def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline], applied_before: frozenset[str]) -> tuple:
-    """Sort key, most important first: not made yet, criticality, score, priority, then id."""
+    """Sort key, most important first: not made yet, criticality, match to the latest message,
+    priority, then id."""
     guideline = guidelines[decision.guideline_id]
-    return (guideline.id in applied_before, -guideline.criticality.rank, -round(decision.score or 0.0, 2), -guideline.priority, guideline.id)
+    return (guideline.id in applied_before, -guideline.criticality.rank, -round(match_strength(decision), 2),
+            -guideline.priority, guideline.id)
 
 
 def _decide(

@@ -28,7 +28,7 @@ class GuidelineStatus(str, Enum):
     inactive = "inactive"  # condition judged not to hold
 
 
-DecidedBy = Literal["scorer", "verifier", "default", "entailment"]
+DecidedBy = Literal["scorer", "verifier", "default", "best_match", "entailment"]
 
 
 class GuidelineDecision(BaseModel):

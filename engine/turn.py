@@ -15,10 +15,17 @@ routing whose department has no holding guideline is an unknown need too, not a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from guideminer.engine.compose import TurnMaterial, compose_reply
-from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments, one_move_per_situation
+from guideminer.engine.matching import (
+    MatchingPolicy,
+    assign_statuses,
+    evaluate_conditions,
+    match_strength,
+    message_segments,
+    one_move_per_situation,
+)
 from guideminer.engine.protocols import (
     ConditionScorer,
     ConditionVerifier,
@@ -124,7 +131,7 @@ class Engine:
             segments = message_segments(customer_message, self.settings.matching.max_segments)
             etiquette = self.spec.etiquette
             with timer.stage("etiquette"):
-                manners = self._evaluate(etiquette, session, segments) if etiquette is not None else None
+                manners = self._evaluate(etiquette, session, segments, best_match=False) if etiquette is not None else None
             with timer.stage("routing"):
                 routing = route_turn(self.spec, session.department_id, session.messages, self.router,
                                      self.settings.routing, turn, etiquette_score=_best_holding(manners))
@@ -143,8 +150,13 @@ class Engine:
         return Reply(text=text, trace=trace)
 
     def _evaluate(self, department: Department, session: Session, segments: list[str], *,
-                  whole: bool = True) -> _Evaluated:
+                  whole: bool = True, best_match: bool = True) -> _Evaluated:
+        """One guideline set's decisions. `best_match=False` for the etiquette set: it is
+        evaluated on every message beside the need, and its short generic conditions are always
+        somebody's best match ("is this customer service?" would get a closing line)."""
         policy = self.settings.matching
+        if not best_match:
+            policy = replace(policy, best_match_floor=None)
         decisions = evaluate_conditions(session.messages, department.guidelines, self.scorer, self.verifier,
                                         policy, segments, whole=whole)
         relations = resolve_relationships((d.guideline_id for d in decisions if d.condition_holds), department)
@@ -160,9 +172,11 @@ class Engine:
         if department_id is None:
             return []
         home = self._evaluate(self.spec.department(department_id), session, segments)
-        if session.department_id is None and not any(d.condition_holds for d in home.decisions):
-            trace.routing = _unknown_need(trace.routing)
-            return [home]  # in the trace for the record; nothing of it holds, so nothing applies
+        if session.department_id is None:
+            home = _first_routing_matches(home, trace.routing.confidence, self.settings.matching.accept)
+            if not any(d.condition_holds for d in home.decisions):
+                trace.routing = _unknown_need(trace.routing)
+                return [home]  # in the trace for the record; nothing of it holds, so nothing applies
         evaluated = [home]
         claims = other_topic_departments(self.spec, department_id, session.messages, segments, self.router,
                                          self.settings.routing)
@@ -177,7 +191,8 @@ class Engine:
         lanes = {g.id: "etiquette" if e.department.id == etiquette_id else "department"
                  for e in evaluated for g in e.department.guidelines}
         trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id,
-                                                  frozenset(a.guideline_id for a in session.applied))
+                                                  frozenset(a.guideline_id for a in session.applied), lanes=lanes,
+                                                  moves_per_topic=self.settings.matching.moves_per_topic)
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id
@@ -193,6 +208,12 @@ class Engine:
             text = given
         else:
             text = self._compose(session, home, evaluated, instructions, observations, trace, timer)
+            if routed is None and trace.composition is not None and trace.composition.source == "fallback":
+                # unrouted, and the etiquette move had nothing approved to say (an unfilled field):
+                # the receptionist's question, not a hand-off, answers a greeting
+                notes = [*trace.composition.notes, "nothing approved could be said before routing: receptionist asks"]
+                text = self._clarify_or_hand_off(session, trace)
+                trace.composition = trace.composition.model_copy(update={"notes": notes})
         self._record(session, evaluated, trace, instructions)
         return text
 
@@ -251,6 +272,24 @@ class Engine:
             session.conditions_held_last_turn = []
 
 
+def _first_routing_matches(home: _Evaluated, route_confidence: float | None, accept: float) -> _Evaluated:
+    """On the turn that would open a department, a best match (engine/matching.py, item 2b)
+    counts only when the router is confident (>= `accept`) that the need belongs there: a greeting
+    or small talk the router barely places ("is this customer service?") must not open billing
+    with a card-digits question; the receptionist asks instead."""
+    if route_confidence is not None and route_confidence >= accept:
+        return home
+    undone = []
+    for decision in home.decisions:
+        if decision.decided_by == "best_match" and decision.condition_holds:
+            reason = f"not held: a first routing needs a confident match (router confidence {route_confidence or 0:.2f} < {accept:.2f})"
+            decision = decision.model_copy(update={"condition_holds": False, "status": GuidelineStatus.inactive,
+                                                   "reasons": [*decision.reasons, reason]})
+        undone.append(decision)
+    held = {d.guideline_id for d in undone if d.condition_holds}
+    return _Evaluated(home.department, undone, home.conditions_held & held)
+
+
 def _best_holding(manners: _Evaluated | None) -> float | None:
     """The best whole-message score of an etiquette guideline holding this turn (None: none
     holds): a greeting sentence before a need must not hold routing back."""
@@ -271,7 +310,7 @@ def _in_topic_order(trace: TurnTrace, status: GuidelineStatus, by_id: dict[str, 
     """Guidelines with `status` in the order the customer raised their topics; within a topic
     etiquette first (the greeting before the answer), then by importance."""
     chosen = [d for d in trace.guidelines if d.status is status]
-    rank = {g.id: i for i, g in enumerate(order_applied((by_id[d.guideline_id], d.score or 0.0) for d in chosen))}
+    rank = {g.id: i for i, g in enumerate(order_applied((by_id[d.guideline_id], match_strength(d)) for d in chosen))}
 
     def position(decision: GuidelineDecision) -> tuple[int, int, int]:
         topic = trace.segments.index(decision.segment) if decision.segment in trace.segments else 0

@@ -216,7 +216,8 @@ def evaluate_agent(fit: Path, test: Path, engine: Engine, embedder: TextEmbedder
     return AgentEvaluation(scores)
 
 
-def mine_and_export(fit: Path, embedder: TextEmbedder, *, embedder_factory=None, log=lambda _: None):
+def mine_and_export(fit: Path, embedder: TextEmbedder, *, embedder_factory=None, log=lambda _: None,
+                    match_examples: int | None = None):
     """Mine FIT (resumable: steps already up to date are skipped) and export its agent spec with
     auto-accept (explicit review decisions in FIT win); the spec is kept in memory, FIT gets no
     agent.yaml."""
@@ -224,7 +225,8 @@ def mine_and_export(fit: Path, embedder: TextEmbedder, *, embedder_factory=None,
     from guideminer.mining.pipeline import mine_workspace
 
     mine_workspace(Path(fit), embedder, embedder_factory=embedder_factory, log=log)
-    result = export_workspace(Path(fit), None, auto_accept=True, name=f"{Path(fit).resolve().name} agent")
+    extra = {} if match_examples is None else {"match_examples": match_examples}
+    result = export_workspace(Path(fit), None, auto_accept=True, name=f"{Path(fit).resolve().name} agent", **extra)
     log(f"exported {sum(len(d.guidelines) for d in result.spec.departments)} guidelines "
         f"({result.auto_accepted} auto-accepted) in {len(result.spec.departments)} departments")
     return result.spec

@@ -22,6 +22,7 @@ def eval_agent_command(
     truth: Annotated[Optional[Path], typer.Option(help="demo: truth.json or the folder holding it.")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Replay only the first N TEST conversations (by id).")] = None,
     runtime_config: ConfigOption = None,
+    match_examples: Annotated[int, typer.Option(help="Answered customer turns per guideline as matching examples in the exported spec (as `guideminer export`).")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON object (last line either way).")] = False,
 ) -> None:
     """Held-out agent replay: mine + export FIT (auto-accept), replay TEST with teacher forcing.
@@ -54,7 +55,7 @@ def eval_agent_command(
     console = Console(stderr=True)
     config = load_runtime_config(runtime_config)
     embedder = load_embedder(config.embedder, config.embedder_backend)  # type: ignore[arg-type]
-    spec = mine_and_export(fit, embedder, log=console.print,
+    spec = mine_and_export(fit, embedder, log=console.print, match_examples=match_examples,
                            embedder_factory=partial(load_embedder, config.embedder, config.embedder_backend))
     engine = build_engine(spec, config, embedder=embedder)
     report = evaluate_agent(fit, test, engine, embedder, read_gold, limit=limit,

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from guideminer.engine import Engine, GuidelineStatus, Guideline, Message, Session
+from guideminer.engine.matching import match_strength
 from guideminer.engine.relations import order_applied
 
 
@@ -60,7 +61,7 @@ def _respond(engine: Engine, session: Session, conversation_id: str, turn: dict,
                            "message is not the engine's reply (teacher forcing needs it last)")
     department = reply.trace.routing.department_id
     source = reply.trace.composition.source if reply.trace.composition else "fallback"
-    applied_scores = {d.guideline_id: d.score or 0.0 for d in reply.trace.guidelines
+    applied_scores = {d.guideline_id: match_strength(d) for d in reply.trace.guidelines
                       if d.status is GuidelineStatus.applied}
     unknown = [g for g in applied_scores if g not in guidelines]
     if unknown:

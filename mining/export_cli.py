@@ -15,6 +15,7 @@ def export_command(
     auto_accept: Annotated[bool, typer.Option(help="Accept every pending proposal above the documented score thresholds (unattended pipelines, the demo).")] = False,
     mode: Annotated[str, typer.Option(help="Composition mode: fluid | canned_strict | canned_fluid.")] = "canned_fluid",
     name: Annotated[Optional[str], typer.Option(help="Agent name (default: from the workspace folder).")] = None,
+    match_examples: Annotated[int, typer.Option(help="Customer turns the agent answered with each guideline's move, added to its matching examples (0: condition medoids only).")] = 50,
 ) -> None:
     """Export the reviewed proposals of a workspace as an approved agent spec.
 
@@ -48,7 +49,8 @@ def export_command(
             console.print(f"wrote {path}: Parlant module, {len(result.spec.departments)} agents, {n_guidelines} "
                           f"guidelines ({result.auto_accepted} auto-accepted), {len(result.skipped)} proposals not exported")
             return
-        result = export_workspace(workspace, out, auto_accept=auto_accept, mode=CompositionMode(mode), name=name)
+        result = export_workspace(workspace, out, auto_accept=auto_accept, mode=CompositionMode(mode), name=name,
+                                  match_examples=match_examples)
     except (ExportError, ReviewError, ValueError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from error

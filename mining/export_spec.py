@@ -22,6 +22,7 @@ stay rejected; explicit decisions always win.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +34,13 @@ from guideminer.engine.spec import (
     Guideline,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
+from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
 
 MAX_EXAMPLES = 5
-AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.3, "min_lift": 2.0}
+AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.2, "min_lift": 2.0}
 MINED_PREFIX = "mined:"
 _PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)>")
 
@@ -91,10 +93,12 @@ def template_from_text(text: str) -> str:
     return _PLACEHOLDER.sub(lambda m: "{" + m.group(1).lower() + "}", escaped)
 
 
-def condition_examples(reviewed: ReviewedGuideline) -> tuple[str, ...]:
-    """Representative customer turns of the condition cluster (medoids, PII already redacted),
+def condition_examples(reviewed: ReviewedGuideline, answered: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Representative customer turns of the condition cluster (medoids, PII already redacted)
+    and then `answered` (mining/match_examples.py: turns the agent answered with this move),
     minus anything that reads like an instruction to the agent."""
-    return safe_texts(reviewed.proposal.condition.representative_texts)
+    medoids = safe_texts(reviewed.proposal.condition.representative_texts)
+    return tuple(dict.fromkeys((*medoids, *(t.strip() for t in answered if not looks_like_injection(t)))))
 
 
 def safe_texts(texts: list[str]) -> tuple[str, ...]:
@@ -103,11 +107,11 @@ def safe_texts(texts: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in stripped if t and not looks_like_injection(t)))[:MAX_EXAMPLES]
 
 
-def _guideline(reviewed: ReviewedGuideline) -> Guideline:
+def _guideline(reviewed: ReviewedGuideline, answered: tuple[str, ...] = ()) -> Guideline:
     proposal = reviewed.proposal
     return Guideline(
         id=reviewed.guideline_id, condition=reviewed.condition_text, action=reviewed.action_text,
-        examples=condition_examples(reviewed),
+        examples=condition_examples(reviewed, answered),
         after_examples=safe_texts(proposal.after_action.representative_texts) if proposal.after_action else (),
         priority=max(0, 1000 - proposal.rank), provenance=MINED_PREFIX + proposal.guideline_id,
         tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from),
@@ -136,7 +140,7 @@ def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
 
 
 def _department(department_id: str, name: str, departments: DepartmentSet,
-                members: list[ReviewedGuideline], merged_ids: list[str]) -> Department:
+                members: list[ReviewedGuideline], merged_ids: list[str], answered: Mapping[str, tuple[str, ...]]) -> Department:
     sources = [d for d in departments.departments if d.department_id in (department_id, *merged_ids)]
     keywords = list(dict.fromkeys(k for d in sources for k in d.keywords))[:8]
     openings = [o for d in sources for o in d.example_openings][:3]
@@ -145,23 +149,28 @@ def _department(department_id: str, name: str, departments: DepartmentSet,
     routing = tuple(dict.fromkeys(t for d in sources for s in d.situations for t in s.representative_texts
                                   if not looks_like_injection(t)))
     return Department(id=department_id, name=name, description=description, routing_examples=routing,
-                      guidelines=tuple(_guideline(m) for m in members), canned_responses=tuple(canned))
+                      guidelines=tuple(_guideline(m, answered.get(m.guideline_id, ())) for m in members),
+                      canned_responses=tuple(canned))
 
 
-def _etiquette(members: list[ReviewedGuideline]) -> Department | None:
+def _etiquette(members: list[ReviewedGuideline], answered: Mapping[str, tuple[str, ...]]) -> Department | None:
     """The global etiquette set: conversation management that applies in every department."""
     if not members:
         return None
     canned = [c for c in map(_canned, members) if c is not None]
     return Department(id=ETIQUETTE_ID, name="Conversation etiquette",
                       description="Greetings, thanks, holds, confirmations and closings: applies in every department.",
-                      guidelines=tuple(_guideline(m) for m in members), canned_responses=tuple(canned))
+                      guidelines=tuple(_guideline(m, answered.get(m.guideline_id, ())) for m in members),
+                      canned_responses=tuple(canned))
 
 
 def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *, name: str,
                      mode: CompositionMode = CompositionMode.canned_fluid,
-                     auto_accept: bool = False) -> tuple[AgentSpec, dict[str, str], int]:
-    """(spec, skipped guideline ids with reasons, number auto-accepted)."""
+                     auto_accept: bool = False, answered: Mapping[str, tuple[str, ...]] | None = None,
+                     ) -> tuple[AgentSpec, dict[str, str], int]:
+    """(spec, skipped guideline ids with reasons, number auto-accepted). `answered`: extra matching
+    examples per guideline id (mining/match_examples.py), read from the workspace by the caller."""
+    answered = answered or {}
     skipped: dict[str, str] = {}
     chosen: dict[str, list[ReviewedGuideline]] = {}
     auto = 0
@@ -187,7 +196,7 @@ def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *,
             continue
         merged = [d for d, into in reviewed.department_merges.items() if reviewed.department_of(d) == department_id]
         built.append(_department(department_id, reviewed.department_names[department_id], departments,
-                                 chosen.get(department_id, []), merged))
+                                 chosen.get(department_id, []), merged, answered))
     if not built:
         raise ExportError("the mined workspace has no departments to export")
     # A department without guidelines is a dead end (routed there, nothing can answer): it is
@@ -200,7 +209,7 @@ def build_agent_spec(reviewed: ReviewedProposals, departments: DepartmentSet, *,
         raise ExportError("no department has an exported guideline: accept guidelines in review "
                           "(notebooks/02_review_guidelines.ipynb) or lower the auto-accept bar")
     spec = AgentSpec(name=name, description="Exported by guideminer from reviewed mining proposals.",
-                     composition_mode=mode, departments=tuple(built), etiquette=_etiquette(chosen.get(ETIQUETTE_ID, [])))
+                     composition_mode=mode, departments=tuple(built), etiquette=_etiquette(chosen.get(ETIQUETTE_ID, []), answered))
     return spec, skipped, auto
 
 
@@ -216,8 +225,11 @@ def diff_specs(old: AgentSpec | None, new: AgentSpec) -> SpecDiff:
 
 
 def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = False,
-                     mode: CompositionMode = CompositionMode.canned_fluid, name: str | None = None) -> ExportResult:
-    """Build the spec from the workspace's proposals and decisions; write it to `out` if given."""
+                     mode: CompositionMode = CompositionMode.canned_fluid, name: str | None = None,
+                     match_examples: int = MATCH_EXAMPLES) -> ExportResult:
+    """Build the spec from the workspace's proposals and decisions; write it to `out` if given.
+    Each guideline gets up to `match_examples` answered customer turns as extra matching
+    examples (mining/match_examples.py; 0 = the condition medoids only)."""
     workspace = Path(workspace)
     if not read_decisions(workspace) and not auto_accept:
         raise ExportError(
@@ -229,8 +241,11 @@ def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = F
 
     _, departments = read_proposals(workspace)
     reviewed = review_workspace(workspace)
+    answered = matching_examples(workspace, ((g.guideline_id, g.proposal) for g in reviewed.guidelines.values()
+                                             if g.status == "accepted" or (auto_accept and g.status == "pending")),
+                                 match_examples)
     spec, skipped, auto = build_agent_spec(reviewed, departments, name=name or f"{workspace.resolve().name} agent",
-                                           mode=mode, auto_accept=auto_accept)
+                                           mode=mode, auto_accept=auto_accept, answered=answered)
     previous = load_agent_spec(out) if out is not None and Path(out).is_file() else None
     diff = diff_specs(previous, spec)
     path = dump_agent_spec(spec, out) if out is not None else None

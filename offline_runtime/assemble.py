@@ -119,6 +119,10 @@ def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
     """An engine for `spec`; `embedder` overrides the configured one (tests, shared instances)."""
     config = config or RuntimeConfig()
     pool = ModelPool(config, MemoizingEmbedder(embedder) if embedder is not None else None)
-    settings = EngineSettings(matching=MatchingPolicy(max_verifier_calls=config.verifier.max_calls))
+    matching = config.matching
+    settings = EngineSettings(matching=MatchingPolicy(
+        accept=matching.accept, reject=matching.reject, best_match_floor=matching.best_match_floor,
+        moves_per_topic=matching.moves_per_topic,
+        max_verifier_calls=config.verifier.max_calls))
     return Engine(spec, router=_router(pool, spec), scorer=_scorer(pool, spec), composer=_composer(pool),
                   verifier=_verifier(pool), argument_extractor=_argument_extractor(pool), settings=settings)

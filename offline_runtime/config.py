@@ -53,6 +53,21 @@ class ToolArgumentsBinding(_Strict):
     prompt: PromptStyle = "completion"
 
 
+class MatchingBinding(_Strict):
+    """The condition cascade's thresholds on the scorer's calibrated score (engine/matching.py)."""
+
+    accept: float = Field(0.7, gt=0.0, le=1.0)  # holds without a verifier
+    reject: float = Field(0.3, ge=0.0, lt=1.0)  # does not hold; in between: the verifier decides
+    # the best-scoring guideline of a message / sentence holds from this score on when no
+    # verifier decided it (engine/matching.py, item 2b); null: only accept/verifier decide
+    # 0.3 = the reject threshold: measured best of 0.2 / 0.3 / 0.5 / off on SGD and demo held-out
+    # splits (docs/results.md, "An agent that answers")
+    best_match_floor: float | None = Field(0.3, gt=0.0, le=1.0)
+    # moves per topic (whole message or one sentence) and lane; the rest are deferred
+    # (engine/matching.py, item 5); null: every holding situation gets its move
+    moves_per_topic: int | None = Field(1, ge=1)
+
+
 class RuntimeConfig(_Strict):
     embedder: str | None = None  # a local sentence-transformers name or directory; None = MiniLM
     embedder_backend: str = "auto"
@@ -62,6 +77,7 @@ class RuntimeConfig(_Strict):
     verifier: VerifierBinding = VerifierBinding()
     composer: ComposerBinding = ComposerBinding()
     tool_arguments: ToolArgumentsBinding = ToolArgumentsBinding()
+    matching: MatchingBinding = MatchingBinding()
     n_threads: int | None = Field(None, ge=1)  # llama.cpp threads; None = physical cores
     n_ctx: int = Field(2048, ge=256)
     seed: int = 0

@@ -8,8 +8,10 @@ to a GGUF you trust for fluid replies.
 
 Tool outcomes never reach the customer raw: a result only shows through the canned template
 fields it fills (rendered before this composer is asked), and an instruction whose tool failed
-is left out (the error is in the trace); if nothing is left, the reply is empty and the engine
-sends the spec's fallback.
+is left out (the error is in the trace); so is an instruction whose canned template has a field
+no tool or session variable filled (its action text may quote one customer's facts, e.g. "say
+'I found 2 events'"); if nothing is left, the reply is empty and the engine sends the spec's
+fallback.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ class TemplateComposer:
         for guideline in request.instructions:
             if failed & set(guideline.tools):
                 continue
-            hint = next((c for c in request.canned_hints if guideline.id in c.guideline_ids
-                         and all(fields.get(f) is not None for f in c.fields)), None)
+            own = [c for c in request.canned_hints if guideline.id in c.guideline_ids]
+            hint = next((c for c in own if all(fields.get(f) is not None for f in c.fields)), None)
             if hint is not None:
                 text = render_template(hint, fields)
+            elif own:
+                continue  # its approved reply needs facts nobody supplied: say nothing rather than guess
             elif guideline.action:
                 text = f"({guideline.action})"
             else:

@@ -145,18 +145,19 @@ def department_world(groups: int = 4, per_group: int = 3, per_situation: int = 1
             "gold": conv_gold, "situation_gold": gold}
 
 
-def proposals_workspace(root, *, with_turns: bool = False):
-    """A workspace folder holding the planted world's mined proposals (and its turns, for
-    evidence lookups), as review, export and the Parlant export read it."""
+def proposals_workspace(root):
+    """A workspace folder holding the planted world's turns, turn assignments and mined
+    proposals, as review, export (evidence and matching examples) and the Parlant export read it."""
     from pathlib import Path
 
     from guideminer.mining.proposals import write_proposals
+    from guideminer.mining.schema import MINING_FILES
 
     world = guideline_world()
     ws = Path(root) / "ws"
     (ws / "mining" / "proposals").mkdir(parents=True)
     write_proposals(ws, world["assignments"], world["clusters"], world["conversations"])
-    if with_turns:
-        (ws / "turns.parquet").mkdir(parents=True, exist_ok=True)
-        world["turns"].write_parquet(ws / "turns.parquet" / "part-000000.parquet")
+    world["assignments"].write_parquet(ws / MINING_FILES["turn_assignments"])
+    (ws / "turns.parquet").mkdir(parents=True, exist_ok=True)
+    world["turns"].write_parquet(ws / "turns.parquet" / "part-000000.parquet")
     return ws

@@ -136,3 +136,38 @@ def test_segments_and_situation_groups():
     spec = shop_spec()
     groups = situation_groups([*spec.department("returns").guidelines, *spec.department("tech").guidelines])
     assert groups["g_return"] == groups["g_return_refund"] != groups["g_warranty"]
+
+
+def _best_match_shop(router_confidence: float, scores: dict[str, float]) -> Engine:
+    from guideminer.engine import EngineSettings, MatchingPolicy
+
+    spec = shop_spec()
+    return Engine(spec, router=FixedRouter("returns", confidence=router_confidence), scorer=FixedScorer(scores),
+                  composer=TemplateComposer(), settings=EngineSettings(matching=MatchingPolicy(best_match_floor=0.3)))
+
+
+def test_a_first_routing_opens_a_department_on_a_best_match_only_when_the_router_is_confident():
+    unsure_route = _best_match_shop(0.4, {"g_return": 0.5}).respond(Session(), "is this customer service?")
+    assert unsure_route.trace.routing.department_id is None and unsure_route.text == DEFAULT_CLARIFY
+    held = unsure_route.trace.decision("g_return")
+    assert not held.condition_holds and "confident match" in held.reasons[-1]
+    sure_route = _best_match_shop(0.9, {"g_return": 0.5}).respond(Session(), "I'd like to send the kettle back")
+    assert sure_route.trace.routing.department_id == "returns" and sure_route.text == RETURN_TEXT
+    assert sure_route.trace.decision("g_return").decided_by == "best_match"
+
+
+def test_the_etiquette_set_never_holds_on_a_best_match():
+    reply = _best_match_shop(0.9, {"e_greet": 0.5, "g_return": 0.9}).respond(Session(), "I want to return my laptop")
+    greet = reply.trace.decision("e_greet")
+    assert (greet.decided_by, greet.condition_holds) == ("default", False)
+    assert reply.text == RETURN_TEXT
+
+
+def test_an_unrouted_etiquette_move_with_nothing_approved_to_say_gets_the_receptionist_question():
+    spec = shop_spec()
+    etiquette = spec.etiquette.model_copy(update={"canned_responses": tuple(
+        c.model_copy(update={"template": "Hello, this is {agent_name}!"}) for c in spec.etiquette.canned_responses)})
+    spec = spec.model_copy(update={"etiquette": etiquette})
+    reply = shop_engine(spec).respond(Session(), "Hello there, good morning")
+    assert reply.trace.applied_guideline_ids == ["e_greet"]
+    assert reply.text == DEFAULT_CLARIFY and reply.trace.composition.source == "clarify"

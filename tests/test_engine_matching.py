@@ -102,6 +102,39 @@ def test_unsure_without_verifier_takes_the_documented_default(default):
         "default", "policy:unsure_default", default)
 
 
+def _best_match_engine(scores, floor, verifier=None):
+    spec = one_department_spec([Guideline(id="a", condition="ca", action="do a"),
+                                Guideline(id="b", condition="cb", action="do b")])
+    settings = EngineSettings(matching=MatchingPolicy(best_match_floor=floor))
+    return Engine(spec, router=FixedRouter("main"), scorer=FixedScorer(scores), composer=FreeTextComposer(),
+                  verifier=verifier, settings=settings)
+
+
+def test_best_match_holds_only_the_top_unsure_guideline_above_the_floor():
+    reply = _best_match_engine({"a": 0.5, "b": 0.45}, floor=0.4).respond(Session(), "something")
+    best, runner_up = reply.trace.decision("a"), reply.trace.decision("b")
+    assert (best.decided_by, best.condition_holds, best.status) == ("best_match", True, APPLIED)
+    assert any("best match" in r for r in best.reasons)
+    assert (runner_up.decided_by, runner_up.condition_holds) == ("default", False)
+
+
+def test_best_match_below_the_floor_or_switched_off_holds_nothing():
+    for scores, floor in (({"a": 0.35, "b": 0.32}, 0.4), ({"a": 0.6, "b": 0.1}, None)):
+        reply = _best_match_engine(scores, floor).respond(Session(), "something")
+        assert not any(d.condition_holds for d in reply.trace.guidelines), (scores, floor)
+
+
+def test_best_match_never_overrides_a_verifier_no():
+    reply = _best_match_engine({"a": 0.5, "b": 0.1}, 0.4, verifier=FakeVerifier({"a": False})).respond(Session(), "x")
+    decision = reply.trace.decision("a")
+    assert (decision.decided_by, decision.condition_holds) == ("verifier", False)
+
+
+def test_best_match_floor_must_not_exceed_accept():
+    with pytest.raises(ValueError, match="best_match_floor"):
+        MatchingPolicy(accept=0.7, best_match_floor=0.8)
+
+
 def _scripted_engine(**policy):
     spec = one_department_spec([
         Guideline(id="refund", condition="customer asks for a refund", action="explain refunds"),
@@ -171,3 +204,34 @@ def test_router_and_scorer_sharing_a_memoizing_embedder_embed_each_message_once(
     engine.respond(session, "Does the warranty cover a broken product?")
     per_turn = [call for call in embedder.calls if len(call) == 1]
     assert per_turn == [["I want to return an item"], ["Does the warranty cover a broken product?"]]
+
+
+def _applied(gid, fresh, segment=None, score=None):
+    from guideminer.engine.trace import GuidelineDecision
+
+    return GuidelineDecision(guideline_id=gid, actionable=True, score=score if score is not None else fresh,
+                             fresh_score=fresh, decided_by="scorer", model_id="m", condition_holds=True,
+                             status=APPLIED, segment=segment)
+
+
+def test_one_move_per_topic_keeps_the_best_match_of_the_latest_message_per_lane_and_sentence():
+    from guideminer.engine import Criticality
+    from guideminer.engine.matching import one_move_per_situation
+
+    guidelines = {g.id: g for g in (
+        Guideline(id="stale", condition="wants events", action="ask the city", priority=9),
+        Guideline(id="venue", condition="asks where the venue is", action="give the address"),
+        Guideline(id="hello", condition="greets", action="greet back"),
+        Guideline(id="legal", condition="mentions a lawsuit", action="hand over to legal", criticality=Criticality.high),
+        Guideline(id="refund", condition="asks for a refund", action="explain refunds"))}
+    decisions = [_applied("stale", 0.6, score=1.0), _applied("venue", 0.9), _applied("hello", 0.8),
+                 _applied("legal", 0.75), _applied("refund", 0.7, segment="And I want a refund.")]
+    lanes = {"hello": "etiquette"}
+    out = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, lanes=lanes, moves_per_topic=1)}
+    assert out["venue"].status is APPLIED  # best match of the latest message, not the windowed score
+    assert out["stale"].status is GuidelineStatus.deferred and "venue is the move" in out["stale"].reasons[-1]
+    assert out["hello"].status is APPLIED  # etiquette is its own lane
+    assert out["legal"].status is APPLIED  # high criticality is never crowded out
+    assert out["refund"].status is APPLIED  # another sentence is another topic
+    uncapped = one_move_per_situation(decisions, guidelines, lanes=lanes)
+    assert all(d.status is APPLIED for d in uncapped)

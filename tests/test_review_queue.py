@@ -26,7 +26,7 @@ from guideminer.mining.review_queue import (
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    return proposals_workspace(tmp_path, with_turns=True)
+    return proposals_workspace(tmp_path)
 
 
 def test_queue_filters_sorts_and_pages_every_proposal(workspace: Path) -> None:

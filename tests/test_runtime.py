@@ -91,6 +91,24 @@ def test_template_composer_uses_canned_text_then_plain_actions(engine) -> None:
     assert TemplateComposer().compose(bare) == f"({guideline.action})"
 
 
+def test_template_composer_never_falls_back_to_the_action_text_of_an_unfillable_template() -> None:
+    from guideminer.engine import CannedResponse, CompositionRequest, Department, Guideline
+
+    guideline = Guideline(id="events", condition="customer asks for events", action="say “I found 2 upcoming events.”")
+    other = Guideline(id="city", condition="customer wants events", action="ask for the city")
+    canned = (CannedResponse(id="c-events", template="I found {count} upcoming events.", guideline_ids=("events",)),
+              CannedResponse(id="c-city", template="Which city?", guideline_ids=("city",)))
+    department = Department(id="d", name="d", description="events", guidelines=(guideline, other), canned_responses=canned)
+
+    def reply(variables):
+        return TemplateComposer().compose(CompositionRequest(
+            department=department, conversation=(), instructions=(guideline, other), observations=(),
+            tool_outcomes=(), variables=variables, canned_hints=canned))
+
+    assert reply({}) == "Which city?"  # not "(say “I found 2 upcoming events.”)"
+    assert reply({"count": 3}) == "I found 3 upcoming events.\n\nWhich city?"
+
+
 def test_replay_scores_routing_guidelines_and_latency(workspace: Path, engine) -> None:
     report = replay_workspace(engine, workspace, gold_key="outcome")
     from guideminer.ingest.workspace import read_conversations

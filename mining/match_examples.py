@@ -1,0 +1,83 @@
+"""Matching examples for exported guidelines: real customer turns that were answered by the move.
+
+Why: the runtime matcher decides whether a guideline's condition holds by comparing the
+customer's message with the guideline's condition and `examples`. A handful of cluster medoids
+cover the middle of a situation only; customers phrase the same need in many ways, and a
+message that is plainly a case of the situation but far from its five medoids is missed, which
+the agent answers with a fallback. The evidence of a mined guideline is every turn of its
+condition cluster(s) that the agent answered with its action cluster(s) (any scope it was
+merged from); a spread of those turns is what "customers who got this answer said".
+
+Selection: the customer turns whose *next agent turn* falls in one of the guideline's action
+clusters (the answer the agent actually gave, as `eval agent` defines "answered"), distinct
+texts only, ordered by clustering confidence and taken at evenly spaced ranks so the sample
+spans the cluster from its core to its edge rather than repeating the medoid. The texts are the
+workspace's stored turns, which ingest has already redacted; anything that reads like an
+instruction to the agent is left out, as for the medoids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from guideminer.ingest.workspace import scan_turns
+from guideminer.mining.phrasing import looks_like_injection
+from guideminer.mining.proposals_schema import GuidelineProposal
+from guideminer.mining.schema import MINING_FILES
+
+MATCH_EXAMPLES = 50  # 20 -> 50: SGD held-out next action 0.438 -> 0.454 (docs/results.md)
+
+
+def answered_pairs(turns: pl.DataFrame, assignments: pl.DataFrame) -> pl.DataFrame:
+    """One row per customer turn whose next turn is an agent turn: the customer turn's text,
+    cluster and confidence, and the answering agent turn's cluster."""
+    ordered = turns.select("conversation_id", "turn_index", "role", "text").sort("conversation_id", "turn_index")
+    ordered = ordered.with_columns(
+        pl.col("role").shift(-1).over("conversation_id").alias("next_role"),
+        pl.col("turn_index").shift(-1).over("conversation_id").alias("next_turn"))
+    customer = ordered.filter((pl.col("role") == "customer") & (pl.col("next_role") == "agent"))
+    clusters = assignments.select("conversation_id", "turn_index", "cluster_id", "confidence")
+    answered = customer.join(clusters, on=["conversation_id", "turn_index"])
+    agent = clusters.select("conversation_id", pl.col("turn_index").alias("next_turn"),
+                            pl.col("cluster_id").alias("answer_cluster"))
+    return answered.join(agent, on=["conversation_id", "next_turn"]).select(
+        "text", "cluster_id", "confidence", "answer_cluster")
+
+
+def habit_cluster_pairs(proposal: GuidelineProposal) -> set[tuple[int, int]]:
+    """(condition cluster, action cluster) of the proposal and of every variant merged into it."""
+    pairs = {(proposal.condition.cluster_id, proposal.action.cluster_id)}
+    return pairs | {(s.condition_cluster_id, s.action_cluster_id) for s in proposal.scopes}
+
+
+def spread_sample(texts: list[str], limit: int) -> list[str]:
+    """`limit` of `texts` (already in confidence order, distinct) at evenly spaced ranks."""
+    if len(texts) <= limit:
+        return texts
+    step = (len(texts) - 1) / (limit - 1) if limit > 1 else 0
+    return [texts[round(i * step)] for i in range(limit)]
+
+
+def matching_examples(workspace: Path, proposals: Iterable[tuple[str, GuidelineProposal]],
+                      limit: int = MATCH_EXAMPLES) -> dict[str, tuple[str, ...]]:
+    """key -> up to `limit` customer turns answered by the proposal's move (module docstring),
+    for (key, proposal) pairs (the key is the exported guideline's id)."""
+    proposals = list(proposals)
+    if not proposals or limit <= 0:
+        return {}
+    workspace = Path(workspace)
+    turns = scan_turns(workspace).select("conversation_id", "turn_index", pl.col("role").cast(pl.String), "text").collect()
+    pairs = answered_pairs(turns, pl.read_parquet(workspace / MINING_FILES["turn_assignments"]))
+    pairs = pairs.with_columns(pl.col("text").str.strip_chars()).filter(pl.col("text") != "")
+    pairs = pairs.sort(["confidence", "text"], descending=[True, False])
+    examples: dict[str, tuple[str, ...]] = {}
+    for key, proposal in proposals:
+        wanted = pl.DataFrame(sorted(habit_cluster_pairs(proposal)), schema=["cluster_id", "answer_cluster"],
+                              orient="row").cast(pairs.select("cluster_id", "answer_cluster").schema)
+        texts = pairs.join(wanted, on=["cluster_id", "answer_cluster"], maintain_order="left")["text"].to_list()
+        distinct = [t for t in dict.fromkeys(texts) if not looks_like_injection(t)]
+        examples[key] = tuple(spread_sample(distinct, limit))
+    return examples
