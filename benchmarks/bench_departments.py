@@ -1,5 +1,6 @@
 """Departments by need: departments found / gold and NMI, the KMeans-told-K peer in the same run,
-and etiquette detection precision / recall against the demo truth.
+and etiquette detection precision / recall against the demo truth (turns, and the exported
+etiquette set: `evaluation/etiquette.py`).
 
 Usage (fresh workspaces under WORK; each corpus is ingested, mined and scored):
     nice -n 10 .venv/bin/python benchmarks/bench_departments.py --work /tmp/departments-bench \
@@ -84,9 +85,10 @@ def score(kind: str, workspace: Path, truth: Path | None) -> dict:
               "kmeans_told_k_nmi_all_turns": round(peer_nmi(workspace, gold, ("customer", "agent")), 4),
               "kmeans_told_k_nmi_customer_turns": round(peer_nmi(workspace, gold, ("customer",)), 4)}
     if truth is not None:
-        from guideminer.evaluation.etiquette import etiquette_scores
+        from guideminer.evaluation.etiquette import etiquette_scores, etiquette_set_scores
 
         result["etiquette"] = etiquette_scores(workspace, truth)
+        result["etiquette_set"] = etiquette_set_scores(workspace, truth)
     return result
 
 

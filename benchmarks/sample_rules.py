@@ -28,16 +28,17 @@ def truth_labels(truth: Path) -> dict[tuple[str, int], str]:
     return {(c.conversation_id, t.turn_index): t.label for c in load_truth(truth).conversations for t in c.turns}
 
 
-def describe(proposal, department_names: dict[str, str], labels: dict | None) -> str:
+def describe(number: int, proposal, department_names: dict[str, str], labels: dict | None) -> str:
     where = "etiquette (every department)" if proposal.is_etiquette else department_names.get(
         proposal.department_id, str(proposal.department_id))
     canned = proposal.canned.text if proposal.canned else "-"
     fields = ", ".join(f"{f.name}: {f.kind}/{f.source}" for f in proposal.canned.fields) if proposal.canned else ""
-    lines = [f"- **[{where}]** {proposal.rule_text}", f"  canned: `{canned}`" + (f" (fields {fields})" if fields else "")]
+    lines = [f"{number}. **[{where}]** {proposal.rule_text}",
+             f"   canned: `{canned}`" + (f" (fields {fields})" if fields else "")]
     if labels is not None:
         condition = Counter(labels.get((e.conversation_id, e.condition_turn_index), "?") for e in proposal.evidence)
         action = Counter(labels.get((e.conversation_id, e.action_turn_index), "?") for e in proposal.evidence)
-        lines.append(f"  truth of evidence: condition {dict(condition.most_common(3))}, "
+        lines.append(f"   truth of evidence: condition {dict(condition.most_common(3))}, "
                      f"action {dict(action.most_common(3))}")
     return "\n".join(lines)
 
@@ -57,8 +58,8 @@ def main() -> None:
     etiquette = sum(p.is_etiquette for p in proposals)
     print(f"{len(proposals)} proposals ({etiquette} etiquette), {len(departments.departments)} departments; "
           f"sample of {len(chosen)} (seed {args.seed}), in rank order:\n")
-    for index in chosen:
-        print(describe(proposals[index], names, labels))
+    for number, index in enumerate(chosen, start=1):
+        print(describe(number, proposals[index], names, labels))
 
 
 if __name__ == "__main__":

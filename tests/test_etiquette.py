@@ -82,3 +82,37 @@ def test_flags_fill_the_clusters_column():
 def test_detection_is_deterministic(seed):
     assignments = assignments_from(world(seed=seed))
     assert detect_etiquette(assignments, PARAMS) == detect_etiquette(assignments, PARAMS)
+
+
+def test_etiquette_set_scores_read_rules_by_their_evidence_turns(tmp_path):
+    """A rule whose evidence is greeting-like turns (etiquette in the truth) on both sides reads
+    as etiquette; one whose condition turns are the need does not, in either set."""
+    from proposals_world import guideline_world
+
+    from guideminer.evaluation.etiquette import etiquette_set_scores
+    from guideminer.ingest.demo_corpus import write_demo_corpus
+    from guideminer.ingest.demo_truth import load_truth
+    from guideminer.mining.proposals import build_proposals
+    from guideminer.mining.proposals_schema import EvidenceExample
+
+    corpus = write_demo_corpus(tmp_path, 40, 3)
+    pairs = {True: [], False: []}  # customer turn etiquette in truth -> (conversation, customer turn, next agent turn)
+    for conversation in load_truth(corpus.truth).conversations:
+        turns = conversation.turns
+        for turn, reply in zip(turns, turns[1:]):
+            if turn.role == "customer" and reply.role == "agent" and turn.etiquette == reply.etiquette:
+                pairs[turn.etiquette].append(EvidenceExample(conversation_id=conversation.conversation_id,
+                                                             condition_turn_index=turn.turn_index,
+                                                             action_turn_index=reply.turn_index))
+    world = guideline_world()
+    guidelines, _, _ = build_proposals(world["assignments"], world["clusters"])
+    first, second, third = guidelines.proposals[:3]
+    proposals = [first.model_copy(update={"is_etiquette": True, "evidence": pairs[True][:5]}),
+                 second.model_copy(update={"is_etiquette": True, "evidence": pairs[False][:5]}),
+                 third.model_copy(update={"is_etiquette": False, "evidence": pairs[True][5:10]})]
+    folder = tmp_path / "mining" / "proposals"
+    folder.mkdir(parents=True)
+    (folder / "guidelines.json").write_text(guidelines.model_copy(update={"proposals": proposals}).model_dump_json())
+    scores = etiquette_set_scores(tmp_path, corpus.truth)
+    assert scores == {"etiquette_rules": 2, "read_as_etiquette": 1, "need_condition": 1, "department_rules": 1,
+                      "department_rules_etiquette_condition": 1, "true_etiquette_rules_outside_set": 1}
