@@ -82,11 +82,11 @@ def load_id_patterns(path: Path | None = None) -> tuple[IdPattern, ...]:
     return tuple(patterns)
 
 
-def id_patterns(extra: Sequence[Path] = ()) -> tuple[IdPattern, ...]:
-    """The shipped patterns followed by every pattern of the `extra` files."""
+def id_patterns(extra: Sequence[Path | IdPattern] = ()) -> tuple[IdPattern, ...]:
+    """The shipped patterns followed by every pattern of the `extra` files (or given patterns)."""
     patterns = list(load_id_patterns())
-    for path in extra:
-        patterns.extend(load_id_patterns(path))
+    for item in extra:
+        patterns.extend([item] if isinstance(item, IdPattern) else load_id_patterns(Path(item)))
     return tuple(patterns)
 
 
