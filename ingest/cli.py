@@ -105,7 +105,7 @@ def print_report(console: Console, report: IngestReport) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `ingest` and `audit-pii` commands to the root app."""
+    """Add the `ingest`, `pii-terms` and `audit-pii` commands to the root app."""
 
     @app.command("ingest", help=INGEST_HELP)
     def ingest(
@@ -150,6 +150,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=2) from None
         print_report(Console(), report)
 
-    from guideminer.ingest import audit_cli
+    from guideminer.ingest import audit_cli, pii_cli
 
+    pii_cli.register(app)
     audit_cli.register(app)

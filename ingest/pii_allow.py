@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from guideminer.ingest.pii_types import INNER_CAPITAL_RE
+from guideminer.ingest.pii_types import capital_runs
 
 DEFAULT_ALLOW_TERMS = "pii_allow_terms.yaml"
 TITLES = frozenset("mr mrs ms miss dr mister sir madam ma'am".split())
@@ -54,6 +54,14 @@ class AllowList:
 
     def __bool__(self) -> bool:
         return bool(self._phrases)
+
+    def covers_in(self, text: str, start: int, end: int) -> bool:
+        """`covers` for the span [start, end) of `text`, or for the run of capitalised words
+        around it: NER tags "Run Brooklyn" inside the allowed "Amber Run Brooklyn"."""
+        if self.covers(text[start:end]):
+            return True
+        run = next(((s, e) for s, e in capital_runs(text) if s <= start and end <= e), None)
+        return run is not None and run != (start, end) and self.covers(text[run[0] : run[1]])
 
     def covers(self, surface: str) -> bool:
         """True when the words of `surface` are a sequence of allowed terms. A title ("Mr.")
@@ -104,7 +112,7 @@ def allow_terms(extra: Sequence[Path] = ()) -> tuple[str, ...]:
 # --- learned from the corpus ---------------------------------------------------------------
 @dataclass(frozen=True)
 class LearnedTerm:
-    """A word agents say across many conversations and that is (almost) never in a name slot."""
+    """A capitalised phrase agents say across many conversations, (almost) never in a name slot."""
 
     term: str
     conversations: int  # conversations where an agent says it inside a sentence
@@ -119,10 +127,11 @@ def learn_allow_terms(conversations: Iterable[Sequence[tuple[str, str]]], min_sh
     A customer's name is said in that customer's conversations; the company's name, its products
     and services are said by agents in a large share of all conversations. Agents' own first
     names are said in many conversations too, but in name slots: introductions and greetings
-    ("This is Sam from ...", "Thanks Sam!"), which the cue recognisers find. So a word is learned
-    when agents say it, capitalised inside a sentence, in at least `min_share` of the
-    conversations (and `min_conversations`), and it sits in a name slot in at most `max_cue_share`
-    of the conversations that mention it. The thresholds and what they cost are measured in
+    ("This is Sam from ...", "Thanks Sam!"), which the cue recognisers find. So a phrase (a run
+    of capitalised words inside a sentence: "Larkfield", "San Diego", not "Diego" alone) is
+    learned when agents say it in at least `min_share` of the conversations (and
+    `min_conversations`), and one of its words sits in a name slot in at most `max_cue_share` of
+    the conversations that mention it. The thresholds and what they cost are measured in
     docs/pii.md (`benchmarks/bench_pii_terms.py`).
     """
     from guideminer.ingest.pii_recognizers import cue_name_spans
@@ -133,21 +142,22 @@ def learn_allow_terms(conversations: Iterable[Sequence[tuple[str, str]]], min_sh
     total = 0
     for turns in conversations:
         total += 1
-        words: set[str] = set()
+        phrases: dict[str, frozenset[str]] = {}
         slot: set[str] = set()
         for role, text in turns:
             if role == "agent":
-                for match in INNER_CAPITAL_RE.finditer(text):
-                    key = match.group(0).lower()
-                    words.add(key)
-                    surface.setdefault(key, Counter())[match.group(0)] += 1
+                for start, end in capital_runs(text):
+                    words = name_words(text[start:end])
+                    key = " ".join(words)
+                    phrases[key] = frozenset(words)
+                    surface.setdefault(key, Counter())[" ".join(text[start:end].split())] += 1
             for start, end in cue_name_spans(text):
                 slot.update(name_words(text[start:end]))
-        said.update(words)
-        in_slot.update(words & slot)
+        said.update(phrases.keys())
+        in_slot.update(key for key, words in phrases.items() if words & slot)
     floor = max(min_conversations, min_share * total)
-    learned = [LearnedTerm(surface[w].most_common(1)[0][0], n, n / total, in_slot[w] / n)
-               for w, n in said.items() if n >= floor and in_slot[w] <= max_cue_share * n and w not in TITLES]
+    learned = [LearnedTerm(surface[key].most_common(1)[0][0], n, n / total, in_slot[key] / n)
+               for key, n in said.items() if n >= floor and in_slot[key] <= max_cue_share * n and key not in TITLES]
     return sorted(learned, key=lambda t: (-t.conversations, t.term))
 
 

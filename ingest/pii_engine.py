@@ -48,7 +48,10 @@ _ANALYSE_GATE = re.compile(
     r"|(?<![\w'-])[A-Za-z0-9](?:-|,? )[A-Za-z0-9](?:-|,? )[A-Za-z0-9](?![\w'])",
     re.IGNORECASE,
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# Sentence ends: . ! ? then space, not after a title, an abbreviation or an initial ("Mr. Tucker",
+# "J. Smith"); line breaks are not ends (a signature block is one context for the NER).
+_SENTENCE_END = re.compile(r"[.!?]+\s+")
+_NOT_AN_END = re.compile(r"(?:\b(?:mr|mrs|ms|dr|prof|st|jr|sr|vs|no|etc|inc|ltd|co|apt|e\.g|i\.e)|\b[A-Z])\.$", re.IGNORECASE)
 NER_CACHE_ENTRIES = 200_000
 
 
@@ -62,11 +65,14 @@ def needs_ner(text: str, allow: AllowList | None = None) -> bool:
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each sentence (split after . ! ? and at line breaks)."""
+    """[start, end) of each sentence (split after . ! ? and a space, see _NOT_AN_END)."""
     spans, cursor = [], 0
     for match in _SENTENCE_END.finditer(text):
-        if match.start() > cursor:
-            spans.append((cursor, match.start()))
+        if _NOT_AN_END.search(text, max(0, match.start() - 5), match.start() + 1):
+            continue
+        end = match.start() + len(match.group(0).rstrip())
+        if end > cursor:
+            spans.append((cursor, end))
         cursor = match.end()
     if cursor < len(text):
         spans.append((cursor, len(text)))

@@ -258,14 +258,14 @@ _ADDRESSED_RE = re.compile(
     rf"(?P<pii>{_NAME}(?:\s+{_NAME})?){_END}"
     rf"|\b(?i:regards|best wishes|sincerely|cheers|thanks|best|many thanks),?\s*\n?\s*(?P<sig>{_NAME}(?:\s+{_NAME})?)\s*[.!]?\s*$"
     # self-introductions: "This is Sam from ...", "I'm Sam, ...", "this is Sam.", "Sam here from ..."
-    rf"|\b(?i:this is|i'm|i am)\s+(?P<intro>{_NAME})(?=\s+(?i:from|with|at|here|speaking)\b|\s*[,.!?](?:\s|$)|\s*$)"
+    rf"|\b(?i:this is|i'm|i am)\s+{_TITLE}(?P<intro>{_NAME}(?:\s+{_NAME})?)(?=\s+(?i:from|with|at|here|speaking)\b|\s*[,.!?](?:\s|$)|\s*$)"
     rf"|(?P<here>{_NAME})\s+(?i:here)\s+(?i:from|at|with)\b"
     rf"|\b(?i:speaking|talking)\s+(?i:with|to)\s+{_TITLE}(?P<with>{_NAME}){_END})"
 )
 _GROUPS = ("pii", "sig", "intro", "here", "with")
 _NOT_ADDRESSED = frozenset(
     "there all team everyone everybody sir madam support again guys folks friend friends so you "
-    "for very much customer service agent i yes no ok okay bye goodbye great perfect".split()
+    "for very much customer service agent i yes no ok okay bye goodbye great perfect mr mrs ms miss dr".split()
 )
 CUE_SCORE = 0.9  # above the NER's 0.85: Presidio keeps the cue detection of a span both find
 

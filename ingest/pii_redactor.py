@@ -96,13 +96,34 @@ def _name_tokens(surface: str) -> frozenset[str]:
     return frozenset(word for word in name_words(surface) if word not in TITLES and len(word) > 1)
 
 
-def _person_stands(item: Found, surface: str, allow: AllowList) -> bool:
-    """False for a NER span with a digit (order codes, conversation ids) and for a span of
-    allowed terms only, unless an explicit "my name is" cue found it."""
+def _person_span(item: Found, text: str, allow: AllowList) -> tuple[int, int] | None:
+    """The span of a PERSON detection that stands, or None. A NER span is cut at its first line
+    break (a name does not run into the next line of a signature block) and before a number
+    ("Riverton 89160"), and dropped if a word of it mixes letters and digits (order codes,
+    conversation ids: "LF-463234", "demo-000090#6"); a span of allowed terms only is dropped
+    unless an explicit "my name is" cue found it."""
+    start, end = item.start, item.end
     source = item.metadata.get("recognizer_name", "")
-    if source == "SpacyRecognizer" and any(char.isdigit() for char in surface):
-        return False
-    return source == "NameCueRecognizer" or not (allow and allow.covers(surface))
+    if source == "SpacyRecognizer":
+        start, end = _name_part(text, start, end)
+        if start == end:
+            return None
+    if source != "NameCueRecognizer" and allow and allow.covers_in(text, start, end):
+        return None
+    return start, end
+
+
+def _name_part(text: str, start: int, end: int) -> tuple[int, int]:
+    kept_end = start
+    for match in re.finditer(r"\S+", text[start:end].split("\n", 1)[0]):
+        word = match.group(0)
+        if any(char.isdigit() for char in word):
+            if any(char.isalpha() for char in word):
+                return start, start  # a code, not a name
+            break
+        kept_end = start + match.end()
+    surface = text[start:kept_end].rstrip(" ,.;:!?-")
+    return (start, start + len(surface)) if any(char.isalpha() for char in surface) else (start, start)
 
 
 def _trusted(item: Found, surface: str) -> bool:
@@ -247,14 +268,16 @@ class PiiRedactor:
         for item in found:
             before = previous[-_CONTEXT_CHARS:] + "\n" + text[max(0, item.start - _CONTEXT_CHARS) : item.start]
             kind = _resolve(item, before, self.id_context)
+            start, end = item.start, item.end
             if kind == "PERSON":
-                surface = text[item.start : item.end]
-                if not _person_stands(item, surface, self.allow):
+                span = _person_span(item, text, self.allow)
+                if span is None:
                     continue
-                if _trusted(item, surface):
-                    trusted[(item.start, item.end, kind)] = _name_tokens(surface)
+                start, end = span
+                if _trusted(item, text[start:end]):
+                    trusted[(start, end, kind)] = _name_tokens(text[start:end])
             if kind is not None:
-                spans.append((item.start, item.end, kind))
+                spans.append((start, end, kind))
         kept = _non_overlapping(spans)
         return kept, {word for span in kept for word in trusted.get(span, ())}
 

@@ -12,7 +12,13 @@ ID_CANDIDATE = "ID_CANDIDATE"
 
 # A capitalised word that does not open the text, a sentence or a quoted utterance: where names
 # are for the NER (a sentence-initial capital says nothing). "→" separates turns in the report.
-INNER_CAPITAL_RE = re.compile(r"(?<![.!?:;\n→“\"(\[]\s)(?<![.!?:;\n→“\"(\[])(?<!^)\b[A-Z][A-Za-z'-]*[a-z][A-Za-z'-]*")
+# "I'll" is not a candidate; "O'Brien" is (through "Brien").
+_UPPER, _LOWER, _LETTER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ", "A-Za-zÀ-ÖØ-öø-ÿ'-"
+_NOT_AFTER = r"(?<![.!?:;\n→“\"(\[]\s)(?<![.!?:;\n→“\"(\[])(?<!^)"
+_CAPITALISED = rf"\b[{_UPPER}](?!')[{_LETTER}]*[{_LOWER}][{_LETTER}]*"
+INNER_CAPITAL_RE = re.compile(_NOT_AFTER + _CAPITALISED)
+# A run of capitalised words ("Amber Run Brooklyn", "San Francisco"), for allowed phrases.
+CAPITAL_RUN_RE = re.compile(rf"{_CAPITALISED}(?:[ ]{_CAPITALISED})*")
 
 
 @dataclass(frozen=True)
@@ -24,3 +30,18 @@ class Found:
     entity: str
     score: float
     metadata: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def capital_runs(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each run of capitalised words, without a first word that is capitalised
+    only because it opens a sentence ("Call Diego" -> "Diego", "in San Diego" -> "San Diego")."""
+    runs = []
+    for match in CAPITAL_RUN_RE.finditer(text):
+        start = match.start()
+        if not INNER_CAPITAL_RE.match(text, start):
+            space = text.find(" ", start, match.end())
+            if space < 0:
+                continue
+            start = space + 1
+        runs.append((start, match.end()))
+    return runs
