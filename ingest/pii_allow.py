@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -159,6 +159,28 @@ def learn_allow_terms(conversations: Iterable[Sequence[tuple[str, str]]], min_sh
     learned = [LearnedTerm(surface[key].most_common(1)[0][0], n, n / total, in_slot[key] / n)
                for key, n in said.items() if n >= floor and in_slot[key] <= max_cue_share * n and key not in TITLES]
     return sorted(learned, key=lambda t: (-t.conversations, t.term))
+
+
+def corpus_turns(paths: Sequence[Path], fmt: str = "auto") -> Iterator[list[tuple[str, str]]]:
+    """(role, text) of every turn, per conversation, through the same readers as ingest
+    (records a reader rejects are skipped here; ingest quarantines them)."""
+    from guideminer.ingest.pipeline import discover_files
+    from guideminer.ingest.readers import get_reader
+    from guideminer.ingest.readers.base import DEFAULT_OPTIONS, NotConversationFile, RawConversation
+    from guideminer.ingest.readers.sniff import sniff_format
+
+    files, _ = discover_files(paths, Path("/nonexistent-workspace"))
+    for path in files:
+        name = sniff_format(path) if fmt == "auto" else fmt
+        if name is None:
+            continue
+        try:
+            for item in get_reader(name)(path, DEFAULT_OPTIONS):
+                turns = item.payload.get("turns") if isinstance(item, RawConversation) else None
+                if isinstance(turns, list):
+                    yield [(str(t.get("role")), t["text"]) for t in turns if isinstance(t, dict) and isinstance(t.get("text"), str)]
+        except NotConversationFile:
+            continue
 
 
 def write_allow_terms(path: Path, learned: Sequence[LearnedTerm], corpus: str) -> Path:

@@ -2,33 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
-
-
-def corpus_turns(paths: Sequence[Path], fmt: str = "auto") -> Iterator[list[tuple[str, str]]]:
-    """(role, text) of every turn, per conversation, through the same readers as ingest
-    (records a reader rejects are skipped here; ingest quarantines them)."""
-    from guideminer.ingest.pipeline import discover_files
-    from guideminer.ingest.readers import get_reader
-    from guideminer.ingest.readers.base import DEFAULT_OPTIONS, NotConversationFile, RawConversation
-    from guideminer.ingest.readers.sniff import sniff_format
-
-    files, _ = discover_files(paths, Path("/nonexistent-workspace"))
-    for path in files:
-        name = sniff_format(path) if fmt == "auto" else fmt
-        if name is None:
-            continue
-        try:
-            for item in get_reader(name)(path, DEFAULT_OPTIONS):
-                turns = item.payload.get("turns") if isinstance(item, RawConversation) else None
-                if isinstance(turns, list):
-                    yield [(str(t.get("role")), t["text"]) for t in turns if isinstance(t, dict) and isinstance(t.get("text"), str)]
-        except NotConversationFile:
-            continue
 
 
 def pii_terms_command(
@@ -50,7 +27,7 @@ def pii_terms_command(
     """
     from rich.console import Console
 
-    from guideminer.ingest.pii_allow import learn_allow_terms, write_allow_terms
+    from guideminer.ingest.pii_allow import corpus_turns, learn_allow_terms, write_allow_terms
 
     console = Console()
     learned = learn_allow_terms(corpus_turns(inputs, fmt), min_share=min_share, max_cue_share=max_cue_share)
