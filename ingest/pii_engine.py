@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from guideminer.ingest.pii_allow import AllowList
-from guideminer.ingest.pii_ids import IdPatternRecognizer, id_patterns
+from guideminer.ingest.pii_ids import id_patterns
 from guideminer.ingest.pii_types import INNER_CAPITAL_RE, Found
 from guideminer.ingest.pii_recognizers import (
     AddressRecognizer,
     AddressedNameRecognizer,
     ChecksumRecognizer,
     DateRecognizer,
+    IdPatternRecognizer,
     NameCueRecognizer,
     SpelledRecognizer,
     SpokenEmailRecognizer,

@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from guideminer.ingest.pii_types import DATE_CANDIDATE
+from guideminer.ingest.pii_ids import IdContext, IdPattern
+from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE
 from guideminer.ingest.redact import PLACEHOLDERS, find_spans
 
 
@@ -294,3 +295,25 @@ _CUES = (NameCueRecognizer(), AddressedNameRecognizer())
 def cue_name_spans(text: str) -> list[tuple[int, int]]:
     """Where a name slot holds a name, by the cue recognisers alone (no NER)."""
     return [span for recognizer in _CUES for span in recognizer.spans(text)]
+
+
+class IdPatternRecognizer(EntityRecognizer, IdContext):
+    """Every match of every id pattern (`guideminer.ingest.pii_ids`), as ``ID_CANDIDATE`` tagged
+    with the pattern's name; `context_near` decides, per conversation, whether it is an id."""
+
+    def __init__(self, patterns: Iterable[IdPattern]) -> None:
+        IdContext.__init__(self, patterns)
+        EntityRecognizer.__init__(self, supported_entities=[ID_CANDIDATE], name="IdPatternRecognizer", supported_language="en")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        # one result per span, naming every pattern that matched it (Presidio keeps one of
+        # several equal results, which would lose the other patterns' context words)
+        names: dict[tuple[int, int], list[str]] = {}
+        for pattern in self.patterns:
+            for match in pattern.compiled.finditer(text):
+                names.setdefault((match.start(), match.end()), []).append(pattern.name)
+        return [RecognizerResult(ID_CANDIDATE, start, end, 0.6, recognition_metadata={"id_patterns": found})
+                for (start, end), found in names.items()]

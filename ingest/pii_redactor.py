@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from guideminer.ingest.pii_allow import TITLES, AllowList, name_words
 from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE, Found
@@ -335,24 +335,45 @@ def read_ahead(items: Iterable[T], redactor: ConversationRedactor, texts_of: Cal
             return
 
 
-def default_pii_redactor(settings: PiiSettings | None = None) -> PiiRedactor:
+def default_pii_redactor(settings: PiiSettings | None = None, processes: int = 1) -> PiiRedactor:
     """Presidio with the registered spaCy model, the shipped id patterns and allowed terms plus
-    the deployment's (`settings`); built once per process and settings (loading the model takes
-    about a second)."""
+    the deployment's (`settings`); built once per process, settings and process count (loading
+    the model takes about a second). `processes` > 1 analyses over a pool of workers
+    (`guideminer.ingest.pii_parallel`), each with its own model."""
     from guideminer.ingest.pii_settings import PiiSettings
 
-    return _built_redactor(settings or PiiSettings())
+    return _built_redactor(settings or PiiSettings(), processes)
 
 
-@lru_cache(maxsize=4)
-def _built_redactor(settings: PiiSettings) -> PiiRedactor:
-    from guideminer.ingest.pii_allow import allow_terms
+def build_finder(settings: PiiSettings) -> Any:
+    """The Presidio finder for `settings` (module level: pool workers call it to build theirs)."""
     from guideminer.ingest.pii_engine import PresidioFinder, load_ner_pipeline
-    from guideminer.ingest.pii_ids import IdPattern
     from guideminer.models.registry import resolve_spacy_model
 
     nlp = load_ner_pipeline(resolve_spacy_model().path)
-    patterns = [IdPattern(name=n, regex=r, context=c) for n, r, c in settings.id_patterns]
-    allow = AllowList((*allow_terms(), *settings.allow_terms))
-    finder = PresidioFinder(nlp, extra_id_patterns=patterns, allow=allow)
-    return PiiRedactor(finder, finder.id_recognizer, allow)
+    return PresidioFinder(nlp, extra_id_patterns=_id_patterns(settings), allow=_allow(settings))
+
+
+def _allow(settings: PiiSettings) -> AllowList:
+    from guideminer.ingest.pii_allow import allow_terms
+
+    return AllowList((*allow_terms(), *settings.allow_terms))
+
+
+def _id_patterns(settings: PiiSettings) -> list[Any]:
+    from guideminer.ingest.pii_ids import IdPattern
+
+    return [IdPattern(name=n, regex=r, context=c) for n, r, c in settings.id_patterns]
+
+
+@lru_cache(maxsize=4)
+def _built_redactor(settings: PiiSettings, processes: int) -> PiiRedactor:
+    if processes <= 1:
+        finder = build_finder(settings)
+        return PiiRedactor(finder, finder.id_recognizer, finder.allow)
+    from guideminer.ingest.pii_ids import IdContext, id_patterns
+    from guideminer.ingest.pii_parallel import PoolFinder
+
+    ids = IdContext(id_patterns(_id_patterns(settings)))
+    pool = PoolFinder(build_finder, (settings,), processes, _allow(settings), ids)
+    return PiiRedactor(pool, ids, pool.allow)

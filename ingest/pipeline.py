@@ -201,17 +201,18 @@ def _turn_texts(item: ReaderItem) -> list[str]:
     return [text for text in texts if isinstance(text, str)]
 
 
-def _default_redactor(settings: PiiSettings | None) -> ConversationRedactor:
+def _default_redactor(settings: PiiSettings | None, processes: int) -> ConversationRedactor:
     from guideminer.ingest.pii_redactor import default_pii_redactor
 
-    return default_pii_redactor(settings)
+    return default_pii_redactor(settings, processes)
 
 
-def _conversation_redactor(redactor: Redactor | ConversationRedactor | None, settings: PiiSettings | None) -> ConversationRedactor:
+def _conversation_redactor(redactor: Redactor | ConversationRedactor | None, settings: PiiSettings | None,
+                           processes: int = 1) -> ConversationRedactor:
     """A given per-string redactor (tests' fakes, the regex-only `redact_text`) is memoised and
     used for every conversation alike; a `ConversationRedactor` numbers per conversation."""
     if redactor is None:
-        return _default_redactor(settings)
+        return _default_redactor(settings, processes)
     if isinstance(redactor, ConversationRedactor):
         return redactor
     return PlainScopes(cached_redactor(redactor))
@@ -266,6 +267,7 @@ def ingest_paths(
     batch_size: int = DEFAULT_BATCH_SIZE,
     redactor: Redactor | ConversationRedactor | None = None,
     pii: PiiSettings | None = None,
+    redact_processes: int = 1,
     progress: IngestProgress | None = None,
 ) -> IngestReport:
     """Ingest files/directories into `workspace`; returns (and writes) the run's report.
@@ -275,6 +277,7 @@ def ingest_paths(
     and conversation metadata, and to quarantined raw records before anything is written.
     `pii`: the deployment's extra id patterns and allowed terms for the default redactor; they
     are kept in WORKSPACE/pii_settings.json so later audits judge with the same recognisers.
+    `redact_processes` > 1 runs the default redactor's analysis on a pool of worker processes.
     """
     if fmt != "auto":
         get_reader(fmt)  # fail on a bad format name before touching the workspace
@@ -283,7 +286,7 @@ def ingest_paths(
     workspace = Path(workspace)
     files, left_out = discover_files(paths, workspace)
     workspace.mkdir(parents=True, exist_ok=True)
-    active_redactor = _conversation_redactor(redactor, pii) if redact else None
+    active_redactor = _conversation_redactor(redactor, pii, redact_processes) if redact else None
     with WorkspaceLock(workspace):
         prepare_workspace(workspace)
         if redact and redactor is None:

@@ -236,3 +236,15 @@ def test_the_workspace_settings_round_trip_and_steer_its_audit(tmp_path: Path) -
 def test_counts_by_type_include_recurrences() -> None:
     scope = redactor().scope(["this is Riley.", "thanks riley"])
     assert scope("this is Riley.")[1] == Counter({"PERSON": 1}) and scope("thanks riley") == ("thanks <PERSON_1>", Counter({"PERSON": 1}))
+
+
+def test_a_pool_of_workers_finds_what_one_process_finds() -> None:
+    """Same detections with the analysis shared out over two spawned workers (shipped model)."""
+    from guideminer.ingest.pii_redactor import default_pii_redactor
+
+    texts = ["Hello and welcome to Larkfield support, this is Riley.", "my name is tom lee, dob 06/18/1979",
+             "Thanks Mr. Tucker, your member id is WJK 462722799", "ok", "Jane Smith here. I spoke to Omar Haddad."] * 3
+    single = default_pii_redactor().detect(texts)
+    pooled = default_pii_redactor(processes=2)
+    assert pooled.detect(texts) == single and pooled.finder.analysed == len(texts) - 3
+    assert len(pooled.finder.worker_pids()) == 2
