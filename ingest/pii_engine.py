@@ -3,15 +3,15 @@
 Built explicitly, never through Presidio's defaults: `AnalyzerEngine()` would try to download a
 spaCy model and load recognisers that fetch a public-suffix list. Here the NLP engine loads the
 model directory that `guideminer.models.registry.resolve_spacy_model` found (an installed package,
-content-hashed), with only the NER components (tok2vec, ner): the other components cost time
-and feed nothing we use.
+content-hashed), with only its `ner` component (it has its own tok2vec layer; the shared
+`tok2vec` component feeds only the tagger and parser): the rest costs time and feeds nothing we use.
 
 Cost control, because NER is ~100x the cost of the regexes: a text is analysed only if a cheap
 gate says some recogniser could fire (digits, ``@``, a cue word, a spelled letter run, a
 capitalised word), and NER runs only on the *sentences* with a capitalised word that does not
 open a sentence and is not an allowed term (`guideminer.ingest.pii_allow`), batched through
 `nlp.pipe` and cached: agents' boilerplate sentences recur across thousands of conversations,
-and a sentence is NER'd once. The rest get a tokenizer-only pass. What the gates cost in recall
+and a sentence is NER'd once. The rest are not even tokenised. What the gates cost in recall
 is measured in docs/pii.md (`benchmarks/bench_pii_eval.py --ungated`).
 """
 
@@ -38,7 +38,7 @@ from guideminer.ingest.pii_recognizers import (
     SpokenNumberRecognizer,
 )
 
-NER_COMPONENTS = ("tok2vec", "ner")
+NER_COMPONENTS = ("ner",)  # en_core_web_sm's ner has its own tok2vec: the shared one feeds only tagger/parser
 SCORE_THRESHOLD = 0.5
 
 # Some recogniser could fire: written digits/@/URL, spoken digits, cue words, letter runs.
@@ -95,6 +95,19 @@ class _Entity:
     end_char: int
 
 
+def _no_context_enhancer() -> Any:
+    """Presidio's context enhancer raises scores of results whose recogniser lists context words;
+    ours list none (context is decided per conversation, see pii_redactor), so its work (a deep
+    copy of every result, ~20% of the analysis) would change nothing but the cue-over-NER order."""
+    from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+
+    class NoContextEnhancer(ContextAwareEnhancer):
+        def enhance_using_context(self, text, raw_results, nlp_artifacts, recognizers, context=None):  # noqa: ANN001
+            return raw_results
+
+    return NoContextEnhancer(0.0, 0.0, 0, 0)
+
+
 def _spacy_engine(nlp: Any) -> Any:
     from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
 
@@ -125,7 +138,9 @@ class PresidioFinder:
                            AddressRecognizer(), DateRecognizer(), NameCueRecognizer(), AddressedNameRecognizer(), self.id_recognizer,
                            SpacyRecognizer(supported_entities=["PERSON"])):
             registry.add_recognizer(recognizer)
-        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=_spacy_engine(self._nlp), supported_languages=["en"])
+        self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=_spacy_engine(self._nlp), supported_languages=["en"],
+                                        context_aware_enhancer=_no_context_enhancer())
+        self._no_tokens = nlp.make_doc("")
         self.gated = gated
         self._people: dict[str, tuple[tuple[int, int], ...]] = {}  # sentence -> PERSON offsets
         self.analysed = 0
@@ -140,7 +155,7 @@ class PresidioFinder:
         people = self._persons([texts[i] for i in todo])
         for index, found in zip(todo, people):
             text = texts[index]
-            results = self._analyzer.analyze(text, "en", nlp_artifacts=_artifacts(self._nlp.make_doc(text), found),
+            results = self._analyzer.analyze(text, "en", nlp_artifacts=_artifacts(self._no_tokens, found),
                                              score_threshold=SCORE_THRESHOLD)
             out[index] = [Found(r.start, r.end, r.entity_type, r.score, dict(r.recognition_metadata or {}))
                           for r in results]
@@ -164,13 +179,13 @@ class PresidioFinder:
         return out
 
 
-def _artifacts(doc: Any, people: list[_Entity]) -> Any:
-    """Presidio's view of a text: its PERSON entities and tokens. No lemmas or keywords: they
-    feed Presidio's context enhancer, which none of our recognisers use (context is decided per
-    conversation, see pii_redactor), and computing them costs more than the NER itself."""
+def _artifacts(no_tokens: Any, people: list[_Entity]) -> Any:
+    """Presidio's view of a text: its PERSON entities. No tokens, lemmas or keywords: they feed
+    only Presidio's context enhancer, which is off (`_no_context_enhancer`); tokenising every
+    analysed text would also grow spaCy's vocabulary with every order number of a 1M corpus."""
     from presidio_analyzer.nlp_engine import NlpArtifacts
 
-    return NlpArtifacts(entities=people, tokens=doc, tokens_indices=[t.idx for t in doc], lemmas=[],
+    return NlpArtifacts(entities=people, tokens=no_tokens, tokens_indices=[], lemmas=[],
                         nlp_engine=None, language="en", scores=[0.85] * len(people))
 
 

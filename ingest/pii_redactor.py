@@ -183,12 +183,16 @@ class _Scope:
     def __call__(self, text: str) -> tuple[str, Counter[str]]:
         if not isinstance(text, str):
             raise TypeError(f"redact expects str, got {type(text).__name__}")
+        return self._apply(text, self.spans(text))
+
+    def spans(self, text: str) -> list[Span]:
+        """What is redacted in `text`: (start, end, type), in order (benchmarks score these)."""
         spans = self._spans.get(text)
         if spans is None:  # a metadata value: judged with the last turn as context
             spans, _ = self._owner.judge(text, self._owner.found_one(text), self._previous)
         else:
             self._previous = text  # turns only: a metadata value is not what was said before
-        return self._apply(text, self._with_recurrences(text, spans))
+        return self._with_recurrences(text, spans)
 
     def _with_recurrences(self, text: str, spans: list[Span]) -> list[Span]:
         """Add the trusted names where they recur: capitalised anywhere, in any case in a text
