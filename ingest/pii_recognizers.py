@@ -220,7 +220,8 @@ class DateRecognizer(RegexRecognizer):
 # --- names by cue (lower-case transcripts, where NER sees no capital) -------------------------
 _NAME_CUE_RE = re.compile(
     r"(?i:\b(?:my|the|his|her|your|[a-z]+'s)\s+(?:full\s+|first\s+|last\s+)?name\s+is|\bname's|\bname\s+on\s+the\s+"
-    r"(?:account|policy|card)\s+is|\b(?:policy|account)\s*holder\s+is)\s+(?P<pii>[A-Za-z][A-Za-z'-]+(?:\s+[A-Za-z][A-Za-z'-]+){0,2})"
+    r"(?:account|policy|card)\s+is|\b(?:policy|account)\s*holder\s+is|\b(?:first|last|middle|family)\s+name(?:'s|\s+is)?"
+    r"|\bsurname(?:'s|\s+is)?),?\s+(?P<pii>[A-Za-z][A-Za-z'-]+(?:\s+[A-Za-z][A-Za-z'-]+){0,2})"
 )
 _NOT_NAME_WORDS = frozenset(
     "a an the and but or so is it its on in at for to of with not no yes yeah okay ok um uh like "
@@ -258,15 +259,19 @@ _ADDRESSED_RE = re.compile(
     rf"(?:\s+(?i:so|very)\s+much)?(?:\s+(?i:for\s+(?:your|all\s+your|the)\s+help))?,?\s+{_TITLE}"
     rf"(?P<pii>{_NAME}(?:\s+{_NAME})?){_END}"
     rf"|\b(?i:regards|best wishes|sincerely|cheers|thanks|best|many thanks),?\s*\n?\s*(?P<sig>{_NAME}(?:\s+{_NAME})?)\s*[.!]?\s*$"
+    # a lower-case name after a formal sign-off at the very end ("kind regards aisha becker"):
+    # nothing else ends a message there; "cheers mate", "thanks again" need a capital above
+    rf"|\b(?i:regards|best wishes|sincerely|yours truly),?\s*\n?\s*(?P<lsig>[a-z][a-z'-]+(?:\s+[a-z][a-z'-]+)?)\s*[.!]?\s*$"
     # self-introductions: "This is Sam from ...", "I'm Sam, ...", "this is Sam.", "Sam here from ..."
     rf"|\b(?i:this is|i'm|i am)\s+{_TITLE}(?P<intro>{_NAME}(?:\s+{_NAME})?)(?=\s+(?i:from|with|at|here|speaking)\b|\s*[,.!?](?:\s|$)|\s*$)"
     rf"|(?P<here>{_NAME})\s+(?i:here)\s+(?i:from|at|with)\b"
     rf"|\b(?i:speaking|talking)\s+(?i:with|to)\s+{_TITLE}(?P<with>{_NAME}){_END})"
 )
-_GROUPS = ("pii", "sig", "intro", "here", "with")
+_GROUPS = ("pii", "sig", "lsig", "intro", "here", "with")
 _NOT_ADDRESSED = frozenset(
     "there all team everyone everybody sir madam support again guys folks friend friends so you "
-    "for very much customer service agent i yes no ok okay bye goodbye great perfect mr mrs ms miss dr".split()
+    "for very much customer service agent i yes no ok okay bye goodbye great perfect mr mrs ms miss dr "
+    "from to the and in".split()
 )
 CUE_SCORE = 0.9  # above the NER's 0.85: Presidio keeps the cue detection of a span both find
 
@@ -288,7 +293,6 @@ class AddressedNameRecognizer(RegexRecognizer):
             yield match.start(group), match.end(group)
 
 
-CUE_RECOGNIZERS = ("NameCueRecognizer", "AddressedNameRecognizer")
 _CUES = (NameCueRecognizer(), AddressedNameRecognizer())
 
 

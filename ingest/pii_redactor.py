@@ -11,12 +11,10 @@ Context decides the two candidate types (see `guideminer.ingest.pii_recognizers`
 before the span in the same turn and the whole previous turn are searched for the cue, because in
 calls the question and the answer are different turns.
 
-Which PERSON detections stand: a NER span with a digit is not a name (the NER tags order codes
-like "LF-463234"); a span made only of allowed terms is vocabulary (`pii_allow`), unless an
-explicit "my name is" cue found it. A name found in a trusted way (a cue: greeting, sign-off,
-introduction, "my name is"; or a NER full name of two words or more) is then redacted wherever
-it recurs in the same conversation: "This is Casey from ..." makes the later lower-case
-"thanks casey" <PERSON_1> too, which no recogniser finds on its own.
+Which PERSON detections stand, and which words a spelling confirms, is `pii_people`. A name
+found in a trusted way (a name-slot cue, a NER full name, a spelled-out word) is redacted wherever
+it recurs in the same conversation: "This is Casey from ..." makes the later lower-case "thanks
+casey" <PERSON_1> too, which no recogniser finds on its own.
 """
 
 from __future__ import annotations
@@ -27,7 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
-from guideminer.ingest.pii_allow import TITLES, AllowList, name_words
+from guideminer.ingest.pii_allow import AllowList
+from guideminer.ingest.pii_people import People, name_answer, name_tokens, person_span, spelled_words, trusted_person
 from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE, Found
 
 if TYPE_CHECKING:
@@ -43,7 +42,6 @@ _PHONE_CUE = re.compile(
     r"(?:my|your|his|her|the best|a good|contact) number)\b",
     re.IGNORECASE,
 )
-_CUE_RECOGNIZERS = frozenset({"NameCueRecognizer", "AddressedNameRecognizer"})
 # Overlaps keep the more trusted detection: validated patterns first, NER last (a spelling
 # "P as in Peter" is one span, not a person called Peter).
 _PRIORITY = {"URL": 9, "EMAIL": 9, "IBAN": 9, "CARD": 9, "SSN": 9, "IP": 9, "PHONE": 8, "ADDRESS": 7,
@@ -92,80 +90,13 @@ def _non_overlapping(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, 
     return sorted(kept)
 
 
-def _name_tokens(surface: str) -> frozenset[str]:
-    return frozenset(word for word in name_words(surface) if word not in TITLES and len(word) > 1)
-
-
-def _person_span(item: Found, text: str, allow: AllowList) -> tuple[int, int] | None:
-    """The span of a PERSON detection that stands, or None. A NER span is cut at its first line
-    break (a name does not run into the next line of a signature block) and before a number
-    ("Riverton 89160"), and dropped if a word of it mixes letters and digits (order codes,
-    conversation ids: "LF-463234", "demo-000090#6"); a span of allowed terms only is dropped
-    unless an explicit "my name is" cue found it."""
-    start, end = item.start, item.end
-    source = item.metadata.get("recognizer_name", "")
-    if source == "SpacyRecognizer":
-        start, end = _name_part(text, start, end)
-        if start == end:
-            return None
-    if source != "NameCueRecognizer" and allow and allow.covers_in(text, start, end):
-        return None
-    return start, end
-
-
-def _name_part(text: str, start: int, end: int) -> tuple[int, int]:
-    kept_end = start
-    for match in re.finditer(r"\S+", text[start:end].split("\n", 1)[0]):
-        word = match.group(0)
-        if any(char.isdigit() for char in word):
-            if any(char.isalpha() for char in word):
-                return start, start  # a code, not a name
-            break
-        kept_end = start + match.end()
-    surface = text[start:kept_end].rstrip(" ,.;:!?-")
-    return (start, start + len(surface)) if any(char.isalpha() for char in surface) else (start, start)
-
-
-def _trusted(item: Found, surface: str) -> bool:
-    """Found by a name slot cue, or a NER full name: safe to redact wherever it recurs."""
-    return item.metadata.get("recognizer_name", "") in _CUE_RECOGNIZERS or len(_name_tokens(surface)) >= 2
-
-
-class _People:
-    """Numbers persons within one scope: a mention sharing a name word with a known person is
-    that person ("Justin Tucker", later "Mr. Tucker"); a spelling of a known name word is too."""
-
-    def __init__(self) -> None:
-        self._known: list[set[str]] = []
-
-    def number(self, surface: str) -> int:
-        tokens = _name_tokens(surface)
-        for index, known in enumerate(self._known):
-            if tokens & known:
-                known.update(tokens)
-                return index + 1
-        self._known.append(set(tokens))
-        return len(self._known)
-
-    def spelled(self, surface: str) -> int | None:
-        if re.search(r" (?:as|like) in ", surface, re.IGNORECASE):
-            letters = "".join(re.findall(r"\b([A-Za-z]) (?:as|like) in", surface, re.IGNORECASE))
-        else:
-            letters = "".join(re.findall(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])", surface))
-        letters = letters.lower()
-        for index, known in enumerate(self._known):
-            if letters and letters in known:
-                return index + 1
-        return None
-
-
 class _Scope:
     """One conversation: the judged spans of its turns (each with the previous turn as context),
     the trusted name words that recur, and one person numbering."""
 
     def __init__(self, owner: PiiRedactor, texts: Sequence[str]) -> None:
         self._owner = owner
-        self._people = _People()
+        self._people = People()
         self._previous = ""
         found = owner.found_many(texts)
         self._spans: dict[str, list[Span]] = {}
@@ -274,14 +205,17 @@ class PiiRedactor:
             kind = _resolve(item, before, self.id_context)
             start, end = item.start, item.end
             if kind == "PERSON":
-                span = _person_span(item, text, self.allow)
+                span = person_span(item, text, self.allow)
                 if span is None:
                     continue
                 start, end = span
-                if _trusted(item, text[start:end]):
-                    trusted[(start, end, kind)] = _name_tokens(text[start:end])
+                if trusted_person(item, text[start:end]):
+                    trusted[(start, end, kind)] = name_tokens(text[start:end])
             if kind is not None:
                 spans.append((start, end, kind))
+        for span in spelled_words(text, spans) + name_answer(text, previous, self.allow):
+            spans.append(span)
+            trusted[span] = name_tokens(text[span[0] : span[1]])
         kept = _non_overlapping(spans)
         return kept, {word for span in kept for word in trusted.get(span, ())}
 

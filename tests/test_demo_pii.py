@@ -26,15 +26,20 @@ def generated_names() -> set[str]:
 
 
 def template_words() -> set[str]:
-    """Words the generator writes in lower case outside its name tuples ("30-day grace period"):
-    a name that is also one of them counts only when capitalised."""
+    """Words the generator writes in lower case outside its name tuples ("30-day grace period"),
+    with the typos its `add_typos` makes of them ("been" -> "ben"): a name that is also one of
+    them counts only when capitalised."""
     words: set[str] = set()
     for path in CATALOG_MODULES:
         text = path.read_text(encoding="utf-8")
         for tuple_name in NAME_TUPLES:
             text = re.sub(rf"{tuple_name} = \([^)]*\)", "", text)
         words.update(re.findall(r"\b[a-z]+\b", re.sub(r"\{\w+\}", " ", text)))
-    return words
+    typos = set()
+    for word in (w for w in words if len(w) >= 4):  # add_typos: drop or swap one inner letter
+        typos.update(word[:j] + word[j + 1 :] for j in range(1, len(word) - 2))
+        typos.update(word[:j] + word[j + 1] + word[j] + word[j + 2 :] for j in range(1, len(word) - 2))
+    return words | typos
 
 
 def name_leaks(files: list[Path], root: Path) -> list[str]:
@@ -57,7 +62,8 @@ def test_the_generated_names_are_known_and_some_are_ordinary_words() -> None:
     names = generated_names()
     assert {"Jane", "Smith", "Sam"} <= names and len(names) > 40
     assert "grace" in template_words()  # "30-day grace period": only "Grace" counts as a name
-    assert "jane" not in template_words()
+    assert "ben" in template_words()  # "been" with a letter dropped
+    assert "jane" not in template_words() and "kim" not in template_words()
 
 
 def test_the_leak_check_finds_a_name_in_any_case(tmp_path: Path) -> None:

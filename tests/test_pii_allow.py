@@ -248,3 +248,39 @@ def test_a_pool_of_workers_finds_what_one_process_finds() -> None:
     pooled = default_pii_redactor(processes=2)
     assert pooled.detect(texts) == single and pooled.finder.analysed == len(texts) - 3
     assert len(pooled.finder.worker_pids()) == 2
+
+
+# --- calls: spelled words, answers to a name question, lower-case sign-offs -------------------
+def test_a_word_next_to_its_spelling_is_a_name_in_any_case() -> None:
+    r = redactor()
+    assert conversation(r, ["So that's Dubois spelled D-U-B-O-I-S, correct?"]) == ["So that's <PERSON_1> spelled <PERSON_1>, correct?"]
+    assert conversation(r, ["yes its priya P-R-I-Y-A and the rest"]) == ["yes its <PERSON_1> <PERSON_1> and the rest"]
+    assert conversation(r, ["my code is Q-X-Z-V"]) == ["my code is <SPELLED>"]  # no word spelled: stays a spelling
+    assert conversation(r, ["it's in the A-Z guide"]) == ["it's in the A-Z guide"]
+
+
+def test_the_answer_to_a_name_question_is_a_name() -> None:
+    r = redactor()
+    turns = ["Could I get your full name please?", "sure its priya smith thats all", "And what is the order about?",
+             "its priya again, the blender is broken"]
+    assert conversation(r, turns) == [turns[0], "sure its <PERSON_1> thats all", turns[2], "its <PERSON_1> again, the blender is broken"]
+    first_last = ["Can I have your first and last name please?", "nora kim last name spelled K-I-M"]
+    assert conversation(r, first_last)[1] == "<PERSON_1> last name spelled <PERSON_1>"
+    # no name question, no name; a non-answer is cut at its first non-name word
+    assert conversation(r, ["How can I help?", "sure its about my order"]) == ["How can I help?", "sure its about my order"]
+    assert conversation(r, ["Who am I speaking with?", "sorry what was that"])[1] == "sorry what was that"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the parcel never arrived kind regards aisha becker", "the parcel never arrived kind regards <PERSON_1>"),
+        ("best regards\nmike", "best regards\n<PERSON_1>"),
+        ("its dubois first name tom", "its dubois first name <PERSON_1>"),
+        ("cheers mate", "cheers mate"),
+        ("kind regards from the team", "kind regards from the team"),
+        ("thanks again", "thanks again"),
+    ],
+)
+def test_lower_case_sign_offs_and_first_name_cues(text: str, expected: str) -> None:
+    assert conversation(redactor(), [text]) == [expected]
