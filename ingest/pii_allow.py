@@ -120,8 +120,8 @@ class LearnedTerm:
     cue_share: float  # of those conversations where it sits in a name slot ("Hi X,", "this is X")
 
 
-def learn_allow_terms(conversations: Iterable[Sequence[tuple[str, str]]], min_share: float = 0.02,
-                      min_conversations: int = 20, max_cue_share: float = 0.05) -> list[LearnedTerm]:
+def learn_allow_terms(conversations: Iterable[Sequence[tuple[str, str]]], min_share: float = 0.01,
+                      min_conversations: int = 10, max_cue_share: float = 0.05) -> list[LearnedTerm]:
     """Company and product vocabulary from the corpus itself.
 
     A customer's name is said in that customer's conversations; the company's name, its products

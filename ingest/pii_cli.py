@@ -12,13 +12,13 @@ def pii_terms_command(
     inputs: Annotated[list[Path], typer.Argument(help="Files or directories, as for `guideminer ingest`.")],
     out: Annotated[Path, typer.Option("--out", help="The allow-terms YAML to write (review it, then pass it to ingest --allow-terms).")],
     fmt: Annotated[str, typer.Option("--format", help="Input format, as for ingest (default: recognised per file).")] = "auto",
-    min_share: Annotated[float, typer.Option(help="Least share of conversations in which agents say the word.")] = 0.02,
+    min_share: Annotated[float, typer.Option(help="Least share of conversations in which agents say the word.")] = 0.01,
     max_cue_share: Annotated[float, typer.Option(help="Largest share of those conversations with the word in a name slot.")] = 0.05,
 ) -> None:
     """Learn the organisation and product words the NER must not redact as PERSON.
 
     A word agents say, capitalised inside a sentence, in at least --min-share of all conversations
-    (and at least 20), and that sits in a name slot ("Hi X,", "This is X from", "my name is X") in
+    (and at least 10), and that sits in a name slot ("Hi X,", "This is X from", "my name is X") in
     at most --max-cue-share of them, is the company's vocabulary, not one customer's name; agents'
     own first names fail the second test. Writes OUT with each term's evidence. Nothing is
     redacted differently until ingest is given the file.
