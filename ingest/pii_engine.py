@@ -25,7 +25,7 @@ from typing import Any
 
 from guideminer.ingest.pii_allow import AllowList
 from guideminer.ingest.pii_ids import id_patterns
-from guideminer.ingest.pii_types import INNER_CAPITAL_RE, Found
+from guideminer.ingest.pii_types import OPENERS, OPENING_NAME_RE, SENTENCE_INNER_CAPITAL_RE, Found
 from guideminer.ingest.pii_recognizers import (
     AddressRecognizer,
     AddressedNameRecognizer,
@@ -81,9 +81,18 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def ner_sentences(text: str, allow: AllowList | None = None) -> list[tuple[int, int]]:
-    """The sentences of `text` the NER must see; allowed terms are masked before the gate."""
+    """The sentences of `text` the NER must see (a capitalised word inside, or an opening
+    vocative); allowed terms are masked before the gate."""
     masked = allow.mask(text) if allow else text
-    return [(s, e) for s, e in sentences(text) if INNER_CAPITAL_RE.search(masked[s:e])]
+    return [(s, e) for s, e in sentences(text) if _has_candidate(masked[s:e])]
+
+
+def _has_candidate(sentence: str) -> bool:
+    """A capitalised word inside the sentence, or an opening vocative ("Janet, can I ...")."""
+    if SENTENCE_INNER_CAPITAL_RE.search(sentence):
+        return True
+    opening = OPENING_NAME_RE.match(sentence)
+    return opening is not None and opening.group(1).lower() not in OPENERS
 
 
 @dataclass(frozen=True)

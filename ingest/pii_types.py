@@ -12,11 +12,25 @@ ID_CANDIDATE = "ID_CANDIDATE"
 
 # A capitalised word that does not open the text, a sentence or a quoted utterance: where names
 # are for the NER (a sentence-initial capital says nothing). "→" separates turns in the report.
-# "I'll" is not a candidate; "O'Brien" is (through "Brien").
+# "I'll" is not a candidate; "O'Brien" is (through "Brien"). Within one sentence of
+# `pii_engine.sentences` (which does not end at "Ms." or "J."), SENTENCE_INNER_CAPITAL_RE.
 _UPPER, _LOWER, _LETTER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ", "A-Za-zÀ-ÖØ-öø-ÿ'-"
-_NOT_AFTER = r"(?<![.!?:;\n→“\"(\[]\s)(?<![.!?:;\n→“\"(\[])(?<!^)"
 _CAPITALISED = rf"\b[{_UPPER}](?!')[{_LETTER}]*[{_LOWER}][{_LETTER}]*"
-INNER_CAPITAL_RE = re.compile(_NOT_AFTER + _CAPITALISED)
+INNER_CAPITAL_RE = re.compile(r"(?<![.!?:;\n→“\"(\[]\s)(?<![.!?:;\n→“\"(\[])(?<!^)" + _CAPITALISED)
+SENTENCE_INNER_CAPITAL_RE = re.compile(r"(?<![!?:;\n→“\"(\[]\s)(?<![!?:;\n→“\"(\[])(?<!^)" + _CAPITALISED)
+# A capitalised first word followed by a comma that is not a discourse opener: a vocative
+# ("Janet, can I speak to your boss?"), which no later capital reveals.
+OPENING_NAME_RE = re.compile(r"^\W*(" + _CAPITALISED + r"),")
+OPENERS = frozenset(
+    "yes yeah yep no nope ok okay sure thanks thank hi hello hey dear well so oh ah um uh hmm great perfect "
+    "sorry unfortunately alright right fine good also however actually basically honestly please now then "
+    "again anyway first second third finally otherwise meanwhile besides still yet sadly luckily hopefully "
+    "ideally personally obviously apparently instead overall sometimes today yesterday tomorrow currently "
+    "recently lately here there wow cool awesome excellent lovely brilliant cheers regards best sincerely "
+    "morning afternoon evening understood noted got true indeed absolutely certainly definitely exactly "
+    "correct agreed anything everything nothing something".split()
+)
+
 # A run of capitalised words ("Amber Run Brooklyn", "San Francisco"), for allowed phrases.
 CAPITAL_RUN_RE = re.compile(rf"{_CAPITALISED}(?:[ ]{_CAPITALISED})*")
 

@@ -202,6 +202,8 @@ def test_the_ner_gate_skips_allowed_terms_quotes_and_sentence_starts() -> None:
     assert needs_ner("Welcome to Larkfield, this is Riley", allow)
     assert not needs_ner('When the customer says "Helo hello!"') and not needs_ner("Thanks. Helo again → Great")
     assert not needs_ner("I'll check. I've got it")
+    assert needs_ner("I'd like to join accounts with ms. Jerzy")  # "ms." does not end the sentence
+    assert needs_ner("Janet, can I please speak to your boss?") and not needs_ner("Sure, can I help?")
 
 
 def test_ner_runs_once_per_distinct_sentence() -> None:
