@@ -292,3 +292,31 @@ def test_the_audit_does_not_read_placeholders_as_cues() -> None:
     r = redactor()
     assert r.detect(["<PHONE>, and my last order was 4046524279", "<DATE_OF_BIRTH> and 06/18/1979"]) == [[], []]
     assert r.detect(["call me on 415 555 0134"]) == [[(11, 23, "PHONE")]]
+
+
+def test_ingest_keeps_its_allow_terms_for_the_audit_cli(tmp_path: Path) -> None:
+    """`ingest --allow-terms` writes WS/pii_settings.json; `audit-pii` then judges with it."""
+    from typer.testing import CliRunner
+
+    from guideminer.cli import app
+
+    corpus = tmp_path / "calls.jsonl"
+    corpus.write_text(json.dumps({"conversation_id": "c1", "turns": [
+        {"role": "agent", "text": "Hi Zephyrix, thanks for contacting us. This is Sam."},
+        {"role": "customer", "text": "my name is dana lee and my parcel is late"}]}) + "\n")
+    terms = tmp_path / "terms.yaml"
+    terms.write_text("terms: [Zephyrix]\n")
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", str(corpus), "--out", str(tmp_path / "ws"), "--allow-terms", str(terms)])
+    assert result.exit_code == 0, result.output
+    assert workspace_settings(tmp_path / "ws").allow_terms == ("Zephyrix",)
+    import polars as pl
+
+    texts = pl.read_parquet(tmp_path / "ws" / "turns.parquet" / "*.parquet").sort("turn_index")["text"].to_list()
+    assert texts == ["Hi Zephyrix, thanks for contacting us. This is <PERSON_1>.", "my name is <PERSON_2> and my parcel is late"]
+    spec = tmp_path / "agent.yaml"
+    spec.write_text("examples:\n  - 'Hi Zephyrix, how can I help?'\n")
+    assert runner.invoke(app, ["audit-pii", str(tmp_path / "ws"), "--spec", str(spec)]).exit_code == 0
+    spec.write_text("examples:\n  - 'Hi Zephyrix, my name is dana lee'\n")
+    audit = runner.invoke(app, ["audit-pii", str(tmp_path / "ws"), "--spec", str(spec)])
+    assert audit.exit_code == 1 and "dana lee" in audit.output
