@@ -5,6 +5,10 @@ only read). Get the wheel with:
 
     pip download --no-deps -d /tmp/pe presidio-evaluator==0.3.2
     .venv/bin/python benchmarks/bench_pii_eval.py /tmp/pe/presidio_evaluator-0.3.2-py3-none-any.whl
+        [--allow-terms FILE] [--ungated]
+
+--allow-terms scores the redactor with a deployment's allowed terms (what a learned or catalogue
+list costs in recall); --ungated also scores it with NER on every sentence (what the NER gate costs).
 
 Scored types: PERSON, ADDRESS, EMAIL, PHONE, DATE_OF_BIRTH (the record columns the templates can
 be filled from). Other placeholders (city, country, organisation, job, age, year...) are filled too
@@ -92,14 +96,37 @@ def score(examples, detect) -> dict[str, tuple[int, int, int]]:
     return {k: tuple(v) for k, v in tally.items()}
 
 
+def _ungated():
+    from guideminer.ingest.pii_engine import PresidioFinder
+    from guideminer.ingest.pii_redactor import PiiRedactor, default_pii_redactor
+
+    nlp = default_pii_redactor().finder._nlp
+    finder = PresidioFinder(nlp, gated=False)
+    return PiiRedactor(finder, finder.id_recognizer)
+
+
 def main() -> None:
+    import argparse
+    from pathlib import Path
+
     from guideminer.ingest.pii_redactor import default_pii_redactor
+    from guideminer.ingest.pii_settings import PiiSettings
     from guideminer.ingest.redact import find_spans
 
-    examples = labelled_set(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("wheel")
+    parser.add_argument("--allow-terms", type=Path, action="append", default=[])
+    parser.add_argument("--ungated", action="store_true")
+    args = parser.parse_args()
+    examples = labelled_set(args.wheel)
     print(f"{len(examples)} sentences, {sum(len(g) for _, g in examples)} gold spans")
-    new = default_pii_redactor()
-    for name, detect in (("regex (redact_text)", lambda texts: [find_spans(t) for t in texts]), ("presidio (default)", new.detect)):
+    variants = [("regex (redact_text)", lambda texts: [find_spans(t) for t in texts]), ("presidio (default)", default_pii_redactor().detect)]
+    if args.allow_terms:
+        settings = PiiSettings.from_files(allow_term_files=args.allow_terms)
+        variants.append((f"presidio + {len(settings.allow_terms)} allowed terms", default_pii_redactor(settings).detect))
+    if args.ungated:
+        variants.append(("presidio, NER on every sentence", _ungated().detect))
+    for name, detect in variants:
         started = time.perf_counter()
         tallies = score(examples, detect)
         print(f"\n{name}  ({time.perf_counter() - started:.1f} s)\n{'type':14} {'P':>6} {'R':>6}   tp  fp  fn")

@@ -1,11 +1,20 @@
-"""Throughput of `guideminer.ingest.redact.redact_text` on support-sized turns.
+"""Throughput of the redactors: the regex `redact_text` per turn, and whole conversations with
+the regex redactor against the Presidio redactor (1 or more processes), with peak RSS.
 
-Synthetic corpus: 20-60 word turns assembled from support-desk sentences (seeded, so runs are
-comparable); about 15% carry PII (email, phone, card, IBAN, SSN, IP, token URL) and about 40%
-carry look-alike numbers (order numbers, dates, times, prices, ZIP codes, tracking numbers).
-Also timed, when present: the 913 real customer turns of ../shared/data/dstc11-insurance.
+Turns: 20-60 word turns assembled from support-desk sentences (seeded, so runs are comparable);
+about 15% carry PII (email, phone, card, IBAN, SSN, IP, token URL) and about 40% carry look-alike
+numbers (order numbers, dates, times, prices, ZIP codes, tracking numbers). Also timed, when
+present: the 913 real customer turns of ../shared/data/dstc11-insurance.
+
+Conversations (--corpus): `bench` is benchmarks/bench_ingest.py's synthetic corpus (4-12 turns,
+no capitalised word inside a sentence: the NER never runs), `demo` the demo generator's corpus,
+`sgd` the SGD train dialogues (catalogue names everywhere: NER-heavy). Each redactor runs in a
+fresh process (this script with --child) over the same conversations, read-ahead windows of
+256 as in ingest; its rate excludes loading, its peak RSS includes its pool workers.
 
 Run:  .venv/bin/python benchmarks/bench_redact.py [--turns 20000] [--repeats 5]
+      .venv/bin/python benchmarks/bench_redact.py --turns 0 --corpus bench --conversations 100000 --processes 1 2
+      .venv/bin/python benchmarks/bench_redact.py --turns 0 --corpus sgd --processes 1 2
 """
 
 from __future__ import annotations
@@ -92,44 +101,123 @@ def turns_per_second(turns: Sequence[str], repeats: int) -> float:
     return statistics.median(rates)
 
 
-def conversations_per_second(n: int) -> None:
-    """Regex redactor vs the Presidio redactor (read-ahead batches as in ingest) on the
-    conversations of benchmarks/bench_ingest.py's synthetic corpus, same run, same process."""
+def load_corpus(corpus: str, n: int) -> list[list[str]]:
+    """Turn texts per conversation of one of the --corpus choices."""
     import tempfile
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_ingest import write_synthetic
+    if corpus == "sgd":
+        from guideminer.ingest.pii_allow import corpus_turns
 
-    from guideminer.ingest.pii_redactor import default_pii_redactor, read_ahead
-
+        sgd = Path(__file__).resolve().parents[2] / "shared" / "data" / "sgd" / "train"
+        conversations = [[text for _, text in turns] for turns in corpus_turns([sgd])]
+        return conversations[:n] if n else conversations
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_synthetic(Path(tmp), n, files=1)
-        conversations = [[t["text"] for t in json.loads(line)["turns"]] for line in paths[0].open(encoding="utf-8")]
-    started = time.perf_counter()
-    for turns in conversations:
-        for turn in turns:
-            redact_text(turn)
-    regex_rate = n / (time.perf_counter() - started)
-    redactor = default_pii_redactor()
-    started = time.perf_counter()
-    for turns in read_ahead(conversations, redactor, list):
-        scope = redactor.scope(turns)
-        for turn in turns:
-            scope(turn)
-    rate = n / (time.perf_counter() - started)
-    print(f"{n:,} conversations: regex {regex_rate:,.0f} conv/s, presidio {rate:,.0f} conv/s "
-          f"({regex_rate / rate:.1f}x slower); analysed {redactor.finder.analysed:,} texts, NER on {redactor.finder.ner_runs:,}; "
-          f"1M conversations: redaction alone {1_000_000 / rate / 60:.0f} min")
+        if corpus == "demo":
+            from guideminer.ingest.demo_corpus import write_demo_corpus
+
+            path = write_demo_corpus(Path(tmp), n or 1500, 7).conversations
+        else:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from bench_ingest import write_synthetic
+
+            path = write_synthetic(Path(tmp), n or 100_000, files=1)[0]
+        return [[t["text"] for t in json.loads(line)["turns"]] for line in path.open(encoding="utf-8")]
+
+
+def _peak_mib(pids: Sequence[int] = ()) -> float:
+    """Peak RSS of this process plus the given (worker) processes, from /proc VmHWM."""
+    total = 0
+    for pid in ("self", *pids):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def _cpu_seconds(pids: Sequence[int] = ()) -> float:
+    """User + system CPU seconds of this process and the given (worker) processes so far."""
+    import os
+
+    total = time.process_time()
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def child(corpus: str, n: int, variant: str, processes: int) -> None:
+    """One measured run: redact every turn of every conversation, print the figures as JSON."""
+    conversations = load_corpus(corpus, n)
+    figures: dict = {"conversations": len(conversations), "turns": sum(map(len, conversations))}
+    if variant == "regex":
+        started, cpu = time.perf_counter(), _cpu_seconds()
+        for turns in conversations:
+            for turn in turns:
+                redact_text(turn)
+        figures["seconds"], figures["cpu_seconds"] = time.perf_counter() - started, _cpu_seconds() - cpu
+        figures["peak_rss_mib"] = _peak_mib()
+    else:
+        from guideminer.ingest.pii_redactor import default_pii_redactor, read_ahead
+
+        redactor = default_pii_redactor(processes=processes)
+        finder = redactor.finder
+        pids = finder.worker_pids() if processes > 1 else ()
+        started, cpu = time.perf_counter(), _cpu_seconds(pids)
+        for turns in read_ahead(conversations, redactor, list):
+            scope = redactor.scope(turns)
+            for turn in turns:
+                scope(turn)
+        figures["seconds"], figures["cpu_seconds"] = time.perf_counter() - started, _cpu_seconds(pids) - cpu
+        figures.update({name: getattr(finder, name) for name in ("analysed", "ner_runs", "ner_sentences", "ner_cached")})
+        figures["peak_rss_mib"] = _peak_mib(pids)
+    print(json.dumps(figures))
+
+
+def conversations_per_second(corpus: str, n: int, processes: Sequence[int]) -> None:
+    """Regex vs Presidio (each process count) on the same conversations, each in a fresh process."""
+    import subprocess
+
+    runs = [("regex", 1)] + [("presidio", p) for p in processes]
+    results = {}
+    for variant, count in runs:
+        command = [sys.executable, __file__, "--child", corpus, str(n), variant, str(count)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results[(variant, count)] = json.loads(output.strip().splitlines()[-1])
+    base = results[("regex", 1)]
+    base_rate = base["conversations"] / base["seconds"]
+    print(f"{corpus}: {base['conversations']:,} conversations, {base['turns']:,} turns; "
+          f"wall-clock rates are upper bounds on a shared machine, CPU rates are per busy core")
+    for (variant, count), figures in results.items():
+        rate = figures["conversations"] / figures["seconds"]
+        cpu_rate = figures["conversations"] / figures["cpu_seconds"]
+        line = (f"  {variant:8} x{count}: {rate:9,.0f} conv/s ({base_rate / rate:5.1f}x slower than regex), "
+                f"{cpu_rate:9,.0f} conv per CPU-s, "
+                f"peak RSS {figures['peak_rss_mib']:6.0f} MiB ({figures['peak_rss_mib'] / base['peak_rss_mib']:.1f}x)")
+        if variant == "presidio":
+            line += (f"; analysed {figures['analysed']:,} texts, NER on {figures['ner_runs']:,} "
+                     f"({figures['ner_runs'] / figures['turns']:.1%} of turns), {figures['ner_sentences']:,} sentences NER'd, "
+                     f"{figures['ner_cached']:,} from the cache; 1M conversations: {1_000_000 / rate / 60:.0f} min at this rate, "
+                     f"{1_000_000 / (min(count, 2) * cpu_rate) / 60:.0f} min on {min(count, 2)} free core(s) (ideal)")
+        print(line)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--conversations", type=int, default=0, help="also time whole conversations, regex vs Presidio")
+    parser.add_argument("--corpus", choices=("bench", "demo", "sgd"), help="also time whole conversations, regex vs Presidio")
+    parser.add_argument("--conversations", type=int, default=0, help="conversations of --corpus (0: 100k bench, 1,500 demo, all SGD)")
+    parser.add_argument("--processes", type=int, nargs="+", default=[1], help="Presidio process counts to time")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.conversations:
-        conversations_per_second(args.conversations)
+    if args.child:
+        corpus, n, variant, processes = args.child
+        child(corpus, int(n), variant, int(processes))
+        return
+    if args.corpus:
+        conversations_per_second(args.corpus, args.conversations, args.processes)
+    if not args.turns:
+        return
     turns = make_turns(args.turns)
     words = statistics.mean(len(t.split()) for t in turns)
     with_pii = sum(1 for t in turns if redact_text(t)[1]) / len(turns)

@@ -5,8 +5,13 @@ agents follow hidden ground-truth guidelines, runs every stage on it exactly as 
 their own exports, and prints how much of the hidden truth the stages recovered. The demo folder
 is a normal workspace, so every other command (`mine`, `eval proposals`, notebooks) works on it.
 
-Stages are plain functions run in order (generate, ingest, mine, score, export with
-auto-accept, replay the exported agent over the corpus), and each writes its result into `DemoResult` so the CLI and tests see one record.
+Stages are plain functions run in order (generate, learn the company vocabulary the redaction
+must keep, ingest, mine, score, export with auto-accept, replay the exported agent over the
+corpus, audit every output for personal data), and each writes its result into `DemoResult` so
+the CLI and tests see one record. The vocabulary step is what a deployment does once with
+`guideminer pii-terms` and a review; the demo is unattended, like its auto-accept, so it takes
+the learned list as is (OUT/pii_allow_terms.yaml). The audit is the same as `guideminer audit-pii
+OUT --spec OUT/agent.yaml`; the CLI exits 1 when it finds anything.
 """
 
 from __future__ import annotations
@@ -19,7 +24,11 @@ from typing import Any
 
 from guideminer.mining.export_spec import export_workspace
 from guideminer.engine import AgentSpec
+from guideminer.ingest.audit import AuditHit, audit_workspace
 from guideminer.ingest.demo_corpus import load_truth, write_demo_corpus
+from guideminer.ingest.pii_allow import corpus_turns, learn_allow_terms, write_allow_terms
+from guideminer.ingest.pii_redactor import default_pii_redactor
+from guideminer.ingest.pii_settings import PiiSettings
 from guideminer.ingest.pipeline import ingest_paths
 from guideminer.ingest.report import IngestReport
 from guideminer.evaluation.proposals import evaluate_proposals
@@ -42,6 +51,8 @@ class DemoResult:
     exported_guidelines: int = 0
     replay: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    allow_terms: tuple[str, ...] = ()
+    pii_hits: list[AuditHit] = field(default_factory=list)  # the final audit; empty when clean
 
 
 def run_demo(
@@ -58,8 +69,12 @@ def run_demo(
     seconds["generate"] = time.perf_counter() - started
     log(f"demo corpus: {n_conversations} conversations in {corpus.conversations}")
 
+    learned = learn_allow_terms(corpus_turns([corpus.conversations], "jsonl"))
+    write_allow_terms(out / "pii_allow_terms.yaml", learned, str(corpus.conversations))
+    pii = PiiSettings(allow_terms=tuple(t.term for t in learned))
+    log(f"pii-terms: {', '.join(pii.allow_terms) or 'none'} kept as vocabulary ({out / 'pii_allow_terms.yaml'})")
     started = time.perf_counter()
-    ingest = ingest_paths([corpus.conversations], out, fmt="jsonl")
+    ingest = ingest_paths([corpus.conversations], out, fmt="jsonl", pii=pii)
     seconds["ingest"] = time.perf_counter() - started
     log(f"ingest: {ingest.conversations_written} new conversations, {ingest.quarantined} quarantined")
 
@@ -77,9 +92,14 @@ def run_demo(
     started = time.perf_counter()
     replay = replay_demo(export.spec, out, corpus.truth, embedder, replay_conversations)
     seconds["replay"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    hits = audit_workspace(out, default_pii_redactor(pii), specs=[export.path])
+    seconds["audit"] = time.perf_counter() - started
+    log(f"audit-pii: {len(hits)} hit(s) in {out} and {export.path}")
     return DemoResult(out, ingest, mining, recovery, export.path,
                       sum(len(d.guidelines) for d in export.spec.departments), replay,
-                      {k: round(v, 2) for k, v in seconds.items()})
+                      {k: round(v, 2) for k, v in seconds.items()}, pii.allow_terms, hits)
 
 
 def replay_demo(spec: AgentSpec, workspace: Path, truth: Path, embedder: TextEmbedder, limit: int) -> dict[str, Any]:

@@ -42,6 +42,21 @@ def print_demo_result(result: DemoResult) -> None:
                       + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in replay.items()))
     console.print(f"agent spec: {result.agent_spec} ({result.exported_guidelines} guidelines, auto-accepted; "
                   "review them with notebooks/02_review_guidelines.ipynb)")
+    console.print(f"kept as vocabulary, not redacted as names: {', '.join(result.allow_terms) or 'nothing'} "
+                  f"({result.workspace / 'pii_allow_terms.yaml'})")
+
+
+def finish_demo(result: DemoResult) -> None:
+    """Print the result, then the personal-data audit; a hit fails the demo (exit 1), because
+    'the demo outputs hold no personal data' is one of the things it shows."""
+    from rich.console import Console
+
+    from guideminer.ingest.audit_cli import report_hits
+
+    print_demo_result(result)
+    report_hits(result.pii_hits, Console(), f"{result.workspace} and {result.agent_spec}")
+    if result.pii_hits:
+        raise typer.Exit(1)
 
 
 def demo_command(
@@ -60,8 +75,11 @@ def demo_command(
     proposals against the hidden truth (departments NMI, one-to-one guideline precision/recall, redundancy) and exports
     OUT/agent.yaml with every proposal above the auto-accept thresholds, then replays that agent
     over the corpus (routing accuracy vs the hidden departments, guideline precision/recall,
-    latency). Re-running
-    reuses everything already done.
+    latency). Finally it audits every output (turns, mining outputs, report, agent spec) for
+    personal data like `guideminer audit-pii OUT --spec OUT/agent.yaml` and exits 1 on any hit.
+    The company vocabulary the redaction keeps is learned from the corpus first (as `guideminer
+    pii-terms` does) and written to OUT/pii_allow_terms.yaml. Re-running reuses everything
+    already done.
 
     Example: guideminer demo --out ./demo-workspace   (or --call-style --out ./demo-calls)
     """
@@ -73,7 +91,7 @@ def demo_command(
     console = Console(stderr=True)
     result = run_demo(out, embedder=load_embedder(embedder, backend),  # type: ignore[arg-type]
                       n_conversations=conversations, seed=seed, log=console.print, call_style=call_style)
-    print_demo_result(result)
+    finish_demo(result)
 
 
 def register(app: typer.Typer) -> None:

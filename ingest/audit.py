@@ -5,7 +5,8 @@ the report, the agent spec, traces) must be built from redacted text only. This 
 check of that promise: it reads every text-bearing output with the same recognisers ingest
 used and lists each hit with file, field and a snippet. Placeholders (``<PERSON_1>``) are not
 hits. Raw inputs stored inside a workspace (the demo writes its corpus into ``demo_corpus/``)
-are inputs, not outputs, and are left out; so are binary caches (vectors, models).
+are inputs, not outputs, and are left out; so are binary caches (vectors, models) and the
+redaction settings (`pii_settings.json`, configuration the audit itself is run with).
 
 Each string is audited on its own, without the previous turn, so context-only types (a date
 of birth answered in the next turn) are judged more strictly at ingest than here; the audit
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
+
+from guideminer.ingest.pii_settings import SETTINGS_FILE
 
 TEXT_SUFFIXES = frozenset({".json", ".jsonl", ".yaml", ".yml", ".html", ".htm", ".txt", ".md", ".csv"})
 _TAG_RE = re.compile(r"<(?:script|style)\b.*?</(?:script|style)>|<[^>]+>", re.IGNORECASE | re.DOTALL)
@@ -107,7 +110,7 @@ def workspace_outputs(workspace: Path) -> list[Path]:
     for path in sorted(workspace.rglob("*")):
         if not path.is_file() or any(part.startswith(".") for part in path.relative_to(workspace).parts):
             continue
-        if path.suffix.lower() not in TEXT_SUFFIXES | {".parquet"}:
+        if path.suffix.lower() not in TEXT_SUFFIXES | {".parquet"} or path == workspace / SETTINGS_FILE:
             continue
         if any(path == given or given in path.parents for given in inputs):
             continue

@@ -25,10 +25,12 @@ def report_hits(hits: Sequence, console, what: str) -> None:
 
 
 def run_audit(workspace: Path, specs: Sequence[Path] = (), under: Optional[str] = None) -> list:
+    """Audit with the recognisers, id patterns and allowed terms the workspace was ingested with."""
     from guideminer.ingest.audit import audit_workspace
     from guideminer.ingest.pii_redactor import default_pii_redactor
+    from guideminer.ingest.pii_settings import workspace_settings
 
-    return audit_workspace(workspace, default_pii_redactor(), specs=specs, under=under)
+    return audit_workspace(workspace, default_pii_redactor(workspace_settings(workspace)), specs=specs, under=under)
 
 
 def audit_command(
@@ -40,7 +42,8 @@ def audit_command(
 
     Prints file :: field :: type :: snippet for each hit and exits 1 if there is any (0 when
     clean). Inputs kept inside the workspace (the demo's demo_corpus/) are not outputs and are
-    skipped. `guideminer mine` audits WS/mining and `guideminer export` its spec at the end.
+    skipped. The id patterns and allowed terms given to `guideminer ingest` (kept in
+    WORKSPACE/pii_settings.json) are used here too. `guideminer mine` audits WS/mining and `guideminer export` its spec at the end.
 
     Example: guideminer audit-pii ./ws --spec agent.yaml
     """

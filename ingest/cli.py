@@ -37,7 +37,10 @@ INGEST_HELP = "\n\n".join(
         "Example: guideminer ingest exports/ tickets.json --out ws",
         "Redaction (Presidio with the packaged spaCy NER and call recognisers) replaces names, addresses, dates of "
         "birth, ids, emails, phones, cards, IBANs... with typed placeholders, numbered per conversation "
-        "(<PERSON_1>); --id-patterns adds a deployment's own id shapes (see ingest/pii_id_patterns.yaml).",
+        "(<PERSON_1>); --id-patterns adds a deployment's own id shapes (see ingest/pii_id_patterns.yaml), "
+        "--allow-terms its organisation, product and catalogue names that are never a person (see ingest/pii_allow_terms.yaml; "
+        "`guideminer pii-terms` learns a reviewable list from the corpus). Both are kept in WORKSPACE/pii_settings.json "
+        "for later audits.",
         "Example: guideminer ingest chats.csv --out ws --id-column chat_id --role-map user=customer --role-map bot=agent",
     ]
 )
@@ -67,10 +70,10 @@ class RichProgress:
         self.progress.update(self.task, records=count)
 
 
-def _redactor(id_patterns: list[Path]):
-    from guideminer.ingest.pii_redactor import default_pii_redactor
+def _pii_settings(id_patterns: list[Path], allow_terms: list[Path]):
+    from guideminer.ingest.pii_settings import PiiSettings
 
-    return default_pii_redactor(id_patterns)
+    return PiiSettings.from_files(id_patterns, allow_terms)
 
 
 def print_report(console: Console, report: IngestReport) -> None:
@@ -102,7 +105,7 @@ def print_report(console: Console, report: IngestReport) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `ingest` and `audit-pii` commands to the root app."""
+    """Add the `ingest`, `pii-terms` and `audit-pii` commands to the root app."""
 
     @app.command("ingest", help=INGEST_HELP)
     def ingest(
@@ -120,6 +123,8 @@ def register(app: typer.Typer) -> None:
         max_turn_chars: int = typer.Option(DEFAULT_MAX_TURN_CHARS, help="Quarantine conversations with a longer turn."),
         batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, help="Conversations per Parquet row group (bounds memory)."),
         id_patterns: list[Path] = typer.Option([], "--id-patterns", help="YAML of extra id patterns redacted as <ID> (repeatable; added to the shipped ones)."),
+        allow_terms: list[Path] = typer.Option([], "--allow-terms", help="YAML of organisation/product/catalogue terms never redacted as PERSON (repeatable; see `guideminer pii-terms`)."),
+        redact_processes: int = typer.Option(1, "--redact-processes", min=1, help="Worker processes for the redaction's NER (each loads its own model, ~170 MiB; worth it on large corpora with free cores)."),
     ) -> None:
         if fmt not in FORMATS:
             raise typer.BadParameter(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", param_hint="--format")
@@ -136,9 +141,9 @@ def register(app: typer.Typer) -> None:
         columns_shown = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[records]} records"), TimeElapsedColumn()]
         try:
             with Progress(*columns_shown, console=console, disable=not console.is_terminal, transient=True) as progress:
-                redactor = _redactor(id_patterns) if id_patterns and not no_redact else None
+                pii = _pii_settings(id_patterns, allow_terms)
                 report = ingest_paths(
-                    inputs, out, fmt, redact=not no_redact, columns=columns, redactor=redactor,
+                    inputs, out, fmt, redact=not no_redact, columns=columns, pii=pii, redact_processes=redact_processes,
                     max_turn_chars=max_turn_chars, batch_size=batch_size, progress=RichProgress(progress),
                 )
         except (FileNotFoundError, RuntimeError, ValueError) as exc:  # missing input, workspace locked, bad id patterns
@@ -146,6 +151,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(code=2) from None
         print_report(Console(), report)
 
-    from guideminer.ingest import audit_cli
+    from guideminer.ingest import audit_cli, pii_cli
 
+    pii_cli.register(app)
     audit_cli.register(app)

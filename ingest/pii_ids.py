@@ -1,5 +1,7 @@
 """Configurable identifier patterns (member, policy, provider, claim ids...) from YAML.
 
+The Presidio recogniser over them is `guideminer.ingest.pii_recognizers.IdPatternRecognizer`.
+
 Ids have no checksum and look like order numbers, so each pattern carries context words; a match
 becomes ``<ID>`` only when one of them is near (same turn before it, or the previous turn).
 The defaults ship as package data (`pii_id_patterns.yaml`); a deployment adds its own file.
@@ -14,11 +16,8 @@ from importlib import resources
 from pathlib import Path
 
 import yaml
-from presidio_analyzer import EntityRecognizer, RecognizerResult
-from presidio_analyzer.nlp_engine import NlpArtifacts
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from guideminer.ingest.pii_types import ID_CANDIDATE
 
 DEFAULT_ID_PATTERNS = "pii_id_patterns.yaml"
 
@@ -82,33 +81,20 @@ def load_id_patterns(path: Path | None = None) -> tuple[IdPattern, ...]:
     return tuple(patterns)
 
 
-def id_patterns(extra: Sequence[Path] = ()) -> tuple[IdPattern, ...]:
-    """The shipped patterns followed by every pattern of the `extra` files."""
+def id_patterns(extra: Sequence[Path | IdPattern] = ()) -> tuple[IdPattern, ...]:
+    """The shipped patterns followed by every pattern of the `extra` files (or given patterns)."""
     patterns = list(load_id_patterns())
-    for path in extra:
-        patterns.extend(load_id_patterns(path))
+    for item in extra:
+        patterns.extend([item] if isinstance(item, IdPattern) else load_id_patterns(Path(item)))
     return tuple(patterns)
 
 
-class IdPatternRecognizer(EntityRecognizer):
-    """Every match of every id pattern, as ``ID_CANDIDATE`` tagged with the pattern's name."""
+class IdContext:
+    """Whether an id candidate's context words are near (kept free of Presidio: the main process
+    of a redaction pool needs it without loading Presidio)."""
 
     def __init__(self, patterns: Iterable[IdPattern]) -> None:
         self.patterns = tuple(patterns)
-        super().__init__(supported_entities=[ID_CANDIDATE], name="IdPatternRecognizer", supported_language="en")
-
-    def load(self) -> None:
-        return None
-
-    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
-        # one result per span, naming every pattern that matched it (Presidio keeps one of
-        # several equal results, which would lose the other patterns' context words)
-        names: dict[tuple[int, int], list[str]] = {}
-        for pattern in self.patterns:
-            for match in pattern.compiled.finditer(text):
-                names.setdefault((match.start(), match.end()), []).append(pattern.name)
-        return [RecognizerResult(ID_CANDIDATE, start, end, 0.6, recognition_metadata={"id_patterns": found})
-                for (start, end), found in names.items()]
 
     def context_near(self, pattern_names: Sequence[str], before: str) -> bool:
         """True when the text before the match (previous turn + this turn's start) has a cue

@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
-from guideminer.ingest.pii_types import DATE_CANDIDATE
+from guideminer.ingest.pii_ids import IdContext, IdPattern
+from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE
 from guideminer.ingest.redact import PLACEHOLDERS, find_spans
 
 
@@ -219,7 +220,8 @@ class DateRecognizer(RegexRecognizer):
 # --- names by cue (lower-case transcripts, where NER sees no capital) -------------------------
 _NAME_CUE_RE = re.compile(
     r"(?i:\b(?:my|the|his|her|your|[a-z]+'s)\s+(?:full\s+|first\s+|last\s+)?name\s+is|\bname's|\bname\s+on\s+the\s+"
-    r"(?:account|policy|card)\s+is|\b(?:policy|account)\s*holder\s+is)\s+(?P<pii>[A-Za-z][A-Za-z'-]+(?:\s+[A-Za-z][A-Za-z'-]+){0,2})"
+    r"(?:account|policy|card)\s+is|\b(?:policy|account)\s*holder\s+is|\b(?:first|last|middle|family)\s+name(?:'s|\s+is)?"
+    r"|\bsurname(?:'s|\s+is)?),?\s+(?P<pii>[A-Za-z][A-Za-z'-]+(?:\s+[A-Za-z][A-Za-z'-]+){0,2})"
 )
 _NOT_NAME_WORDS = frozenset(
     "a an the and but or so is it its on in at for to of with not no yes yeah okay ok um uh like "
@@ -232,7 +234,7 @@ class NameCueRecognizer(RegexRecognizer):
     that cannot be part of a name. Needed because NER misses names in lower-case ASR text."""
 
     def __init__(self) -> None:
-        super().__init__("PERSON", _NAME_CUE_RE, "NameCueRecognizer", score=0.85)
+        super().__init__("PERSON", _NAME_CUE_RE, "NameCueRecognizer", score=0.9)
 
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
         for match in self.pattern.finditer(text):
@@ -247,31 +249,75 @@ class NameCueRecognizer(RegexRecognizer):
                 yield start, start + kept[-1].end()
 
 
-# --- names addressed or signed ("Hi Lukas,", "Kind regards, Jane Smith") ---------------------
+# --- names addressed, signed or introduced ("Hi Lukas,", "Kind regards, Jane Smith") --------
 _NAME = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+_TITLE = r"(?:(?i:mr|mrs|ms|miss|dr)\.?\s+)?"
+_END = r"(?=\s*[,.!?;]|\s*$)"
 _ADDRESSED_RE = re.compile(
-    rf"(?:\b(?i:hi|hello|hey|dear|thanks|thank you|good (?:morning|afternoon|evening))\s+(?:(?i:mr|mrs|ms|miss|dr)\.?\s+)?"
-    rf"(?P<pii>{_NAME}(?:\s+{_NAME})?)(?=\s*[,.!?]|\s*$)"
+    # greeting or thanks, then the name: "Hi Jane,", "Thanks, Mr. Tucker.", "thanks for your help Sam!"
+    rf"(?:\b(?i:hi|hello|hey|dear|thanks|thank you|good (?:morning|afternoon|evening))"
+    rf"(?:\s+(?i:so|very)\s+much)?(?:\s+(?i:for\s+(?:your|all\s+your|the)\s+help))?,?\s+{_TITLE}"
+    rf"(?P<pii>{_NAME}(?:\s+{_NAME})?){_END}"
     rf"|\b(?i:regards|best wishes|sincerely|cheers|thanks|best|many thanks),?\s*\n?\s*(?P<sig>{_NAME}(?:\s+{_NAME})?)\s*[.!]?\s*$"
-    rf"|\b(?i:this is|i'm|i am)\s+(?P<intro>{_NAME})(?=\s+(?i:from|with|at|here|speaking)\b|\s*,))"
+    # a lower-case name after a formal sign-off at the very end ("kind regards aisha becker"):
+    # nothing else ends a message there; "cheers mate", "thanks again" need a capital above
+    rf"|\b(?i:regards|best wishes|sincerely|yours truly),?\s*\n?\s*(?P<lsig>[a-z][a-z'-]+(?:\s+[a-z][a-z'-]+)?)\s*[.!]?\s*$"
+    # self-introductions: "This is Sam from ...", "I'm Sam, ...", "this is Sam.", "Sam here from ..."
+    rf"|\b(?i:this is|i'm|i am)\s+{_TITLE}(?P<intro>{_NAME}(?:\s+{_NAME})?)(?=\s+(?i:from|with|at|here|speaking)\b|\s*[,.!?](?:\s|$)|\s*$)"
+    rf"|(?P<here>{_NAME})\s+(?i:here)\s+(?i:from|at|with)\b"
+    rf"|\b(?i:speaking|talking)\s+(?i:with|to)\s+{_TITLE}(?P<with>{_NAME}){_END})"
 )
+_GROUPS = ("pii", "sig", "lsig", "intro", "here", "with")
 _NOT_ADDRESSED = frozenset(
     "there all team everyone everybody sir madam support again guys folks friend friends so you "
-    "for very much customer service agent i yes no ok okay".split()
+    "for very much customer service agent i yes no ok okay bye goodbye great perfect mr mrs ms miss dr "
+    "from to the and in".split()
 )
+CUE_SCORE = 0.9  # above the NER's 0.85: Presidio keeps the cue detection of a span both find
 
 
 class AddressedNameRecognizer(RegexRecognizer):
-    """A capitalised name right after a greeting, before a sign-off's end, or in a self-
-    introduction ("This is Sam from ..."): NER misses many single first names in these slots."""
+    """A capitalised name right after a greeting or thanks, before a sign-off's end, or in a
+    self-introduction ("This is Sam from ...", "Sam here from ..."): NER misses many single first
+    names in these slots, and agents' names are said mostly there."""
 
     def __init__(self) -> None:
-        super().__init__("PERSON", _ADDRESSED_RE, "AddressedNameRecognizer", score=0.8)
+        super().__init__("PERSON", _ADDRESSED_RE, "AddressedNameRecognizer", score=CUE_SCORE)
 
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
         for match in self.pattern.finditer(text):
-            group = next(g for g in ("pii", "sig", "intro") if match.group(g))
+            group = next(g for g in _GROUPS if match.group(g))
             words = match.group(group).split()
             if words[0].lower() in _NOT_ADDRESSED:
                 continue
             yield match.start(group), match.end(group)
+
+
+_CUES = (NameCueRecognizer(), AddressedNameRecognizer())
+
+
+def cue_name_spans(text: str) -> list[tuple[int, int]]:
+    """Where a name slot holds a name, by the cue recognisers alone (no NER)."""
+    return [span for recognizer in _CUES for span in recognizer.spans(text)]
+
+
+class IdPatternRecognizer(EntityRecognizer, IdContext):
+    """Every match of every id pattern (`guideminer.ingest.pii_ids`), as ``ID_CANDIDATE`` tagged
+    with the pattern's name; `context_near` decides, per conversation, whether it is an id."""
+
+    def __init__(self, patterns: Iterable[IdPattern]) -> None:
+        IdContext.__init__(self, patterns)
+        EntityRecognizer.__init__(self, supported_entities=[ID_CANDIDATE], name="IdPatternRecognizer", supported_language="en")
+
+    def load(self) -> None:
+        return None
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        # one result per span, naming every pattern that matched it (Presidio keeps one of
+        # several equal results, which would lose the other patterns' context words)
+        names: dict[tuple[int, int], list[str]] = {}
+        for pattern in self.patterns:
+            for match in pattern.compiled.finditer(text):
+                names.setdefault((match.start(), match.end()), []).append(pattern.name)
+        return [RecognizerResult(ID_CANDIDATE, start, end, 0.6, recognition_metadata={"id_patterns": found})
+                for (start, end), found in names.items()]

@@ -10,6 +10,11 @@ checksum types of `guideminer.ingest.redact`).
 Context decides the two candidate types (see `guideminer.ingest.pii_recognizers`): the text
 before the span in the same turn and the whole previous turn are searched for the cue, because in
 calls the question and the answer are different turns.
+
+Which PERSON detections stand, and which words a spelling confirms, is `pii_people`. A name
+found in a trusted way (a name-slot cue, a NER full name, a spelled-out word) is redacted wherever
+it recurs in the same conversation: "This is Casey from ..." makes the later lower-case "thanks
+casey" <PERSON_1> too, which no recogniser finds on its own.
 """
 
 from __future__ import annotations
@@ -18,12 +23,17 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
-from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
+from guideminer.ingest.pii_allow import AllowList
+from guideminer.ingest.pii_people import People, name_answer, name_tokens, person_span, spelled_words, trusted_person
 from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE, Found
 
+if TYPE_CHECKING:
+    from guideminer.ingest.pii_settings import PiiSettings
+
 Redactor = Callable[[str], tuple[str, Counter[str]]]
+Span = tuple[int, int, str]
 T = TypeVar("T")
 
 _BIRTH_CUE = re.compile(r"\b(?:birth|born|dob|d\.o\.b|birthday|birthdate|date of b)", re.IGNORECASE)
@@ -32,12 +42,12 @@ _PHONE_CUE = re.compile(
     r"(?:my|your|his|her|the best|a good|contact) number)\b",
     re.IGNORECASE,
 )
-_TITLES = frozenset("mr mrs ms miss dr mister sir madam ma'am".split())
 # Overlaps keep the more trusted detection: validated patterns first, NER last (a spelling
 # "P as in Peter" is one span, not a person called Peter).
 _PRIORITY = {"URL": 9, "EMAIL": 9, "IBAN": 9, "CARD": 9, "SSN": 9, "IP": 9, "PHONE": 8, "ADDRESS": 7,
              "DATE_OF_BIRTH": 6, "ID": 5, "SPELLED": 4, "PERSON": 3}
 _CONTEXT_CHARS = 200
+_PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z_]*[A-Z0-9]>")  # <PERSON_1>, <PHONE>, <DATE_OF_BIRTH>
 
 
 class SpanFinder(Protocol):
@@ -81,69 +91,61 @@ def _non_overlapping(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, 
     return sorted(kept)
 
 
-def _name_tokens(surface: str) -> frozenset[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z'-]*", surface.lower())
-    return frozenset(word for word in words if word not in _TITLES and len(word) > 1)
-
-
-class _People:
-    """Numbers persons within one scope: a mention sharing a name word with a known person is
-    that person ("Justin Tucker", later "Mr. Tucker"); a spelling of a known name word is too."""
-
-    def __init__(self) -> None:
-        self._known: list[set[str]] = []
-
-    def number(self, surface: str) -> int:
-        tokens = _name_tokens(surface)
-        for index, known in enumerate(self._known):
-            if tokens & known:
-                known.update(tokens)
-                return index + 1
-        self._known.append(set(tokens))
-        return len(self._known)
-
-    def spelled(self, surface: str) -> int | None:
-        if re.search(r" (?:as|like) in ", surface, re.IGNORECASE):
-            letters = "".join(re.findall(r"\b([A-Za-z]) (?:as|like) in", surface, re.IGNORECASE))
-        else:
-            letters = "".join(re.findall(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])", surface))
-        letters = letters.lower()
-        for index, known in enumerate(self._known):
-            if letters and letters in known:
-                return index + 1
-        return None
-
-
 class _Scope:
-    """One conversation: precomputed detections for its turns, shared person numbering."""
+    """One conversation: the judged spans of its turns (each with the previous turn as context),
+    the trusted name words that recur, and one person numbering."""
 
     def __init__(self, owner: PiiRedactor, texts: Sequence[str]) -> None:
         self._owner = owner
-        self._people = _People()
+        self._people = People()
         self._previous = ""
-        self._found = owner.found_many(texts)
+        found = owner.found_many(texts)
+        self._spans: dict[str, list[Span]] = {}
+        names: set[str] = set()
+        previous = ""
+        for text in texts:
+            if text not in self._spans:
+                self._spans[text], trusted = owner.judge(text, found[text], previous)
+                names.update(trusted)
+            previous = text
+        names = {n for n in names if not owner.allow.covers(n)}
+        self._recurring = (re.compile(r"(?i)(?<![\w'<-])(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+                                      + r")(?![\w>-])") if names else None)
 
     def __call__(self, text: str) -> tuple[str, Counter[str]]:
         if not isinstance(text, str):
             raise TypeError(f"redact expects str, got {type(text).__name__}")
-        found = self._found[text] if text in self._found else self._owner.found_one(text)
-        redacted, counts = self._apply(text, found)
-        if text in self._found:
+        return self._apply(text, self.spans(text))
+
+    def spans(self, text: str) -> list[Span]:
+        """What is redacted in `text`: (start, end, type), in order (benchmarks score these)."""
+        spans = self._spans.get(text)
+        if spans is None:  # a metadata value: judged with the last turn as context
+            spans, _ = self._owner.judge(text, self._owner.found_one(text), self._previous)
+        else:
             self._previous = text  # turns only: a metadata value is not what was said before
-        return redacted, counts
+        return self._with_recurrences(text, spans)
 
-    def spans(self, text: str, found: Sequence[Found]) -> list[tuple[int, int, str]]:
-        """Final (start, end, type) of what is redacted in `text`, given this scope's context."""
-        spans = []
-        for item in found:
-            before = self._previous[-_CONTEXT_CHARS:] + "\n" + text[max(0, item.start - _CONTEXT_CHARS) : item.start]
-            kind = _resolve(item, before, self._owner.id_context)
-            if kind is not None:
-                spans.append((item.start, item.end, kind))
-        return _non_overlapping(spans)
+    def _with_recurrences(self, text: str, spans: list[Span]) -> list[Span]:
+        """Add the trusted names where they recur: capitalised anywhere, in any case in a text
+        with no capital at all (lower-case transcripts), three letters or more there."""
+        if self._recurring is None:
+            return spans
+        lower_case_text = not any(char.isupper() for char in text)
+        extra: list[Span] = []
+        for match in self._recurring.finditer(text):
+            word = match.group(0)
+            if not (word[0].isupper() or (lower_case_text and len(word) >= 3)):
+                continue
+            if any(s < match.end() and match.start() < e for s, e, _ in spans):
+                continue
+            if extra and text[extra[-1][1] : match.start()] == " ":  # "Jane" "Smith": one name
+                extra[-1] = (extra[-1][0], match.end(), "PERSON")
+            else:
+                extra.append((match.start(), match.end(), "PERSON"))
+        return sorted(spans + extra) if extra else spans
 
-    def _apply(self, text: str, found: Sequence[Found]) -> tuple[str, Counter[str]]:
-        kept = self.spans(text, found)
+    def _apply(self, text: str, kept: Sequence[Span]) -> tuple[str, Counter[str]]:
         counts: Counter[str] = Counter()
         # persons first, in text order, so a spelling after the name can refer to it
         labels = {}
@@ -169,9 +171,11 @@ class PiiRedactor:
     """Redacts with a `SpanFinder`; detections of short strings (metadata values repeat) are
     cached, placeholders are numbered per scope."""
 
-    def __init__(self, finder: SpanFinder, id_context: IdContext, cache_chars: int = 64, cache_entries: int = 100_000) -> None:
+    def __init__(self, finder: SpanFinder, id_context: IdContext, allow: AllowList | None = None,
+                 cache_chars: int = 64, cache_entries: int = 100_000) -> None:
         self.finder = finder
         self.id_context = id_context
+        self.allow = allow if allow is not None else getattr(finder, "allow", None) or AllowList()
         self._cache_chars = cache_chars
         self._cached = lru_cache(maxsize=cache_entries)(lambda text: tuple(finder.find([text])[0]))
         self._prepared: dict[str, Sequence[Found]] = {}
@@ -193,6 +197,29 @@ class PiiRedactor:
             return self._cached(text)
         return self.finder.find([text])[0]
 
+    def judge(self, text: str, found: Sequence[Found], previous: str) -> tuple[list[Span], set[str]]:
+        """The final spans of `text` (the previous turn as context) and its trusted name words."""
+        spans: list[Span] = []
+        trusted: dict[Span, frozenset[str]] = {}
+        for item in found:
+            before = previous[-_CONTEXT_CHARS:] + "\n" + text[max(0, item.start - _CONTEXT_CHARS) : item.start]
+            kind = _resolve(item, before, self.id_context)
+            start, end = item.start, item.end
+            if kind == "PERSON":
+                span = person_span(item, text, self.allow)
+                if span is None:
+                    continue
+                start, end = span
+                if trusted_person(item, text[start:end]):
+                    trusted[(start, end, kind)] = name_tokens(text[start:end])
+            if kind is not None:
+                spans.append((start, end, kind))
+        for span in spelled_words(text, spans) + name_answer(text, previous, self.allow):
+            spans.append(span)
+            trusted[span] = name_tokens(text[span[0] : span[1]])
+        kept = _non_overlapping(spans)
+        return kept, {word for span in kept for word in trusted.get(span, ())}
+
     def scope(self, texts: Sequence[str]) -> Redactor:
         return _Scope(self, texts)
 
@@ -200,10 +227,11 @@ class PiiRedactor:
         """One string on its own (a quarantined record): its own numbering."""
         return _Scope(self, [])(text)
 
-    def detect(self, texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
-        """What would be redacted in each text, each judged on its own (the audit)."""
-        texts = list(texts)
-        return [_Scope(self, []).spans(text, found) for text, found in zip(texts, self.finder.find(texts))]
+    def detect(self, texts: Sequence[str]) -> list[list[Span]]:
+        """What would be redacted in each text, each judged on its own (the audit). Placeholders
+        are blanked first: "<PHONE>, and my last order was 4046524279" must not read as a phone cue."""
+        texts = [_PLACEHOLDER_RE.sub(lambda m: "<" + "_" * (len(m.group(0)) - 2) + ">", t) for t in texts]
+        return [self.judge(text, found, "")[0] for text, found in zip(texts, self.finder.find(texts))]
 
 
 class PlainScopes:
@@ -247,17 +275,45 @@ def read_ahead(items: Iterable[T], redactor: ConversationRedactor, texts_of: Cal
             return
 
 
-def default_pii_redactor(extra_id_patterns: Sequence = ()) -> PiiRedactor:
-    """Presidio with the registered spaCy model and the shipped (plus given) id patterns; built
-    once per process and set of pattern files (loading the model takes about a second)."""
-    return _built_redactor(tuple(str(p) for p in extra_id_patterns))
+def default_pii_redactor(settings: PiiSettings | None = None, processes: int = 1) -> PiiRedactor:
+    """Presidio with the registered spaCy model, the shipped id patterns and allowed terms plus
+    the deployment's (`settings`); built once per process, settings and process count (loading
+    the model takes about a second). `processes` > 1 analyses over a pool of workers
+    (`guideminer.ingest.pii_parallel`), each with its own model."""
+    from guideminer.ingest.pii_settings import PiiSettings
+
+    return _built_redactor(settings or PiiSettings(), processes)
 
 
-@lru_cache(maxsize=4)
-def _built_redactor(extra_id_patterns: tuple[str, ...]) -> PiiRedactor:
+def build_finder(settings: PiiSettings) -> Any:
+    """The Presidio finder for `settings` (module level: pool workers call it to build theirs)."""
     from guideminer.ingest.pii_engine import PresidioFinder, load_ner_pipeline
     from guideminer.models.registry import resolve_spacy_model
 
     nlp = load_ner_pipeline(resolve_spacy_model().path)
-    finder = PresidioFinder(nlp, extra_id_patterns=tuple(Path(p) for p in extra_id_patterns))
-    return PiiRedactor(finder, finder.id_recognizer)
+    return PresidioFinder(nlp, extra_id_patterns=_id_patterns(settings), allow=_allow(settings))
+
+
+def _allow(settings: PiiSettings) -> AllowList:
+    from guideminer.ingest.pii_allow import allow_terms
+
+    return AllowList((*allow_terms(), *settings.allow_terms))
+
+
+def _id_patterns(settings: PiiSettings) -> list[Any]:
+    from guideminer.ingest.pii_ids import IdPattern
+
+    return [IdPattern(name=n, regex=r, context=c) for n, r, c in settings.id_patterns]
+
+
+@lru_cache(maxsize=4)
+def _built_redactor(settings: PiiSettings, processes: int) -> PiiRedactor:
+    if processes <= 1:
+        finder = build_finder(settings)
+        return PiiRedactor(finder, finder.id_recognizer, finder.allow)
+    from guideminer.ingest.pii_ids import IdContext, id_patterns
+    from guideminer.ingest.pii_parallel import PoolFinder
+
+    ids = IdContext(id_patterns(_id_patterns(settings)))
+    pool = PoolFinder(build_finder, (settings,), processes, _allow(settings), ids)
+    return PiiRedactor(pool, ids, pool.allow)

@@ -30,6 +30,7 @@ from guideminer.ingest.normalize import (
     normalize,
 )
 from guideminer.ingest.pii_redactor import ConversationRedactor, PlainScopes, read_ahead
+from guideminer.ingest.pii_settings import PiiSettings, save_settings
 from guideminer.ingest.readers import ColumnMapping, NotConversationFile, ReaderOptions, get_reader, sniff_format
 from guideminer.ingest.readers.base import Location, RawConversation, ReaderItem, RawSource, Rejection
 from guideminer.ingest.report import IngestReport, SkippedFile
@@ -200,17 +201,18 @@ def _turn_texts(item: ReaderItem) -> list[str]:
     return [text for text in texts if isinstance(text, str)]
 
 
-def _default_redactor() -> ConversationRedactor:
+def _default_redactor(settings: PiiSettings | None, processes: int) -> ConversationRedactor:
     from guideminer.ingest.pii_redactor import default_pii_redactor
 
-    return default_pii_redactor()
+    return default_pii_redactor(settings, processes)
 
 
-def _conversation_redactor(redactor: Redactor | ConversationRedactor | None) -> ConversationRedactor:
+def _conversation_redactor(redactor: Redactor | ConversationRedactor | None, settings: PiiSettings | None,
+                           processes: int = 1) -> ConversationRedactor:
     """A given per-string redactor (tests' fakes, the regex-only `redact_text`) is memoised and
     used for every conversation alike; a `ConversationRedactor` numbers per conversation."""
     if redactor is None:
-        return _default_redactor()
+        return _default_redactor(settings, processes)
     if isinstance(redactor, ConversationRedactor):
         return redactor
     return PlainScopes(cached_redactor(redactor))
@@ -264,6 +266,8 @@ def ingest_paths(
     max_turn_chars: int = DEFAULT_MAX_TURN_CHARS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     redactor: Redactor | ConversationRedactor | None = None,
+    pii: PiiSettings | None = None,
+    redact_processes: int = 1,
     progress: IngestProgress | None = None,
 ) -> IngestReport:
     """Ingest files/directories into `workspace`; returns (and writes) the run's report.
@@ -271,6 +275,9 @@ def ingest_paths(
     `redact=False` stores text as given; otherwise `redactor` (default: Presidio with the packaged
     spaCy NER and the call recognisers, `guideminer.ingest.pii_redactor`) is applied to turn text, to every string in turn
     and conversation metadata, and to quarantined raw records before anything is written.
+    `pii`: the deployment's extra id patterns and allowed terms for the default redactor; they
+    are kept in WORKSPACE/pii_settings.json so later audits judge with the same recognisers.
+    `redact_processes` > 1 runs the default redactor's analysis on a pool of worker processes.
     """
     if fmt != "auto":
         get_reader(fmt)  # fail on a bad format name before touching the workspace
@@ -279,9 +286,11 @@ def ingest_paths(
     workspace = Path(workspace)
     files, left_out = discover_files(paths, workspace)
     workspace.mkdir(parents=True, exist_ok=True)
-    active_redactor = _conversation_redactor(redactor) if redact else None
+    active_redactor = _conversation_redactor(redactor, pii, redact_processes) if redact else None
     with WorkspaceLock(workspace):
         prepare_workspace(workspace)
+        if redact and redactor is None:
+            save_settings(workspace, pii or PiiSettings())
         run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid4().hex[:8]
         run = _Run(
             workspace=workspace,

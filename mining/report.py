@@ -48,11 +48,17 @@ def esc(value: object) -> str:
 
 
 def snippet(text: str) -> str:
-    return esc(text if len(text) <= SNIPPET_CHARS else text[: SNIPPET_CHARS - 1] + "\u2026")
+    return esc(short(text, SNIPPET_CHARS))
 
 
 def short(text: str, limit: int = 70) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    """`text` cut to `limit` characters at a word boundary: a cut word ("you don…") reads as a
+    different word, to people and to the personal-data audit's NER alike."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip() + "\u2026"
 
 
 def figure_html(figure: go.Figure, div_id: str) -> str:

@@ -31,3 +31,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    """One small demo run with the real default embedder and redactor (the notebooks and the
+    personal-data checks of the demo outputs share it; it takes a few minutes)."""
+    from guideminer.evaluation.demo import run_demo
+    from guideminer.models import load_embedder
+
+    return run_demo(tmp_path_factory.mktemp("demo"), embedder=load_embedder(), n_conversations=300)
+
+
+@pytest.fixture(scope="session")
+def demo_workspace(demo_run) -> Path:
+    return demo_run.workspace

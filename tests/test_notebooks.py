@@ -26,15 +26,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 # Importing parlant.sdk creates $PARLANT_HOME (default ./parlant-data) with a log file: keep it out of the repo.
 os.environ.setdefault("PARLANT_HOME", str(Path(tempfile.gettempdir()) / "guideminer-tests-parlant-home"))
 
-@pytest.fixture(scope="module")
-def demo_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from guideminer.models import load_embedder
-    from guideminer.evaluation.demo import run_demo
-
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(out, embedder=load_embedder(), n_conversations=300)
-    return out
-
+# `demo_workspace` (a 300-conversation demo run, shared with test_demo_pii.py) is in conftest.py.
 
 def with_parameters(notebook: nbformat.NotebookNode, **values) -> nbformat.NotebookNode:
     """papermill-style: a cell after the `parameters` cell overrides its values."""
