@@ -220,8 +220,10 @@ class DateRecognizer(RegexRecognizer):
 # --- names by cue (lower-case transcripts, where NER sees no capital) -------------------------
 _NAME_CUE_RE = re.compile(
     r"(?i:\b(?:my|the|his|her|your|[a-z]+'s)\s+(?:full\s+|first\s+|last\s+)?name\s+is|\bname's|\bname\s+on\s+the\s+"
-    r"(?:account|policy|card)\s+is|\b(?:policy|account)\s*holder\s+is|\b(?:first|last|middle|family)\s+name(?:'s|\s+is)?"
-    r"|\bsurname(?:'s|\s+is)?),?\s+(?P<pii>[A-Za-z][A-Za-z'-]+(?:\s+[A-Za-z][A-Za-z'-]+){0,2})"
+    r"(?:account|policy|card)\s+is|\b(?:policy|account)\s*holder\s+is|\b(?:first|last|middle|family)\s+name(?:'s|\s+is)"
+    r"|\bsurname(?:'s|\s+is))\s+(?P<pii>[A-Za-z][A-Za-z'-]+(?:\s+[A-Za-z][A-Za-z'-]+){0,2})"
+    # the bare form ends its clause: "..., first name tom." (not "last name spelled K-I-M")
+    r"|(?i:\b(?:first|last|middle|family)\s+name|\bsurname),?\s+(?P<bare>[A-Za-z][A-Za-z'-]+)(?=\s*[,.!?;]|\s*$)"
 )
 _NOT_NAME_WORDS = frozenset(
     "a an the and but or so is it its on in at for to of with not no yes yeah okay ok um uh like "
@@ -238,8 +240,9 @@ class NameCueRecognizer(RegexRecognizer):
 
     def spans(self, text: str) -> Iterable[tuple[int, int]]:
         for match in self.pattern.finditer(text):
-            start = match.start("pii")
-            words = list(re.finditer(r"[A-Za-z][A-Za-z'-]+", match.group("pii")))
+            group = "pii" if match.group("pii") else "bare"
+            start = match.start(group)
+            words = list(re.finditer(r"[A-Za-z][A-Za-z'-]+", match.group(group)))
             kept = []
             for word in words:
                 if word.group(0).lower() in _NOT_NAME_WORDS:
