@@ -56,7 +56,8 @@ def _value(key: str, row: dict, rng: random.Random) -> str | None:
 def labelled_set(wheel: str, seed: int = 0) -> list[tuple[str, list[tuple[int, int, str]]]]:
     with zipfile.ZipFile(wheel) as archive:
         root = "presidio_evaluator/data_generator/raw_data/"
-        templates = archive.read(root + "templates.txt").decode("utf-8", "replace").splitlines()
+        # the templates write line breaks as the two characters "\\n" (signature blocks, addresses)
+        templates = [t.replace("\\n", "\n") for t in archive.read(root + "templates.txt").decode("utf-8", "replace").splitlines()]
         rows = list(csv.DictReader(io.StringIO(archive.read(root + "FakeNameGenerator.com_3000.csv").decode("utf-8-sig"))))
     rng = random.Random(seed)
     out = []

@@ -10,7 +10,7 @@ corpus repeats most texts. The distinct-text count is printed next to the turn c
 embed stage's texts/s, so the embedding figure can be read honestly.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_scale.py --sizes 10000 100000 [--out DIR]
-        [--fit-rows 500000] [--processes 2] [--stages embed cluster propose] [--bertopic-size 10000]
+        [--fit-rows 500000] [--processes 2] [--redact-processes 2] [--stages embed cluster propose] [--bertopic-size 10000]
 
 `--bertopic-size N` also runs benchmarks/bench_bertopic.py on every turn of an N-conversation
 demo corpus (needs `bash benchmarks/make_bench_venv.sh`) and prints its JSON line with the
@@ -31,6 +31,7 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 stage, ws, n, fit_rows, processes, corpus = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+redact_processes = int(sys.argv[8])
 started = time.perf_counter()
 info = {}
 source = ws / "demo_corpus" / "conversations.jsonl" if corpus == "demo" else ws / "varied_corpus" / "conversations.jsonl"
@@ -44,8 +45,9 @@ if stage == "generate":
         info = write_varied_corpus(source, n)
 elif stage == "ingest":
     from guideminer.ingest.pipeline import ingest_paths
-    report = ingest_paths([source], ws, fmt="jsonl")
-    info = {"conversations": report.conversations_written, "turns": report.turns_written}
+    report = ingest_paths([source], ws, fmt="jsonl", redact_processes=redact_processes)
+    info = {"conversations": report.conversations_written, "turns": report.turns_written,
+            "redact_processes": redact_processes}
 else:
     from guideminer.mining.mine_steps import default_steps
     from guideminer.mining.pipeline import MineConfig, MineContext, default_read_conversations, default_read_turns, run_steps
@@ -66,9 +68,10 @@ print(json.dumps({"stage": stage, "seconds": round(time.perf_counter() - started
 STAGES = ("generate", "ingest", "embed", "cluster", "propose")
 
 
-def run_stage(stage: str, workspace: Path, n: int, fit_rows: int, processes: int, corpus: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n), str(fit_rows), str(processes),
-                             corpus, str(Path(__file__).resolve().parent)], capture_output=True, text=True)
+def run_stage(stage: str, workspace: Path, n: int, args: argparse.Namespace) -> dict:
+    result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n), str(args.fit_rows),
+                             str(args.processes), args.corpus, str(Path(__file__).resolve().parent),
+                             str(args.redact_processes)], capture_output=True, text=True)
     if result.returncode != 0:
         return {"stage": stage, "error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -89,6 +92,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="keep the workspaces here (default: a temp dir)")
     parser.add_argument("--fit-rows", type=int, default=500_000, help="MineConfig.fit_rows (sample-fit above it)")
     parser.add_argument("--processes", type=int, default=2, help="MineConfig.processes (roles clustered at once)")
+    parser.add_argument("--redact-processes", type=int, default=2,
+                        help="ingest's --redact-processes (PII NER workers; default: both cores of this machine)")
     parser.add_argument("--bertopic-size", type=int, default=None,
                         help="also run benchmarks/bench_bertopic.py --demo N (guideminer vs BERTopic, same turns)")
     parser.add_argument("--corpus", choices=("demo", "varied"), default="varied",
@@ -104,11 +109,14 @@ def main() -> None:
         for stage in [s for s in STAGES if s in args.stages]:
             started = time.perf_counter()
             row = {"conversations": n, "fit_rows": args.fit_rows, "processes": args.processes,
-                   "corpus": args.corpus, **run_stage(stage, workspace, n, args.fit_rows, args.processes, args.corpus)}
+                   "corpus": args.corpus, **run_stage(stage, workspace, n, args)}
             row.setdefault("seconds", round(time.perf_counter() - started, 1))
             embedded = (row.get("info") or {}).get("embed", {}).get("unique_texts")
             if stage == "embed" and embedded:
                 row["embedded_texts_per_s"] = round(embedded / max(row["seconds"], 1e-9), 1)
+            if stage == "ingest" and "error" not in row:
+                row["conversations_per_s"] = round(n / max(row["seconds"], 1e-9), 1)
+                row["projected_minutes_per_1m"] = round(1_000_000 / max(row["conversations_per_s"], 1e-9) / 60, 1)
             rows.append(row)
             print(json.dumps(row), flush=True)
             if "error" in row:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from guideminer.ingest.pii_allow import AllowList
+from guideminer.ingest.pii_contact import PhoneCandidateRecognizer, PostalAddressRecognizer
 from guideminer.ingest.pii_ids import id_patterns
 from guideminer.ingest.pii_types import OPENERS, OPENING_NAME_RE, SENTENCE_INNER_CAPITAL_RE, Found
 from guideminer.ingest.pii_recognizers import (
@@ -143,9 +144,11 @@ class PresidioFinder:
         self.allow = allow or AllowList()
         self.id_recognizer = IdPatternRecognizer(id_patterns(extra_id_patterns))
         registry = RecognizerRegistry(supported_languages=["en"])
-        for recognizer in (ChecksumRecognizer(), SpelledRecognizer(), SpokenEmailRecognizer(), SpokenNumberRecognizer(),
-                           AddressRecognizer(), DateRecognizer(), NameCueRecognizer(), AddressedNameRecognizer(), self.id_recognizer,
-                           SpacyRecognizer(supported_entities=["PERSON"])):
+        recognizers = (ChecksumRecognizer(), SpelledRecognizer(), SpokenEmailRecognizer(), SpokenNumberRecognizer(),
+                       AddressRecognizer(), PostalAddressRecognizer(), PhoneCandidateRecognizer(), DateRecognizer(),
+                       NameCueRecognizer(), AddressedNameRecognizer(), self.id_recognizer,
+                       SpacyRecognizer(supported_entities=["PERSON"]))
+        for recognizer in recognizers:
             registry.add_recognizer(recognizer)
         self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=_spacy_engine(self._nlp), supported_languages=["en"],
                                         context_aware_enhancer=_no_context_enhancer())

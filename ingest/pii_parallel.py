@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
+import weakref
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -60,6 +61,9 @@ class PoolFinder:
         self._pool = context.Pool(processes, initializer=_start_worker, initargs=(build, args))
         if not all(self._pool.map(_ready, range(processes), chunksize=1)):
             raise RuntimeError("a redaction worker did not build its finder")
+        # A cached redactor's pool lives until exit: stop it while the interpreter is whole
+        # (atexit time), not in module teardown, where the pool's queue threads fail noisily.
+        self._stop = weakref.finalize(self, _stop_pool, self._pool)
         self.processes = processes
         self.allow = allow
         self.id_recognizer = id_recognizer
@@ -83,5 +87,9 @@ class PoolFinder:
         return [process.pid for process in self._pool._pool]  # for peak-memory measurement only
 
     def close(self) -> None:
-        self._pool.close()
-        self._pool.join()
+        self._stop()
+
+
+def _stop_pool(pool: Any) -> None:
+    pool.close()
+    pool.join()

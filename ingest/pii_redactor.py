@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from guideminer.ingest.pii_allow import AllowList
 from guideminer.ingest.pii_people import People, name_answer, name_tokens, person_span, spelled_words, trusted_person
-from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE, Found
+from guideminer.ingest.pii_types import DATE_CANDIDATE, ID_CANDIDATE, PHONE_CANDIDATE, Found
 
 if TYPE_CHECKING:
     from guideminer.ingest.pii_settings import PiiSettings
@@ -38,15 +38,19 @@ T = TypeVar("T")
 
 _BIRTH_CUE = re.compile(r"\b(?:birth|born|dob|d\.o\.b|birthday|birthdate|date of b)", re.IGNORECASE)
 _PHONE_CUE = re.compile(
-    r"\b(?:phone|telephone|tel|call|calling|cell|mobile|landline|text|reach|callback|fax|"
+    r"\b(?:phone|telephone|tel|call|calling|cell|mobile|landline|text|reach|callback|fax|office|desk|whatsapp|sms|messages?|"
     r"(?:my|your|his|her|the best|a good|contact) number)\b",
     re.IGNORECASE,
 )
 # Overlaps keep the more trusted detection: validated patterns first, NER last (a spelling
 # "P as in Peter" is one span, not a person called Peter).
 _PRIORITY = {"URL": 9, "EMAIL": 9, "IBAN": 9, "CARD": 9, "SSN": 9, "IP": 9, "PHONE": 8, "ADDRESS": 7,
-             "DATE_OF_BIRTH": 6, "ID": 5, "SPELLED": 4, "PERSON": 3}
+             "DATE_OF_BIRTH": 6, "ID": 5, "SPELLED": 4, "PERSON": 3, "CUED_PHONE": 6}
+# Digit groups made a phone by a cue: below ADDRESS, whose postcode they can be ("..., 21 8010");
+# renamed PHONE once overlaps are settled.
+_CUED_PHONE = "CUED_PHONE"
 _CONTEXT_CHARS = 200
+_PHONE_CUE_CHARS = 48  # "call me back on", "registered mobile": a cue right before the digits
 _PLACEHOLDER_RE = re.compile(r"<[A-Z][A-Z_]*[A-Z0-9]>")  # <PERSON_1>, <PHONE>, <DATE_OF_BIRTH>
 
 
@@ -79,6 +83,8 @@ def _resolve(found: Found, before: str, id_context: IdContext) -> str | None:
         return "ID" if id_context.context_near(found.metadata.get("id_patterns", ()), before) else None
     if found.entity == "SPOKEN_NUMBER":
         return "PHONE" if _PHONE_CUE.search(before) else "ID"
+    if found.entity == PHONE_CANDIDATE:  # digit groups: a phone only right after a phone cue
+        return _CUED_PHONE if _PHONE_CUE.search(before[-_PHONE_CUE_CHARS:]) else None
     return found.entity
 
 
@@ -218,7 +224,8 @@ class PiiRedactor:
             spans.append(span)
             trusted[span] = name_tokens(text[span[0] : span[1]])
         kept = _non_overlapping(spans)
-        return kept, {word for span in kept for word in trusted.get(span, ())}
+        words = {word for span in kept for word in trusted.get(span, ())}
+        return [(s, e, "PHONE" if k == _CUED_PHONE else k) for s, e, k in kept], words
 
     def scope(self, texts: Sequence[str]) -> Redactor:
         return _Scope(self, texts)

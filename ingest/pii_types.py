@@ -9,6 +9,7 @@ from typing import Any
 
 DATE_CANDIDATE = "DATE_CANDIDATE"
 ID_CANDIDATE = "ID_CANDIDATE"
+PHONE_CANDIDATE = "PHONE_CANDIDATE"
 
 # A capitalised word that does not open the text, a sentence or a quoted utterance: where names
 # are for the NER (a sentence-initial capital says nothing). "→" separates turns in the report.

@@ -54,6 +54,15 @@ def _conversation(redactor: PiiRedactor, turns: list[str]) -> list[str]:
         ("my number is two one two five five five oh one nine nine", "my number is <PHONE>"),
         ("my name is justin tucker and I need a card", "my name is <PERSON_1> and I need a card"),
         ("card 4111 1111 1111 1111 and IBAN GB82 WEST 1234 5698 7654 32", "card <CARD> and IBAN <IBAN>"),
+        # international forms (street first, postcode last; national phone groups after a cue)
+        ("please update it to Storgatan 35, Hårsfjärden, 130 61 thanks", "please update it to <ADDRESS> thanks"),
+        ("ship to ul. Kurantów 76, Warszawa, 02-873.", "ship to <ADDRESS>."),
+        ("it's 29 Rue de Tanger, Cite Ben Hjel, 21 8010", "it's <ADDRESS>"),
+        ("82 Chatsworth Drive, SOUTHERN RIVER, WA 6110", "<ADDRESS>"),
+        ("Postbox 53, Narsarsuaq, KU 3923", "<ADDRESS>"),
+        ("Can someone call me on 79 129 54 13?", "Can someone call me on <PHONE>?"),
+        ("my mobile is (28) 665-641.", "my mobile is <PHONE>."),
+        ("You can reach me at 9777 9356", "You can reach me at <PHONE>"),
     ],
 )
 def test_call_positives(blank: PiiRedactor, text: str, expected: str) -> None:
@@ -82,6 +91,11 @@ def test_context_comes_from_the_previous_turn(blank: PiiRedactor) -> None:
         "The reference 1234567812345678 is on the invoice",
         "Flight BA 2490 leaves at 07:45 from gate 23, seat 14C.",
         "It's in the A-Z guide",
+        "Your order 12345, placed Monday, ships in 2 days.",
+        "Tracking 1Z 999 AA1 0123 4567 84 shows it in the depot",
+        "Order 123 456 789 was refunded on 2024-05-06, call us if it has not arrived",
+        "I ordered 3 shirts, size M, 42 each",
+        "Can you call me back about the 2024-05-06 delivery?",
     ],
 )
 def test_look_alikes_stay(blank: PiiRedactor, text: str) -> None:
