@@ -15,6 +15,7 @@ fresh process (this script with --child) over the same conversations, read-ahead
 Run:  .venv/bin/python benchmarks/bench_redact.py [--turns 20000] [--repeats 5]
       .venv/bin/python benchmarks/bench_redact.py --turns 0 --corpus bench --conversations 100000 --processes 1 2
       .venv/bin/python benchmarks/bench_redact.py --turns 0 --corpus sgd --processes 1 2
+      .venv/bin/python benchmarks/bench_redact.py --turns 0 --corpus sgd --processes 2 --allow-terms TERMS.yaml
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def _cpu_seconds(pids: Sequence[int] = ()) -> float:
     return total
 
 
-def child(corpus: str, n: int, variant: str, processes: int) -> None:
+def child(corpus: str, n: int, variant: str, processes: int, allow_terms: str = "") -> None:
     """One measured run: redact every turn of every conversation, print the figures as JSON."""
     conversations = load_corpus(corpus, n)
     figures: dict = {"conversations": len(conversations), "turns": sum(map(len, conversations))}
@@ -159,7 +160,10 @@ def child(corpus: str, n: int, variant: str, processes: int) -> None:
     else:
         from guideminer.ingest.pii_redactor import default_pii_redactor, read_ahead
 
-        redactor = default_pii_redactor(processes=processes)
+        from guideminer.ingest.pii_settings import PiiSettings
+
+        settings = PiiSettings.from_files(allow_term_files=[Path(allow_terms)]) if allow_terms else None
+        redactor = default_pii_redactor(settings, processes=processes)
         finder = redactor.finder
         pids = finder.worker_pids() if processes > 1 else ()
         started, cpu = time.perf_counter(), _cpu_seconds(pids)
@@ -173,19 +177,20 @@ def child(corpus: str, n: int, variant: str, processes: int) -> None:
     print(json.dumps(figures))
 
 
-def conversations_per_second(corpus: str, n: int, processes: Sequence[int]) -> None:
+def conversations_per_second(corpus: str, n: int, processes: Sequence[int], allow_terms: Path | None = None) -> None:
     """Regex vs Presidio (each process count) on the same conversations, each in a fresh process."""
     import subprocess
 
     runs = [("regex", 1)] + [("presidio", p) for p in processes]
     results = {}
     for variant, count in runs:
-        command = [sys.executable, __file__, "--child", corpus, str(n), variant, str(count)]
+        command = [sys.executable, __file__, "--child", corpus, str(n), variant, str(count), str(allow_terms or "")]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results[(variant, count)] = json.loads(output.strip().splitlines()[-1])
     base = results[("regex", 1)]
     base_rate = base["conversations"] / base["seconds"]
-    print(f"{corpus}: {base['conversations']:,} conversations, {base['turns']:,} turns; "
+    terms = f", Presidio with the allowed terms of {allow_terms}" if allow_terms else ""
+    print(f"{corpus}: {base['conversations']:,} conversations, {base['turns']:,} turns{terms}; "
           f"wall-clock rates are upper bounds on a shared machine, CPU rates are per busy core")
     for (variant, count), figures in results.items():
         rate = figures["conversations"] / figures["seconds"]
@@ -208,14 +213,16 @@ def main() -> None:
     parser.add_argument("--corpus", choices=("bench", "demo", "sgd"), help="also time whole conversations, regex vs Presidio")
     parser.add_argument("--conversations", type=int, default=0, help="conversations of --corpus (0: 100k bench, 1,500 demo, all SGD)")
     parser.add_argument("--processes", type=int, nargs="+", default=[1], help="Presidio process counts to time")
-    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument("--allow-terms", type=Path, default=None,
+                        help="a deployment's allow-terms YAML (e.g. from `guideminer pii-terms`) for the Presidio runs")
+    parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        corpus, n, variant, processes = args.child
-        child(corpus, int(n), variant, int(processes))
+        corpus, n, variant, processes, allow_terms = args.child
+        child(corpus, int(n), variant, int(processes), allow_terms)
         return
     if args.corpus:
-        conversations_per_second(args.corpus, args.conversations, args.processes)
+        conversations_per_second(args.corpus, args.conversations, args.processes, args.allow_terms)
     if not args.turns:
         return
     turns = make_turns(args.turns)

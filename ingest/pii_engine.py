@@ -173,6 +173,10 @@ class PresidioFinder:
                           for r in results]
         return out
 
+    def submit(self, texts: Sequence[str]) -> Any:
+        """`find` deferred to when its result is asked for (one process: nothing runs beside)."""
+        return lambda: self.find(texts)
+
     def _persons(self, texts: Sequence[str]) -> list[list[_Entity]]:
         """PERSON entities per text, from the NER over its gated sentences (cached by sentence)."""
         per_text = [[(s, e) for s, e in (ner_sentences(t, self.allow) if self.gated else sentences(t))] for t in texts]

@@ -18,7 +18,7 @@ import multiprocessing
 import sys
 import weakref
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from guideminer.ingest.pii_allow import AllowList
@@ -71,17 +71,26 @@ class PoolFinder:
             setattr(self, name, 0)
 
     def find(self, texts: Sequence[str]) -> list[list[Found]]:
+        return self.submit(texts)()
+
+    def submit(self, texts: Sequence[str]) -> Callable[[], list[list[Found]]]:
+        """Send the shares out now; the callable waits for them and merges (counters included)."""
         shares: list[list[int]] = [[] for _ in range(self.processes)]
         for index, text in enumerate(texts):
             shares[zlib.crc32(text.encode("utf-8")) % self.processes].append(index)
         work = [(share, [texts[i] for i in share]) for share in shares if share]
-        out: list[list[Found]] = [[] for _ in texts]
-        for (share, _), (found, counts) in zip(work, self._pool.map(_find_in_worker, [chunk for _, chunk in work])):
-            for index, item in zip(share, found):
-                out[index] = item
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-        return out
+        running = self._pool.map_async(_find_in_worker, [chunk for _, chunk in work]) if work else None
+
+        def result() -> list[list[Found]]:
+            out: list[list[Found]] = [[] for _ in texts]
+            for (share, _), (found, counts) in zip(work, running.get() if running else []):
+                for index, item in zip(share, found):
+                    out[index] = item
+                for name, value in counts.items():
+                    setattr(self, name, getattr(self, name) + value)
+            return out
+
+        return result
 
     def worker_pids(self) -> list[int]:
         return [process.pid for process in self._pool._pool]  # for peak-memory measurement only

@@ -59,6 +59,10 @@ class SpanFinder(Protocol):
 
     def find(self, texts: Sequence[str]) -> list[list[Found]]: ...
 
+    def submit(self, texts: Sequence[str]) -> Callable[[], list[list[Found]]]:
+        """Start `find(texts)` (on workers, where there are any); the callable returns its result."""
+        ...
+
 
 class IdContext(Protocol):
     def context_near(self, pattern_names: Sequence[str], before: str) -> bool: ...
@@ -70,7 +74,10 @@ class ConversationRedactor(Protocol):
 
     def scope(self, texts: Sequence[str]) -> Redactor: ...
 
-    def prepare(self, texts: Sequence[str]) -> None: ...
+    def prepare(self, texts: Sequence[str]) -> Callable[[], None] | None:
+        """Start analysing the texts of the next window; the callable (None: nothing to wait
+        for) makes them the prepared batch and must be called before that window's scopes."""
+        ...
 
     def __call__(self, text: str) -> tuple[str, Counter[str]]: ...
 
@@ -126,11 +133,29 @@ class _Scope:
     def spans(self, text: str) -> list[Span]:
         """What is redacted in `text`: (start, end, type), in order (benchmarks score these)."""
         spans = self._spans.get(text)
-        if spans is None:  # a metadata value: judged with the last turn as context
-            spans, _ = self._owner.judge(text, self._owner.found_one(text), self._previous)
+        if spans is None:  # a metadata value: as judged where a turn says it, else on its own
+            spans = self._as_said(text)
+            if spans is None:
+                spans, _ = self._owner.judge(text, self._owner.found_one(text), self._previous)
         else:
             self._previous = text  # turns only: a metadata value is not what was said before
         return self._with_recurrences(text, spans)
+
+    def _as_said(self, text: str) -> list[Span] | None:
+        """The spans of a metadata value that a turn of this conversation says verbatim (a slot
+        value, an entity annotation), cut from that turn's judgement, which had the words around
+        it; None when no turn says it or a span of the turn crosses its edges."""
+        if len(text) < 2:
+            return None
+        for turn, spans in self._spans.items():
+            at = turn.find(text)
+            if at < 0:
+                continue
+            end = at + len(text)
+            if any(s < at < e or s < end < e for s, e, _ in spans):
+                return None
+            return [(s - at, e - at, k) for s, e, k in spans if at <= s and e <= end]
+        return None
 
     def _with_recurrences(self, text: str, spans: list[Span]) -> list[Span]:
         """Add the trusted names where they recur: capitalised anywhere, in any case in a text
@@ -186,11 +211,18 @@ class PiiRedactor:
         self._cached = lru_cache(maxsize=cache_entries)(lambda text: tuple(finder.find([text])[0]))
         self._prepared: dict[str, Sequence[Found]] = {}
 
-    def prepare(self, texts: Sequence[str]) -> None:
-        """Analyse the turns of the next few conversations in one batch (NER is much cheaper per
-        text in batches of hundreds than in one conversation's handful); replaces the last batch."""
+    def prepare(self, texts: Sequence[str]) -> Callable[[], None]:
+        """Analyse the strings of the next few conversations in one batch (NER is much cheaper per
+        text in batches of hundreds than in one conversation's handful). With a pool finder the
+        workers start now, while this process still redacts and writes the window before; the
+        returned callable waits and makes this batch the prepared one (replacing the last)."""
         unique = list(dict.fromkeys(texts))
-        self._prepared = dict(zip(unique, self.finder.find(unique)))
+        result = self.finder.submit(unique)
+
+        def install() -> None:
+            self._prepared = dict(zip(unique, result()))
+
+        return install
 
     def found_many(self, texts: Sequence[str]) -> dict[str, Sequence[Found]]:
         missing = list(dict.fromkeys(t for t in texts if t not in self._prepared))
@@ -199,6 +231,8 @@ class PiiRedactor:
         return found
 
     def found_one(self, text: str) -> Sequence[Found]:
+        if text in self._prepared:  # metadata strings are analysed with their window's turns
+            return self._prepared[text]
         if len(text) <= self._cache_chars:
             return self._cached(text)
         return self.finder.find([text])[0]
@@ -260,9 +294,12 @@ class PlainScopes:
 
 def read_ahead(items: Iterable[T], redactor: ConversationRedactor, texts_of: Callable[[T], list[str]], window: int = 256) -> Iterator[T]:
     """Yield `items` unchanged, but first let the redactor analyse the texts of each window of
-    them in one batch. Items read before a reading error are still yielded, then it is raised
-    (the pipeline counts what a corrupt file gave before it broke)."""
+    them in one batch; the next window is read and its analysis started before the items of
+    this one are yielded, so pool workers analyse while the caller redacts and writes. Items
+    read before a reading error are still yielded, then it is raised (the pipeline counts what
+    a corrupt file gave before it broke)."""
     iterator = iter(items)
+    pending: tuple[list[T], Callable[[], None] | None] | None = None
     while True:
         buffer: list[T] = []
         error: BaseException | None = None
@@ -273,13 +310,21 @@ def read_ahead(items: Iterable[T], redactor: ConversationRedactor, texts_of: Cal
                     break
         except Exception as exc:  # re-raised below, after the items read so far
             error = exc
-        if buffer:
-            redactor.prepare([text for item in buffer for text in texts_of(item)])
-        yield from buffer
-        if error is not None:
-            raise error
-        if len(buffer) < window:
+        started = (buffer, redactor.prepare([text for item in buffer for text in texts_of(item)]) if buffer else None)
+        if pending is not None:  # the window before: its analysis ran while this one was read
+            yield from _ready(*pending)
+        pending = started
+        if error is not None or len(buffer) < window:
+            yield from _ready(*pending)
+            if error is not None:
+                raise error
             return
+
+
+def _ready(buffer: list[T], install: Callable[[], None] | None) -> list[T]:
+    if install is not None:
+        install()
+    return buffer
 
 
 def default_pii_redactor(settings: PiiSettings | None = None, processes: int = 1) -> PiiRedactor:
@@ -294,7 +339,10 @@ def default_pii_redactor(settings: PiiSettings | None = None, processes: int = 1
 
 def build_finder(settings: PiiSettings) -> Any:
     """The Presidio finder for `settings` (module level: pool workers call it to build theirs)."""
-    from guideminer.ingest.pii_engine import PresidioFinder, load_ner_pipeline
+    from guideminer.ingest.pii_types import modules_hidden
+
+    with modules_hidden("torch", "transformers"):  # see modules_hidden: ~10 s less per ingest start
+        from guideminer.ingest.pii_engine import PresidioFinder, load_ner_pipeline
     from guideminer.models.registry import resolve_spacy_model
 
     nlp = load_ner_pipeline(resolve_spacy_model().path)

@@ -4,6 +4,9 @@ importing the ingest pipeline or the CLI does not load Presidio or spaCy)."""
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,3 +63,20 @@ def capital_runs(text: str) -> list[tuple[int, int]]:
             start = space + 1
         runs.append((start, match.end()))
     return runs
+
+
+@contextmanager
+def modules_hidden(*names: str) -> Iterator[None]:
+    """Imports inside the block see `names` as not installed (unless already imported). Presidio
+    imports torch and transformers when they are installed, for NLP engines we do not use,
+    costing ~10 s and ~350 MiB; it handles their absence. Afterwards they import normally (the
+    embedder may need torch later in the same process)."""
+    hidden = [name for name in names if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import name` raises ImportError
+    try:
+        yield
+    finally:
+        for name in hidden:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]

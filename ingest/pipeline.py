@@ -196,9 +196,28 @@ class _Run:
 
 
 def _turn_texts(item: ReaderItem) -> list[str]:
-    turns = item.payload.get("turns") if isinstance(item, RawConversation) else None
+    """The strings of a record to analyse in its read-ahead window: the turn texts in order (the
+    redactor takes each previous turn as context), then every other string of the record (turn and
+    conversation metadata are redacted too; analysed one by one, their NER would not be batched)."""
+    if not isinstance(item, RawConversation):
+        return []
+    turns = item.payload.get("turns")
     texts = [t.get("text") for t in turns if isinstance(t, dict)] if isinstance(turns, list) else []
-    return [text for text in texts if isinstance(text, str)]
+    texts = [text for text in texts if isinstance(text, str)]
+    seen = set(texts)
+    # a value a turn says verbatim is judged from that turn (PiiRedactor's _as_said), not analysed
+    return texts + [value for value in _strings(item.payload) if value not in seen and not any(value in t for t in texts)]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _default_redactor(settings: PiiSettings | None, processes: int) -> ConversationRedactor:

@@ -161,6 +161,32 @@ def test_read_ahead_yields_what_was_read_before_an_error() -> None:
     assert seen == ["a", "b", "c"] and prepared == [["a", "b"], ["c"]]
 
 
+def test_read_ahead_starts_the_next_window_before_yielding_and_installs_each_first() -> None:
+    events = []
+
+    class Recorder:
+        def prepare(self, texts):
+            events.append(("start", tuple(texts)))
+            return lambda: events.append(("ready", tuple(texts)))
+
+    for item in read_ahead(iter("abcde"), Recorder(), lambda item: [item], window=2):
+        events.append(("item", item))
+    assert events == [("start", ("a", "b")), ("start", ("c", "d")), ("ready", ("a", "b")), ("item", "a"), ("item", "b"),
+                      ("start", ("e",)), ("ready", ("c", "d")), ("item", "c"), ("item", "d"),
+                      ("ready", ("e",)), ("item", "e")]
+
+
+def test_a_metadata_value_said_in_a_turn_is_judged_from_that_turn(blank: PiiRedactor, monkeypatch) -> None:
+    turns = ["What's your date of birth?", "It's June 18th, 1979, and ship to Storgatan 35, Hårsfjärden, 130 61."]
+    scope = blank.scope(turns)
+    monkeypatch.setattr(blank, "found_one", lambda text: pytest.fail(f"analysed on its own: {text!r}"))
+    assert scope("June 18th, 1979")[0] == "<DATE_OF_BIRTH>"  # on its own it would be a plain date
+    assert scope("Storgatan 35, Hårsfjärden, 130 61")[0] == "<ADDRESS>"
+    assert scope("ship to")[0] == "ship to"
+    monkeypatch.undo()
+    assert scope("June 18th")[0] == "June 18th"  # crosses the turn's span: judged on its own
+
+
 # --- audit ------------------------------------------------------------------------------------
 def test_audit_finds_pii_in_outputs_and_skips_inputs_and_placeholders(tmp_path: Path, blank: PiiRedactor) -> None:
     ws = tmp_path / "ws"
