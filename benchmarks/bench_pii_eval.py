@@ -26,6 +26,7 @@ import re
 import sys
 import time
 import zipfile
+from pathlib import Path
 from collections import Counter
 
 GOLD = {"person": "PERSON", "name": "PERSON", "first_name": "PERSON", "last_name": "PERSON", "name_male": "PERSON",
@@ -97,6 +98,38 @@ def score(examples, detect) -> dict[str, tuple[int, int, int]]:
     return {k: tuple(v) for k, v in tally.items()}
 
 
+def own_set_scores(redact) -> tuple[dict[str, tuple[int, int, int]], int, int]:
+    """The project's own labelled set (tests/test_redact.py: written support-desk PII and
+    look-alike numbers, the regex types), scored as that test scores it: per type (tp, fp, fn),
+    a detection counting only when the whole output is as expected; plus exact outputs / cases."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from test_redact import LABELLED_NEGATIVES, LABELLED_POSITIVES, _expected_and_input
+
+    from guideminer.ingest.redact import PLACEHOLDERS
+
+    tallies = {kind: [0, 0, 0] for kind in PLACEHOLDERS}
+    cases = LABELLED_POSITIVES + LABELLED_NEGATIVES
+    exact = 0
+    for labelled in cases:
+        raw, expected, expected_counts = _expected_and_input(labelled)
+        redacted = redact(raw)
+        exact += redacted == expected
+        for kind, placeholder in PLACEHOLDERS.items():
+            found = redacted.count(placeholder)
+            hits = min(found, expected_counts[kind]) if redacted == expected else 0
+            tallies[kind][0] += hits
+            tallies[kind][1] += found - hits
+            tallies[kind][2] += expected_counts[kind] - hits
+    return {k: tuple(v) for k, v in tallies.items()}, exact, len(cases)
+
+
+def _print_own_set(name: str, redact) -> None:
+    tallies, exact, cases = own_set_scores(redact)
+    print(f"\nown set (tests/test_redact.py), {name}: exact output {exact}/{cases}\n{'type':14} {'P':>6} {'R':>6}   tp  fp  fn")
+    for kind, (tp, fp, fn) in tallies.items():
+        print(f"{kind:14} {tp / (tp + fp) if tp + fp else float('nan'):6.3f} {tp / (tp + fn) if tp + fn else float('nan'):6.3f} {tp:4} {fp:3} {fn:3}")
+
+
 def _ungated():
     from guideminer.ingest.pii_engine import PresidioFinder
     from guideminer.ingest.pii_redactor import PiiRedactor, default_pii_redactor
@@ -108,7 +141,6 @@ def _ungated():
 
 def main() -> None:
     import argparse
-    from pathlib import Path
 
     from guideminer.ingest.pii_redactor import default_pii_redactor
     from guideminer.ingest.pii_settings import PiiSettings
@@ -127,6 +159,11 @@ def main() -> None:
         variants.append((f"presidio + {len(settings.allow_terms)} allowed terms", default_pii_redactor(settings).detect))
     if args.ungated:
         variants.append(("presidio, NER on every sentence", _ungated().detect))
+    from guideminer.ingest.redact import redact_text
+
+    _print_own_set("regex (redact_text)", lambda text: redact_text(text)[0])
+    presidio = default_pii_redactor()
+    _print_own_set("presidio (default)", lambda text: presidio.scope([text])(text)[0])
     for name, detect in variants:
         started = time.perf_counter()
         tallies = score(examples, detect)

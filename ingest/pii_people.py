@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from guideminer.ingest.pii_allow import TITLES, AllowList, name_words
-from guideminer.ingest.pii_types import Found
+from guideminer.ingest.pii_types import OPENERS, Found
 
 Span = tuple[int, int, str]
 CUE_RECOGNIZERS = frozenset({"NameCueRecognizer", "AddressedNameRecognizer"})
@@ -31,12 +31,13 @@ def person_span(item: Found, text: str, allow: AllowList) -> tuple[int, int] | N
     break (a name does not run into the next line of a signature block) and before a number
     ("Riverton 89160"), and dropped if a word of it mixes letters and digits (order codes,
     conversation ids: "LF-463234", "demo-000090#6"); a span of allowed terms only is dropped
-    unless an explicit "my name is" cue found it."""
+    unless an explicit "my name is" cue found it, as is a NER span that is one discourse word
+    ("Hmm", "Okay": the NER tags them after a line's prefix in the report)."""
     start, end = item.start, item.end
     source = item.metadata.get("recognizer_name", "")
     if source == "SpacyRecognizer":
         start, end = _name_part(text, start, end)
-        if start == end:
+        if start == end or text[start:end].lower() in OPENERS:  # "Hmm, tempting..." is no name
             return None
     if source != "NameCueRecognizer" and allow and allow.covers_in(text, start, end):
         return None
