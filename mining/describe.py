@@ -16,14 +16,23 @@ from __future__ import annotations
 
 import re
 
-_FILLER = re.compile(r"^(?:(?:hi|hello|hey|ok|okay|oh|um+|uh+|so|well|alright|great|perfect|"
-                     r"thanks|thank you|cool|right)\b[\s,.!]*)+", re.IGNORECASE)
+_HELLO = (r"(?:(?:hi|hello|hey|hiya|howdy)(?: there| all| team| guys| folks)?|good (?:morning|afternoon|evening|day)"
+          r"|dear (?:support|customer service|sir or madam|sir|madam)(?: team)?|greetings)")
+_FILLER = re.compile(rf"^(?:(?:{_HELLO}|ok|okay|oh|um+|uh+|hmm+|so|well|alright|great|perfect|also|actually|"
+                     r"basically|anyway|unfortunately|(?:oh )?one more thing|before you go|sorry to (?:bother|trouble) you|"
+                     r"(?:i'?m|i am) (?:so |really |very )?(?:frustrated|annoyed|upset)(?: right now)?|"
+                     r"thanks|thank you|cool|right)\b[\s,.!:)(-]*)+", re.IGNORECASE)
+# Whole sentences of small talk around the need ("Hope your day's going well :)", "Sorry to bother
+# you."): the need is in another sentence; a rule quoting them reads as a rule about manners.
+_SOCIAL = re.compile(r"^(?:(?:i )?hope (?:you(?:'re| are)?|your|all is)\b.*|how are you\b.*|sorry to (?:bother|trouble) you\b.*"
+                     r"|(?:i )?hope (?:this|that) (?:finds|is)\b.*|thanks? (?:you )?in advance\b.*|sorry\W*|"
+                     r"(?:i'?m|i am) (?:so |really |very )?(?:frustrated|annoyed|upset|fed up)(?: right now)?\W*)$", re.IGNORECASE)
 _AGREE = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|correct|right|that'?s (?:right|correct|fine|great|perfect)|"
                     r"sounds (?:good|great|perfect)|that works|perfect|great|please do|go ahead)\b", re.IGNORECASE)
 _DECLINE = re.compile(r"^(?:no|nope|nah|not really|no thanks?|no,? thank you)\b", re.IGNORECASE)
 _THANKS = re.compile(r"^(?:thanks|thank you|thx|cheers|much appreciated)\b", re.IGNORECASE)
 _DONE = re.compile(r"\b(?:that'?s all|that is all|nothing else|that'?s it|all set)\b", re.IGNORECASE)
-_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening))\W*$", re.IGNORECASE)
+_GREETING = re.compile(rf"^{_HELLO}\W*$", re.IGNORECASE)
 
 # speaker's first person -> third person ("they"); `they` takes the verb forms of `I` except these
 _CUSTOMER_PRONOUNS = {
@@ -50,6 +59,11 @@ _ASK_ANYTHING = re.compile(r"^(?:is there |was there |can i help (?:you )?with |
 _ASK_WHETHER = re.compile(r"^(?P<aux>is|are|was|were|have|has) (?P<subject>you|that|this|it|everything|there) (?P<rest>.+?)\??$",
                           re.IGNORECASE)
 _CUSTOMER_ASK = re.compile(r"^(?:can|could|would|will) you (?:please )?(?P<rest>.+?)\??$", re.IGNORECASE)
+_IMPERATIVE = re.compile(r"^(?:please )?(?P<rest>(?:cancel|refund|send|change|update|check|help|book|find|reset|stop|remove|"
+                         r"close|delete|return|ship|call|tell|show|give|add|upgrade|downgrade|renew|unsubscribe|"
+                         r"fix|replace|resend|confirm|transfer|pause|reactivate|unlock|track)\b.*?)(?:,? please)?[.!]*$",
+                         re.IGNORECASE)
+_ENDS_DECLINED = re.compile(r"(?:^|\W)(?:but )?(?:no|nope|nah|no thanks?|no,? thank you)\W*$", re.IGNORECASE)
 _CUSTOMER_WANT = re.compile(r"^(?:i(?:'d| would) like|i want|i need|i'm looking for|i am looking for|"
                             r"i'd love|looking for|i wish) (?P<rest>.+?)[.!?]*$", re.IGNORECASE)
 
@@ -62,9 +76,11 @@ def _swap(text: str, table: dict[str, str]) -> str:
 
 
 def _first_sentence(text: str) -> str:
-    parts = re.split(r"(?<=[.!?])\s+", text.strip())
-    meaningful = [p for p in parts if not _GREETING.match(p) and not _FILLER.fullmatch(p)]
-    return (meaningful or parts)[0].strip()
+    """The first sentence that is not a greeting, filler or small talk (leading fillers cut)."""
+    parts = [p for p in re.split(r"(?<=[.!?)])\s+", text.strip()) if p]
+    cut = [_clean(_FILLER.sub("", p)) for p in parts]
+    meaningful = [c for p, c in zip(parts, cut) if c and not _GREETING.match(p) and not _SOCIAL.match(c)]
+    return (meaningful or [c for c in cut if c] or parts)[0].strip()
 
 
 def _clean(text: str) -> str:
@@ -85,22 +101,32 @@ def describe_customer(text: str) -> str:
         return "agrees"
     if short and _DECLINE.match(whole):
         return "declines"
-    sentence = _first_sentence(_FILLER.sub("", whole) or whole)
+    sentence = _first_sentence(whole)
     if _AGREE.match(sentence) or _DECLINE.match(sentence):
         rest = _clean(re.sub(r"^[^,.!]*[,.!]\s*(?:and |but )?", "", sentence, count=1))
         lead = "agrees" if _AGREE.match(sentence) else "declines"
         return f"{lead} and {describe_customer(rest)}" if rest and rest != sentence else lead
+    if len(sentence.split()) <= 5 and _ENDS_DECLINED.search(sentence):  # "tempting, but no. Cancel it please."
+        rest = _clean(whole[whole.find(sentence) + len(sentence):]) if sentence in whole else ""
+        return f"declines and {describe_customer(rest)}" if rest else "declines"
     ask = _CUSTOMER_ASK.match(sentence)
     if ask:
         return f"asks the agent to {_swap(ask.group('rest'), _CUSTOMER_PRONOUNS)}"
+    order = _IMPERATIVE.match(sentence)
+    if order:
+        rest = order.group("rest")
+        return f"asks the agent to {_swap(rest[0].lower() + rest[1:], _CUSTOMER_PRONOUNS)}"
     want = _CUSTOMER_WANT.match(sentence)
     if want:
         return f"says they want {_swap(want.group('rest'), _CUSTOMER_PRONOUNS)}"
     if sentence.endswith("?") or re.match(r"^(?:what|which|when|where|who|how|is|are|do|does|can)\b", sentence,
                                           re.IGNORECASE):
         return f"asks \u201c{sentence}\u201d"
-    if re.match(r"^(?:i|i'm|i've|i'd|i'll|my|we|our|we're)\b", sentence, re.IGNORECASE):
-        return f"says {_swap(sentence, _CUSTOMER_PRONOUNS).rstrip('.!')}"
+    if re.match(r"^(?:i|i'm|i've|i'd|i'll|my|we|our|we're)\b", sentence, re.IGNORECASE) or (
+            len(sentence.split()) >= 4 and re.match(r"^(?:the|this|that|it|it's|its|there's|your|these|those)\b", sentence,
+                                                     re.IGNORECASE)):
+        said = _swap(sentence, _CUSTOMER_PRONOUNS).rstrip(".!")
+        return f"says {said[0].lower() + said[1:] if said[:1].isupper() and not said[:2].isupper() else said}"
     return f"says \u201c{sentence}\u201d"
 
 

@@ -27,6 +27,18 @@ def test_customer_turns_in_reported_speech():
     assert describe_customer("Italian food") == "says \u201cItalian food\u201d"  # no rewrite fits: quoted
 
 
+def test_greetings_and_small_talk_do_not_become_the_condition():
+    # before: "Hi there. My card ..." read as 'says "there."', "Hiya! ..." as 'says "Hiya!"'
+    assert describe_customer("Hi there. My card keeps getting declined at checkout.") == "says their card keeps getting declined at checkout"
+    assert describe_customer("Hiya! Hope your day's going well :) So I'd like to cancel my plan.") == "says they want to cancel their plan"
+    assert describe_customer("Hello, I hope you are well. Unfortunately I want to return a yoga mat.") == "says they want to return a yoga mat"
+    assert (describe_customer("Sorry to bother you, the <NAME> app closes every time I try to check out.")
+            == "says the <NAME> app closes every time they try to check out")
+    assert describe_customer("Hmm, tempting, but no. Cancel it please.") == "declines and asks the agent to cancel it"
+    assert describe_customer("Please cancel my subscription.") == "asks the agent to cancel their subscription"
+    assert describe_customer("Hello there") == "greets the agent"
+
+
 def test_agent_turns_as_instructions():
     assert describe_agent("What time would you like the reservation?") == "ask what time they would like the reservation"
     assert (describe_agent("Could you confirm the last 4 digits of your card?")
