@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from guideminer.engine.protocols import CompositionRequest, ReplyComposer
@@ -62,7 +62,9 @@ class TurnMaterial:
 def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyComposer) -> CompositionResult:
     mode = spec.mode_for(material.department)
     fields = render_fields(material.tool_calls, material.variables)
-    selection = select_canned(material.canned_responses, material.instructions, fields)
+    material, withheld = _without_unbacked_claims(material)
+    selection = select_canned(material.canned_responses, material.instructions, fields, _tool_backed(material))
+    selection.notes.extend(withheld)
     if mode is CompositionMode.canned_strict:
         return _strict(spec, mode, selection)
     all_covered = bool(material.instructions) and all(g.id in selection.covered for g in material.instructions)
@@ -71,12 +73,35 @@ def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyCompos
     return _fluid(spec, mode, material, composer, selection)
 
 
+def _tool_backed(material: TurnMaterial) -> set[str]:
+    """Guidelines that had a tool of theirs run without error this turn."""
+    return {g for call in material.tool_calls if call.error is None for g in call.requested_by}
+
+
+def _without_unbacked_claims(material: TurnMaterial) -> tuple[TurnMaterial, list[str]]:
+    """Leave out instructions whose every canned reply states an outcome (`needs_tool`) that no
+    tool of theirs produced this turn: no composer, canned or fluid, may claim it was done."""
+    backed = _tool_backed(material)
+    kept, notes = [], []
+    for guideline in material.instructions:
+        own = [c for c in material.canned_responses if guideline.id in c.guideline_ids]
+        if own and all(c.needs_tool for c in own) and guideline.id not in backed:
+            notes.append(f"{guideline.id}: its reply states an outcome no tool produced this turn; left out")
+        else:
+            kept.append(guideline)
+    if len(kept) == len(material.instructions):
+        return material, notes
+    return replace(material, instructions=tuple(kept)), notes
+
+
 def select_canned(
-    canned_responses: Sequence[CannedResponse], instructions: Sequence[Guideline], fields: Mapping[str, Any]
+    canned_responses: Sequence[CannedResponse], instructions: Sequence[Guideline], fields: Mapping[str, Any],
+    tool_backed: set[str] = frozenset(),
 ) -> CannedSelection:
     selection = CannedSelection()
     for guideline in instructions:
-        candidates = [c for c in canned_responses if guideline.id in c.guideline_ids]
+        candidates = [c for c in canned_responses if guideline.id in c.guideline_ids
+                      and (not c.needs_tool or guideline.id in tool_backed)]
         if not candidates:
             selection.notes.append(f"{guideline.id}: no canned response serves it")
             continue
@@ -125,7 +150,9 @@ def _fluid(
     selection: CannedSelection,
 ) -> CompositionResult:
     instruction_ids = {g.id for g in material.instructions}
-    hints = tuple(c for c in material.canned_responses if instruction_ids & set(c.guideline_ids))
+    backed = _tool_backed(material)
+    hints = tuple(c for c in material.canned_responses if instruction_ids & set(c.guideline_ids)
+                  and (not c.needs_tool or backed & set(c.guideline_ids)))
     request = CompositionRequest(
         department=material.department,
         conversation=tuple(material.conversation),

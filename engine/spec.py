@@ -122,11 +122,17 @@ class Relationship(_Frozen):
 
 
 class CannedResponse(_Frozen):
-    """An approved reply text; `{field}` placeholders come from tool results / session variables."""
+    """An approved reply text; `{field}` placeholders come from tool results / session variables.
+
+    `needs_tool`: the text states an outcome only a system can know or bring about ("I've
+    cancelled it", "I can see the return was received"). It is sent only on a turn where a tool
+    of the guideline it serves ran without error; otherwise the agent would claim what nobody did
+    (compose.py leaves that instruction out, so the reply hands off instead)."""
 
     id: str = Field(pattern=IDENTIFIER)
     template: str = Field(min_length=1)
     guideline_ids: tuple[str, ...] = Field(min_length=1)
+    needs_tool: bool = False
 
     @model_validator(mode="after")
     def _simple_fields(self) -> CannedResponse:

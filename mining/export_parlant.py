@@ -112,8 +112,14 @@ def _department_body(department: Department, support: Mapping[str, int], indent:
     """Canned responses, guidelines, glossary and relationships of one department on `agent`."""
     lines, variables = [], {}
     canned_for: dict[str, list[str]] = {}
+    with_tools = {g.id for g in department.guidelines if g.tools}
     for number, canned in enumerate(department.canned_responses, start=1):
         variable = f"canned_{number}"
+        if canned.needs_tool and not with_tools & set(canned.guideline_ids):
+            # Parlant would send it as said; guideminer sends it only after a tool ran
+            lines.append(f"{indent}# canned response {canned.id} left out: it states an outcome only a tool can "
+                         f"produce ({canned.template[:60]!r}); bind a tool to its guideline to use it")
+            continue
         lines += [f"{indent}# canned response {canned.id} (for {', '.join(canned.guideline_ids)})",
                   *_call("agent", "create_canned_response", [("template", repr(parlant_template(canned.template)))],
                          indent, assign=variable)]

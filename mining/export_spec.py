@@ -34,6 +34,7 @@ from guideminer.engine.spec import (
     Guideline,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
+from guideminer.mining.claims import states_outcome
 from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet
@@ -125,7 +126,7 @@ def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
     existed get one from the representatives."""
     if reviewed.canned_template is not None:
         return CannedResponse(id=f"c-{reviewed.guideline_id}", template=reviewed.canned_template,
-                              guideline_ids=(reviewed.guideline_id,))
+                              guideline_ids=(reviewed.guideline_id,), needs_tool=states_outcome(reviewed.canned_template))
     canned = reviewed.proposal.canned
     if canned is None:
         from guideminer.mining.templates import Member, build_template
@@ -136,7 +137,9 @@ def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
         text = built.text
     else:
         text = canned.text
-    return CannedResponse(id=f"c-{reviewed.guideline_id}", template=text, guideline_ids=(reviewed.guideline_id,))
+    # a text that says something was done or looked up is sent only when a tool did it (mining/claims.py)
+    return CannedResponse(id=f"c-{reviewed.guideline_id}", template=text, guideline_ids=(reviewed.guideline_id,),
+                          needs_tool=states_outcome(text))
 
 
 def _department(department_id: str, name: str, departments: DepartmentSet,

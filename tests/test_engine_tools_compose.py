@@ -146,3 +146,31 @@ def test_session_round_trips_through_json_with_traces_and_timings():
     timings = again.traces[1].timings_ms
     assert {"etiquette", "routing", "matching", "tools", "composition", "total"} <= set(timings)
     assert again.traces[1].tool_calls[0].result == {"order_id": 1001, "status": "shipped"}
+
+
+def _spec_with_claims(mode: str, claims: set[str]) -> AgentSpec:
+    data = _spec_with_mode("orders", mode).model_dump()
+    for department in data["departments"]:
+        for canned in department["canned_responses"]:
+            canned["needs_tool"] = canned["id"] in claims
+    return AgentSpec.model_validate(data)
+
+
+def test_a_reply_stating_an_outcome_is_sent_only_when_a_tool_of_its_guideline_ran():
+    # order_status_reply is served by a guideline with the lookup_order tool; warranty_two_years is not
+    engine = engine_fixture(_spec_with_claims("canned_strict", {"order_status_reply", "warranty_two_years"}))
+    backed = engine.respond(Session(variables={"order_id": 1001}), ORDER_QUESTION)
+    assert backed.text == "Order 1001 is shipped."
+    unbacked = engine.respond(Session(), "Does the warranty cover a broken product?")
+    assert unbacked.text == engine.spec.fallback_message
+    assert any("states an outcome no tool produced" in note for note in unbacked.trace.composition.notes)
+    failed = engine.respond(Session(variables={"order_id": 4242}), ORDER_QUESTION)  # the tool raises
+    assert failed.text == engine.spec.fallback_message
+
+
+def test_a_fluid_composer_is_not_asked_to_state_an_unbacked_outcome():
+    engine = engine_fixture(_spec_with_claims("canned_fluid", {"warranty_two_years"}))
+    engine.respond(Session(), "I want to return an item. Does the warranty cover a broken product?")
+    request = engine.composer.requests[-1]
+    assert "warranty" not in " ".join(g.id for g in request.instructions)
+    assert all(not c.needs_tool for c in request.canned_hints)

@@ -114,3 +114,16 @@ def test_a_city_most_customers_name_is_still_their_fact_in_the_rule():
     rule, phrased_by = phrase_rule(condition, action, "any")
     assert phrased_by == "readable" and "San Francisco" not in rule.condition_text
     assert "<NAME>" in rule.condition_text and "'san'" not in rule.rule_text
+
+
+def test_agent_texts_that_state_an_outcome_need_a_tool():
+    from guideminer.mining.claims import states_outcome
+
+    for text in ["That's cancelled now.", "Done, I've cancelled it for you.", "A password reset link is on its way.",
+                 "I can see the return was received.", "Your refund has been issued.", "Your table is booked.",
+                 "According to our system it should be with you by {date}.", "I've checked and it ships on {date}."]:
+        assert states_outcome(text), text
+    for text in ["An exchange is no problem. What would you like instead?", "Would you like a replacement or a refund?",
+                 "Could you hold the power button for {number} seconds to reset it?", "I can help with that.",
+                 "Which city do you want me to look in?", "I will book it for you once you confirm."]:
+        assert not states_outcome(text), text

@@ -1,0 +1,51 @@
+"""Agent texts that state an outcome only a system can know or bring about.
+
+Why: a mined canned reply is a real agent turn. "I've cancelled it for you", "A password reset link
+is on its way" or "I can see the return was received" were true for the customer they were said
+to, because that agent did the cancellation or looked it up. Sent by an agent with no tool, the
+same words are a false statement to every later customer: the severe mistake compliance-first
+design bounds. Export marks such templates `needs_tool` (engine/spec.py `CannedResponse`) and the
+engine sends them only on a turn where a tool of the guideline ran; a reviewer binds the tool
+(the tools file) or edits the text.
+
+Deterministic and tuned for recall on support English (a missed claim is the costly error; a
+false mark only hands one move off until a reviewer clears it): completed first-person actions
+("I've processed", "I have issued"), outcome states ("that's cancelled now", "your refund has been
+issued", "is on its way"), and looked-up facts ("I can see ...", "according to our system",
+"I've checked").
+"""
+
+from __future__ import annotations
+
+import re
+
+_DONE_VERBS = (
+    r"(?:cancel+ed|processed|issued|refunded|sent|arranged|booked|reserved|changed|updated|reset|unlocked|"
+    r"applied|credited|scheduled|ordered|placed|submitted|removed|added|upgraded|downgraded|paused|"
+    r"reactivated|renewed|closed|deleted|transferred|escalated|raised|logged|emailed|shipped|dispatched|"
+    r"requested|initiated|started|made|set up|created|confirmed|approved|waived|extended|replaced|"
+    r"resent|re-sent|registered|activated|deactivated|blocked|frozen|moved|corrected|fixed|sorted|"
+    r"taken care of|gone ahead and \w+)"
+)
+_OUTCOME_STATES = (
+    r"(?:cancel+ed|done|booked|refunded|sorted|processed|reserved|confirmed|updated|changed|reset|"
+    r"unlocked|scheduled|set up|approved|on (?:its|their|the) way|in progress|complete|completed)"
+)
+_PATTERNS = (
+    rf"\b(?:i|we)(?:'ve| have| just| now| already|'ll| will)*\s+(?:just\s+|now\s+|already\s+|also\s+)?{_DONE_VERBS}\b",
+    rf"\b(?:that|it|this|everything|all)(?:'s| is| has been| was)\s+(?:now\s+|all\s+|been\s+)?{_OUTCOME_STATES}\b",
+    rf"\b(?:has|have) (?:now |just |already )?been {_DONE_VERBS}\b",
+    r"\b(?:is|are) (?:now )?on (?:its|their|the) way\b",
+    rf"\byour (?:\w+ ){{1,2}}(?:is|are|has been|have been|was|were) (?:now |all |been )?{_OUTCOME_STATES}\b",
+    r"^\W*(?:done|all done|all set)\b",
+    r"\bi can (?:now )?see\b",
+    r"\baccording to (?:our|the|my) (?:system|records|tracking|notes)\b",
+    r"\b(?:i|we)(?:'ve| have) (?:just )?(?:checked|looked (?:it )?up|confirmed|verified|found)\b",
+    r"\b(?:our|the) (?:system|records) (?:show|shows|say|says)\b",
+)
+_CLAIM_RE = re.compile("|".join(_PATTERNS), re.IGNORECASE)
+
+
+def states_outcome(text: str) -> bool:
+    """True when an agent text states an outcome a tool must produce (see the module docstring)."""
+    return _CLAIM_RE.search(text.replace("\u2019", "'")) is not None
