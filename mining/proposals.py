@@ -53,6 +53,14 @@ def link_departments(proposals: list[GuidelineProposal], departments: Department
     return linked, updated
 
 
+def _without_one(members: list[Member], text: str) -> list[Member]:
+    """`members` less one turn saying `text` (the base, already first). Identical turns are the
+    evidence that a detail is the move's own wording ("about 10 seconds" in every reset turn):
+    dropping all of them made every such detail a field nobody can fill."""
+    at = next((i for i, m in enumerate(members) if m.text == text), None)
+    return members if at is None else members[:at] + members[at + 1:]
+
+
 def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFrame,
                      turns: pl.DataFrame | None) -> list[GuidelineProposal]:
     """Each proposal's action as a canned template (mining/templates.py) from its action
@@ -62,7 +70,7 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
     out = []
     for p in proposals:
         base = [Member(t) for t in p.action.representative_texts[:1]]
-        template = build_template(base + [m for m in members.get(p.action.cluster_id, []) if m.text != base[0].text]
+        template = build_template(base + _without_one(members.get(p.action.cluster_id, []), base[0].text)
                                   if base else members.get(p.action.cluster_id, []))
         canned = None if template is None else CannedTemplate(text=template.text, fields=[
             TemplateField(name=f.name, kind=f.kind, source=f.source, distinct_values=f.distinct_values)

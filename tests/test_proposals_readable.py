@@ -127,3 +127,16 @@ def test_agent_texts_that_state_an_outcome_need_a_tool():
                  "Could you hold the power button for {number} seconds to reset it?", "I can help with that.",
                  "Which city do you want me to look in?", "I will book it for you once you confirm."]:
         assert not states_outcome(text), text
+
+
+def test_identical_member_turns_keep_their_shared_detail():
+    # before: every member equal to the representative was dropped, leaving one turn, so
+    # "about 10 seconds" (said in all 30 typical turns) became an unfillable {number} field
+    from guideminer.mining.proposals import _without_one
+    from guideminer.mining.templates import Member, build_template
+
+    text = "Could you hold the power button for about 10 seconds to reset it?"
+    members = [Member(text) for _ in range(30)]
+    rest = _without_one(members, text)
+    assert len(rest) == 29
+    assert build_template([Member(text), *rest]).text == text
