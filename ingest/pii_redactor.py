@@ -95,6 +95,19 @@ def _resolve(found: Found, before: str, id_context: IdContext) -> str | None:
     return found.entity
 
 
+def _trusted_words(text: str, start: int, end: int) -> frozenset[str]:
+    """The name words of a trusted PERSON span that may mark the name where it recurs. The first
+    word of a span of several that opens the text or a sentence is left out: its capital says
+    nothing ("Confirm Bistro Aix and the city is ..." must not make "CONFIRM" a name elsewhere)."""
+    words = name_tokens(text[start:end])
+    surface = text[start:end].split()
+    if len(surface) > 1 and re.search(r"(?:^|[.!?]\s+)\W*$", text[:start]):
+        first = name_tokens(surface[0])
+        if words - first:
+            return words - first
+    return words
+
+
 def _non_overlapping(spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
     ranked = sorted(spans, key=lambda s: (-_PRIORITY.get(s[2], 0), -(s[1] - s[0]), s[0]))
     kept: list[tuple[int, int, str]] = []
@@ -251,7 +264,7 @@ class PiiRedactor:
                     continue
                 start, end = span
                 if trusted_person(item, text[start:end]):
-                    trusted[(start, end, kind)] = name_tokens(text[start:end])
+                    trusted[(start, end, kind)] = _trusted_words(text, start, end)
             if kind is not None:
                 spans.append((start, end, kind))
         for span in spelled_words(text, spans) + name_answer(text, previous, self.allow):

@@ -231,3 +231,12 @@ def test_names_with_the_shipped_ner_model() -> None:
                                   "I want to upgrade to the Ford Mustang", "Is the Grace period 30 days?"])
 def test_product_names_that_are_first_names_stay(text: str) -> None:
     assert default_pii_redactor().scope([text])(text) == (text, Counter())
+
+
+def test_a_sentence_initial_word_of_a_name_span_does_not_recur_as_a_name() -> None:
+    from guideminer.ingest.pii_redactor import _trusted_words
+
+    text = "Confirm Bistro Aix and the city is San Francisco."
+    assert _trusted_words(text, 0, len("Confirm Bistro Aix")) == {"bistro", "aix"}  # before: "CONFIRM" acts became names
+    inner = "I spoke to Justin Tucker."
+    assert len(_trusted_words(inner, 11, 24)) == 2  # inside a sentence every word counts
