@@ -46,6 +46,9 @@ if stage == "generate":
 elif stage == "ingest":
     from guideminer.ingest.pipeline import ingest_paths
     report = ingest_paths([source], ws, fmt="jsonl", redact_processes=redact_processes)
+    if redact_processes > 1:  # stop the redaction workers so their peak RSS is counted below
+        from guideminer.ingest.pii_redactor import default_pii_redactor
+        default_pii_redactor(processes=redact_processes).finder.close()
     info = {"conversations": report.conversations_written, "turns": report.turns_written,
             "redact_processes": redact_processes}
 else:
