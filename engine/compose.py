@@ -73,6 +73,21 @@ def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyCompos
     return _fluid(spec, mode, material, composer, selection)
 
 
+def unbacked_moves(spec: AgentSpec) -> frozenset[str]:
+    """Guidelines that can never be said as approved: every canned reply of theirs states an
+    outcome (`needs_tool`) and they have no tool. Matching ranks them after every other move for
+    a topic, so "please cancel my subscription" gets the retention offer, not a claimed
+    cancellation that would then be withheld."""
+    sets = [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
+    out = set()
+    for department in sets:
+        for guideline in department.guidelines:
+            own = [c for c in department.canned_responses if guideline.id in c.guideline_ids]
+            if own and not guideline.tools and all(c.needs_tool for c in own):
+                out.add(guideline.id)
+    return frozenset(out)
+
+
 def _tool_backed(material: TurnMaterial) -> set[str]:
     """Guidelines that had a tool of theirs run without error this turn."""
     return {g for call in material.tool_calls if call.error is None for g in call.requested_by}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from guideminer.engine.compose import TurnMaterial, compose_reply
+from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves
 from guideminer.engine.matching import (
     MatchingPolicy,
     assign_statuses,
@@ -86,6 +86,7 @@ class Engine:
         settings: EngineSettings | None = None,
     ) -> None:
         self.spec = spec
+        self._unbacked = unbacked_moves(spec)
         self.router = router
         self.scorer = scorer
         self.composer = composer
@@ -192,7 +193,8 @@ class Engine:
                  for e in evaluated for g in e.department.guidelines}
         trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id,
                                                   frozenset(a.guideline_id for a in session.applied), lanes=lanes,
-                                                  moves_per_topic=self.settings.matching.moves_per_topic)
+                                                  moves_per_topic=self.settings.matching.moves_per_topic,
+                                                  unbacked=self._unbacked)
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id

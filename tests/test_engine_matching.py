@@ -235,3 +235,22 @@ def test_one_move_per_topic_keeps_the_best_match_of_the_latest_message_per_lane_
     assert out["refund"].status is APPLIED  # another sentence is another topic
     uncapped = one_move_per_situation(decisions, guidelines, lanes=lanes)
     assert all(d.status is APPLIED for d in uncapped)
+
+
+def test_a_move_that_can_only_claim_an_outcome_ranks_after_every_other_move_for_the_topic():
+    from guideminer.engine import AgentSpec
+    from guideminer.engine.compose import unbacked_moves
+    from guideminer.engine.matching import one_move_per_situation
+
+    data = retail_spec().model_dump()
+    orders = next(d for d in data["departments"] if d["id"] == "orders")
+    for canned in orders["canned_responses"]:
+        canned["needs_tool"] = canned["id"] in {"warranty_two_years", "order_status_reply"}
+    spec = AgentSpec.model_validate(data)
+    assert "warranty_question" in unbacked_moves(spec)  # claims only, no tool
+    assert "order_status" not in unbacked_moves(spec)  # claims, but its tool can back them
+    guidelines = {g.id: g for g in spec.department("orders").guidelines}
+    decisions = [_applied("warranty_question", 0.95), _applied("return_request", 0.6)]
+    out = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1,
+                                                               unbacked=unbacked_moves(spec))}
+    assert out["return_request"].status is APPLIED and out["warranty_question"].status is GuidelineStatus.deferred
