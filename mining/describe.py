@@ -18,10 +18,12 @@ import re
 
 _HELLO = (r"(?:(?:hi|hello|hey|hiya|howdy)(?: there| all| team| guys| folks)?|good (?:morning|afternoon|evening|day)"
           r"|dear (?:support|customer service|sir or madam|sir|madam)(?: team)?|greetings)")
-_FILLER = re.compile(rf"^(?:(?:{_HELLO}|ok|okay|oh|um+|uh+|hmm+|so|well|alright|great|perfect|also|actually|"
+# a leading <NAME>/<PERSON_n> is a greeting word the placeholders took for a name ("Hiya!") or a
+# vocative ("Sam, ..."): not part of the need
+_FILLER = re.compile(rf"^(?:(?:<NAME>|<PERSON_\d+>|(?:{_HELLO}|ok|okay|oh|um+|uh+|hmm+|so|well|alright|great|perfect|also|actually|"
                      r"basically|anyway|unfortunately|(?:oh )?one more thing|before you go|sorry to (?:bother|trouble) you|"
                      r"(?:i'?m|i am) (?:so |really |very )?(?:frustrated|annoyed|upset)(?: right now)?|"
-                     r"thanks|thank you|cool|right)\b[\s,.!:)(-]*)+", re.IGNORECASE)
+                     r"thanks|thank you|cool|right)\b)[\s,.!:)(-]*)+", re.IGNORECASE)
 # Whole sentences of small talk around the need ("Hope your day's going well :)", "Sorry to bother
 # you."): the need is in another sentence; a rule quoting them reads as a rule about manners.
 _SOCIAL = re.compile(r"^(?:(?:i )?hope (?:you(?:'re| are)?|your|all is)\b.*|how are you\b.*|sorry to (?:bother|trouble) you\b.*"
@@ -39,7 +41,7 @@ _CUSTOMER_PRONOUNS = {
     "i": "they", "i'm": "they're", "im": "they're", "i'd": "they'd", "i've": "they've", "i'll": "they'll",
     "me": "them", "my": "their", "mine": "theirs", "myself": "themselves", "we": "they", "we're": "they're",
     "we'd": "they'd", "we've": "they've", "we'll": "they'll", "us": "them", "our": "their", "ours": "theirs",
-    "am": "are", "was": "were", "you": "the agent", "your": "the agent's",
+    "am": "are", "was": "were", "wasn't": "weren't", "you": "the agent", "your": "the agent's",
 }
 _AGENT_PRONOUNS = {"me": "the agent", "you": "they", "your": "their", "yours": "theirs", "yourself": "themselves",
                    "you're": "they're", "you've": "they've", "you'll": "they'll", "you'd": "they'd"}

@@ -8,6 +8,7 @@ work as resumable `mine` steps (append them to `mine_steps.default_steps()`).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.habits import merge_habits
 from guideminer.mining.outcomes import attach_outcomes
-from guideminer.mining.phrasing import RulePhraser
+from guideminer.mining.phrasing import RulePhraser, phrase_rule
 from guideminer.mining.pipeline import CONVERSATIONS_INPUT, TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic
 from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal, GuidelineSet
@@ -79,6 +80,45 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
     return out
 
 
+def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame | None,
+                         phraser: RulePhraser | None = None) -> list[GuidelineProposal]:
+    """Each rule's condition worded from what customers said when the agents made its move (its
+    evidence turns, most confident first), not from the condition cluster's medoid. Why: a
+    cluster can hold several needs (formed around a product: "robot vacuum never arrived" and
+    "send me the invoice for the robot vacuum"); its medoid then describes another need than the
+    one this move answers, and a reviewer reads a rule its evidence contradicts."""
+    if turns is None or not proposals:
+        return proposals
+    wanted = pl.DataFrame({"conversation_id": [e.conversation_id for p in proposals for e in p.evidence],
+                           "turn_index": [e.condition_turn_index for p in proposals for e in p.evidence]},
+                          schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
+    said = {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
+            .select("conversation_id", "turn_index", "text").iter_rows()}
+    out = []
+    for proposal in proposals:
+        texts = [said[k] for k in ((e.conversation_id, e.condition_turn_index) for e in proposal.evidence) if k in said]
+        condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
+        phrased = phrase_rule(condition, proposal.action, proposal.condition_state, phraser, proposal.after_action) \
+            if len(texts) >= 2 else None
+        if phrased is None:
+            out.append(proposal)
+            continue
+        rule, by = phrased
+        out.append(proposal.model_copy(update={"condition_text": rule.condition_text, "action_text": rule.action_text,
+                                               "rule_text": rule.rule_text, "phrased_by": by}))
+    return out
+
+
+def _central_first(texts: list[str]) -> list[str]:
+    """`texts` ordered by how much each shares its words with the others (a medoid by word-set
+    overlap), so one odd evidence turn does not word the rule; ties keep evidence order."""
+    words = [set(re.findall(r"[a-z']+", t.lower())) for t in texts]
+    def overlap(i: int) -> float:
+        return sum(len(words[i] & w) / max(len(words[i] | w), 1) for j, w in enumerate(words) if j != i)
+    order = sorted(range(len(texts)), key=lambda i: (-overlap(i), i))
+    return [texts[i] for i in order]
+
+
 def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversations: pl.DataFrame | None = None,
                     config: ProposalConfig | None = None, phraser: RulePhraser | None = None,
                     turns: pl.DataFrame | None = None) -> tuple[GuidelineSet, DepartmentSet, pl.DataFrame]:
@@ -94,6 +134,7 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     if conversations is not None:
         proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped, etiquette_clusters(clusters))
     proposals = attach_templates(proposals, assignments, turns)
+    proposals = phrase_from_evidence(proposals, turns, phraser)
     thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
     guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)
@@ -157,9 +198,11 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=5),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=6),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
+        # 6: conditions worded from the evidence turns, no greeting as the condition, identical
+        #    member turns kept as template evidence
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
     ]

@@ -140,3 +140,24 @@ def test_identical_member_turns_keep_their_shared_detail():
     rest = _without_one(members, text)
     assert len(rest) == 29
     assert build_template([Member(text), *rest]).text == text
+
+
+def test_the_condition_is_worded_from_the_evidence_turns_not_the_cluster_medoid():
+    # a cluster's medoid can be another need than the one the move answers (clusters formed
+    # around a product); the rule must describe what customers said when agents made the move
+    import polars as pl
+
+    from proposals_world import guideline_world
+
+    from guideminer.mining.proposals import build_proposals
+
+    world = guideline_world()
+    damaged = world["assignments"].filter((pl.col("cluster_id") == 0) & (pl.col("role").cast(pl.String) == "customer"))
+    keys = damaged.select("conversation_id", "turn_index").with_columns(pl.lit(True).alias("planted"))
+    turns = (world["turns"].join(keys, on=["conversation_id", "turn_index"], how="left")
+             .with_columns(pl.when(pl.col("planted")).then(pl.lit("my blender arrived smashed"))
+                           .otherwise(pl.col("text")).alias("text")).drop("planted"))
+    guidelines, _, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"], turns=turns)
+    rule = next(p for p in guidelines.proposals if p.condition.cluster_id == 0 and p.action.cluster_id == 11)
+    assert "blender arrived smashed" in rule.condition_text, rule.condition_text
+    assert rule.condition.representative_texts[0] == "my package arrived damaged"  # the stored cluster is unchanged
