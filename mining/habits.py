@@ -8,7 +8,10 @@ clusters that split one situation or one move in two. A reviewer reads the same 
 and an engine evaluates ten conditions for one behaviour.
 
 Two proposals are one habit when
-- their condition clusters are the same or near (centroid cosine >= `condition_similarity`), and
+- their condition clusters are the same or near (centroid cosine >= `condition_similarity`), or
+  the rules word the condition the same apart from the example quote ("the customer agrees",
+  from "ok" / "alright that works" / "great thank you": clusters far apart that a reviewer reads
+  as one situation), and
 - their action clusters are the same or near (centroid cosine >= `action_similarity`);
 department, state and previous move do not separate habits, they become the habit's `scopes`.
 Proposals are grouped by complete linkage (every pair in a group satisfies both tests, so groups
@@ -18,6 +21,8 @@ number still re-derivable), listing every member as a scope and keeping all thei
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import polars as pl
@@ -37,6 +42,7 @@ class HabitParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     merge: bool = True
+    merge_by_wording: bool = True  # also one habit when the rules word the condition alike (module docstring)
     condition_similarity: float = Field(CONDITION_SIMILARITY, ge=0.0, le=1.0)
     action_similarity: float = Field(ACTION_SIMILARITY, ge=0.0, le=1.0)
 
@@ -59,6 +65,13 @@ def _similarity(ids: list[int], centroids: dict[int, np.ndarray]) -> np.ndarray:
     return np.where(same, 1.0, similarity)
 
 
+def _described(proposal: GuidelineProposal) -> str:
+    """The condition as the rule words it, without its example quote: "the customer agrees" from
+    "ok", "alright that works" and "great thank you" (three clusters far apart in embedding
+    space) is one situation to a reviewer."""
+    return re.sub(r" \(e\.g\. \u201c.*?\u201d\)", "", proposal.condition_text).strip().lower()
+
+
 def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.ndarray],
                  params: HabitParams) -> list[list[int]]:
     """Indices of `proposals` grouped into habits (module docstring), in proposal order."""
@@ -66,7 +79,10 @@ def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.nda
         return []
     condition = _similarity([p.condition.cluster_id for p in proposals], centroids)
     action = _similarity([p.action.cluster_id for p in proposals], centroids)
-    same = (condition >= params.condition_similarity) & (action >= params.action_similarity)
+    described = [_described(p) for p in proposals]
+    worded_alike = np.asarray(described, dtype=object)[:, None] == np.asarray(described, dtype=object)[None, :]
+    near = (condition >= params.condition_similarity) | (worded_alike if params.merge_by_wording else False)
+    same = near & (action >= params.action_similarity)
     same &= np.asarray([p.is_etiquette for p in proposals])[:, None] == np.asarray([p.is_etiquette for p in proposals])[None, :]
     order = sorted(range(len(proposals)), key=lambda i: (-proposals[i].scores.support, -proposals[i].scores.confidence,
                                                          proposals[i].guideline_id))

@@ -130,6 +130,18 @@ def _list(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{snippet(i)}</li>" for i in items) + "</ul>"
 
 
+EVIDENCE_SHOWN = 3
+
+
+def _evidence_list(items: list[str]) -> str:
+    """The first EVIDENCE_SHOWN examples, the rest folded (a rule's row stays one screen line
+    of reading, not a page: merged habits carry a dozen examples)."""
+    if len(items) <= EVIDENCE_SHOWN:
+        return _list(items)
+    return (_list(items[:EVIDENCE_SHOWN]) + f"<details><summary>{len(items) - EVIDENCE_SHOWN} more</summary>"
+            f"{_list(items[EVIDENCE_SHOWN:])}</details>")
+
+
 def _outcome_cell(proposal: GuidelineProposal) -> str:
     if not proposal.outcomes or not proposal.outcomes.rates:
         return "<span class='muted'>no outcome data</span>"
@@ -172,7 +184,7 @@ def guideline_table(guidelines: GuidelineSet, turn_text: dict[tuple[str, int], s
             f"<td class='num'>{p.scores.lift:.2f}</td><td class='num'>{p.scores.base_rate:.2f}</td>"
             f"<td class='num'>{p.scores.consistency:.2f}</td><td>{_outcome_cell(p)}</td>"
             f"<td>{p.condition.cluster_id}: {_list(p.condition.representative_texts[:3])}</td>"
-            f"<td>{p.action.cluster_id}: {_list(p.action.representative_texts[:3])}</td><td>{_list(evidence)}</td></tr>")
+            f"<td>{p.action.cluster_id}: {_list(p.action.representative_texts[:3])}</td><td>{_evidence_list(evidence)}</td></tr>")
     return f"<table id='{table_id}'>{head}{''.join(rows)}</table>"
 
 
