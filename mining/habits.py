@@ -69,7 +69,11 @@ def _described(proposal: GuidelineProposal) -> str:
     """The condition as the rule words it, without its example quote: "the customer agrees" from
     "ok", "alright that works" and "great thank you" (three clusters far apart in embedding
     space) is one situation to a reviewer."""
-    return re.sub(r" \(e\.g\. \u201c.*?\u201d\)", "", proposal.condition_text).strip().lower()
+    text = re.sub(r" \(e\.g\. \u201c.*?\u201d\)", "", proposal.condition_text)
+    if proposal.is_etiquette:  # "ok" closes the call whatever the agent said before it
+        text = re.sub(r" in reply to the agent's \u201c.*?\u201d$", "", text)
+        text = re.sub(r"^the customer, (?:opening the conversation|later in the conversation),", "the customer", text)
+    return text.strip().lower()
 
 
 def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.ndarray],

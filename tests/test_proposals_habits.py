@@ -25,3 +25,22 @@ def test_variants_of_one_habit_merge_and_keep_scopes_and_evidence():
     assert len(exact) == len(pairs)
     unmerged = merge_habits(proposals, world["clusters"], HabitParams(merge=False))
     assert [p.guideline_id for p in unmerged] == [p.guideline_id for p in proposals]
+
+
+def test_etiquette_rules_worded_alike_merge_whatever_the_example_or_previous_move():
+    world = guideline_world()
+    proposals = propose_guidelines(world["assignments"], world["clusters"])
+    first = proposals[0]
+    other = next(p for p in proposals if p.condition.cluster_id != first.condition.cluster_id)
+    closing = first.model_copy(update={"is_etiquette": True, "condition_text": "the customer agrees (e.g. \u201cok\u201d)"})
+    variant = other.model_copy(update={
+        "guideline_id": "g-worded-alike", "is_etiquette": True, "action": first.action,
+        "condition_text": "the customer agrees (e.g. \u201calright that works\u201d) in reply to the agent's \u201cOne moment.\u201d",
+        "scores": other.scores.model_copy(update={"support": 1})})
+    strict = HabitParams(condition_similarity=1.0)  # the condition clusters differ: only the wording can merge them
+    merged = merge_habits([closing, variant], world["clusters"], strict)
+    assert len(merged) == 1 and merged[0].merged_from == ["g-worded-alike"]
+    apart = merge_habits([closing, variant], world["clusters"], strict.model_copy(update={"merge_by_wording": False}))
+    assert len(apart) == 2
+    need = variant.model_copy(update={"is_etiquette": False})  # a need's "yes" after different moves stays apart
+    assert len(merge_habits([closing.model_copy(update={"is_etiquette": False}), need], world["clusters"], strict)) == 2
