@@ -198,12 +198,12 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=8),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=9),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
         #    member turns kept as template evidence; 7: habits also merged by the condition's wording;
-        # 8: an etiquette rule's wording without the previous move
+        # 8: an etiquette rule's wording without the previous move; 9: wording merges etiquette only
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
     ]
