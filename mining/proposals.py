@@ -64,15 +64,27 @@ def _without_one(members: list[Member], text: str) -> list[Member]:
 
 def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFrame,
                      turns: pl.DataFrame | None) -> list[GuidelineProposal]:
-    """Each proposal's action as a canned template (mining/templates.py) from its action
-    cluster's most representative turn and, given `turns`, its most typical member turns."""
+    """Each proposal's action as a canned template (mining/templates.py). Base: the most central
+    of the agent turns that made the move in its evidence (given `turns`), else the action
+    cluster's most representative turn; members: the evidence turns and the cluster's most
+    typical turns that share most words with the base. Why the evidence: an action cluster can
+    hold two moves ("explain the charge" and "your order arrives on <DATE>"); its medoid then
+    gives a rule the reply of another move."""
     ids = {p.action.cluster_id for p in proposals}
     members = cluster_members(assignments, turns, ids) if turns is not None and ids else {}
+    said = _evidence_texts(proposals, turns, "action_turn_index")
     out = []
     for p in proposals:
-        base = [Member(t) for t in p.action.representative_texts[:1]]
-        template = build_template(base + _without_one(members.get(p.action.cluster_id, []), base[0].text)
-                                  if base else members.get(p.action.cluster_id, []))
+        evidence = _central_first([said[k] for k in _keys(p, "action_turn_index") if k in said])
+        typical = members.get(p.action.cluster_id, [])
+        if len(evidence) >= 2:
+            base = evidence[0]
+            close = [m for m in typical if _overlap(m.text, base) >= 0.5]
+            chosen = [Member(base), *(Member(t) for t in evidence[1:]), *_without_one(close, base)]
+        else:
+            base_texts = p.action.representative_texts[:1]
+            chosen = [Member(base_texts[0]), *_without_one(typical, base_texts[0])] if base_texts else typical
+        template = build_template(chosen)
         canned = None if template is None else CannedTemplate(text=template.text, fields=[
             TemplateField(name=f.name, kind=f.kind, source=f.source, distinct_values=f.distinct_values)
             for f in template.fields])
@@ -80,25 +92,48 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
     return out
 
 
+def _keys(proposal: GuidelineProposal, which: str) -> list[tuple[str, int]]:
+    return [(e.conversation_id, getattr(e, which)) for e in proposal.evidence]
+
+
+def _evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | None, which: str) -> dict[tuple[str, int], str]:
+    """(conversation, turn index) -> text of every evidence turn of `which` kind
+    ("condition_turn_index" or "action_turn_index")."""
+    if turns is None or not proposals:
+        return {}
+    keys = [k for p in proposals for k in _keys(p, which)]
+    wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
+                          schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
+    return {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
+            .select("conversation_id", "turn_index", "text").iter_rows()}
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z']+", text.lower()))
+
+
+def _overlap(a: str, b: str) -> float:
+    wa, wb = _words(a), _words(b)
+    return len(wa & wb) / max(len(wa | wb), 1)
+
+
 def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame | None,
                          phraser: RulePhraser | None = None) -> list[GuidelineProposal]:
-    """Each rule's condition worded from what customers said when the agents made its move (its
-    evidence turns, most confident first), not from the condition cluster's medoid. Why: a
+    """Each rule worded from what customers said and agents answered when the agents made its
+    move (its evidence turns, most central first), not from the clusters' medoids. Why: a
     cluster can hold several needs (formed around a product: "robot vacuum never arrived" and
-    "send me the invoice for the robot vacuum"); its medoid then describes another need than the
-    one this move answers, and a reviewer reads a rule its evidence contradicts."""
-    if turns is None or not proposals:
-        return proposals
-    wanted = pl.DataFrame({"conversation_id": [e.conversation_id for p in proposals for e in p.evidence],
-                           "turn_index": [e.condition_turn_index for p in proposals for e in p.evidence]},
-                          schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
-    said = {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
-            .select("conversation_id", "turn_index", "text").iter_rows()}
+    "send me the invoice for the robot vacuum") or two moves; its medoid then describes another
+    need or move than this rule's, and a reviewer reads a rule its evidence contradicts."""
+    said = _evidence_texts(proposals, turns, "condition_turn_index")
+    answered = _evidence_texts(proposals, turns, "action_turn_index")
     out = []
     for proposal in proposals:
-        texts = [said[k] for k in ((e.conversation_id, e.condition_turn_index) for e in proposal.evidence) if k in said]
+        texts = [said[k] for k in _keys(proposal, "condition_turn_index") if k in said]
+        replies = [answered[k] for k in _keys(proposal, "action_turn_index") if k in answered]
         condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
-        phrased = phrase_rule(condition, proposal.action, proposal.condition_state, phraser, proposal.after_action) \
+        action = (proposal.action.model_copy(update={"representative_texts": _central_first(replies)})
+                  if len(replies) >= 2 else proposal.action)
+        phrased = phrase_rule(condition, action, proposal.condition_state, phraser, proposal.after_action) \
             if len(texts) >= 2 else None
         if phrased is None:
             out.append(proposal)
@@ -112,10 +147,9 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
 def _central_first(texts: list[str]) -> list[str]:
     """`texts` ordered by how much each shares its words with the others (a medoid by word-set
     overlap), so one odd evidence turn does not word the rule; ties keep evidence order."""
-    words = [set(re.findall(r"[a-z']+", t.lower())) for t in texts]
-    def overlap(i: int) -> float:
-        return sum(len(words[i] & w) / max(len(words[i] | w), 1) for j, w in enumerate(words) if j != i)
-    order = sorted(range(len(texts)), key=lambda i: (-overlap(i), i))
+    def centrality(i: int) -> float:
+        return sum(_overlap(texts[i], other) for j, other in enumerate(texts) if j != i)
+    order = sorted(range(len(texts)), key=lambda i: (-centrality(i), i))
     return [texts[i] for i in order]
 
 
@@ -198,12 +232,13 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=9),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=10),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
         #    member turns kept as template evidence; 7: habits also merged by the condition's wording;
-        # 8: an etiquette rule's wording without the previous move; 9: wording merges etiquette only
+        # 8: an etiquette rule's wording without the previous move; 9: wording merges etiquette only;
+        # 10: canned template and action wording from the evidence's agent turns
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
     ]

@@ -161,3 +161,23 @@ def test_the_condition_is_worded_from_the_evidence_turns_not_the_cluster_medoid(
     rule = next(p for p in guidelines.proposals if p.condition.cluster_id == 0 and p.action.cluster_id == 11)
     assert "blender arrived smashed" in rule.condition_text, rule.condition_text
     assert rule.condition.representative_texts[0] == "my package arrived damaged"  # the stored cluster is unchanged
+
+
+def test_the_canned_reply_comes_from_the_agent_turns_that_made_the_move():
+    # an action cluster can hold two moves; the template and wording must be the evidence's move
+    import polars as pl
+
+    from proposals_world import guideline_world
+
+    from guideminer.mining.proposals import build_proposals
+
+    world = guideline_world()
+    photo = world["assignments"].filter((pl.col("cluster_id") == 11) & (pl.col("role").cast(pl.String) == "agent"))
+    keys = photo.select("conversation_id", "turn_index").with_columns(pl.lit(True).alias("planted"))
+    reply = "Please upload a picture of the damage here."
+    turns = (world["turns"].join(keys, on=["conversation_id", "turn_index"], how="left")
+             .with_columns(pl.when(pl.col("planted")).then(pl.lit(reply)).otherwise(pl.col("text")).alias("text"))
+             .drop("planted"))
+    guidelines, _, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"], turns=turns)
+    rule = next(p for p in guidelines.proposals if p.condition.cluster_id == 0 and p.action.cluster_id == 11)
+    assert rule.canned.text == reply and "upload a picture" in rule.action_text, (rule.canned.text, rule.action_text)
