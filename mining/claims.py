@@ -32,7 +32,8 @@ _OUTCOME_STATES = (
     r"unlocked|scheduled|set up|approved|on (?:its|their|the) way|in progress|complete|completed)"
 )
 _PATTERNS = (
-    rf"\b(?:i|we)(?:'ve| have| just| now| already|'ll| will)*\s+(?:just\s+|now\s+|already\s+|also\s+)?{_DONE_VERBS}\b",
+    rf"\b(?:i|we)(?:'ve| have| just| now| already)*\s+(?:just\s+|now\s+|already\s+|also\s+)?{_DONE_VERBS}\b",
+    r"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+)?(?:checked|looked (?:it |that |this )?up|verified|found|located|pulled up)\b",
     rf"\b(?:that|it|this|everything|all)(?:'s| is| has been| was)\s+(?:now\s+|all\s+|been\s+)?{_OUTCOME_STATES}\b",
     rf"\b(?:has|have) (?:now |just |already )?been {_DONE_VERBS}\b",
     r"\b(?:is|are) (?:now )?on (?:its|their|the) way\b",
