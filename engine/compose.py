@@ -73,19 +73,19 @@ def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyCompos
     return _fluid(spec, mode, material, composer, selection)
 
 
+def _claims_only(guideline_id: str, canned_responses: Sequence[CannedResponse]) -> bool:
+    """Every canned reply serving the guideline states an outcome (`needs_tool`)."""
+    own = [c for c in canned_responses if guideline_id in c.guideline_ids]
+    return bool(own) and all(c.needs_tool for c in own)
+
+
 def unbacked_moves(spec: AgentSpec) -> frozenset[str]:
-    """Guidelines that can never be said as approved: every canned reply of theirs states an
-    outcome (`needs_tool`) and they have no tool. Matching ranks them after every other move for
-    a topic, so "please cancel my subscription" gets the retention offer, not a claimed
-    cancellation that would then be withheld."""
+    """Guidelines that can never be said as approved: only claim replies, and no tool. Matching
+    ranks them after every other applied move for a topic, so another approved move that matched
+    (or the hand-off) answers, not a claimed cancellation that would then be withheld."""
     sets = [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
-    out = set()
-    for department in sets:
-        for guideline in department.guidelines:
-            own = [c for c in department.canned_responses if guideline.id in c.guideline_ids]
-            if own and not guideline.tools and all(c.needs_tool for c in own):
-                out.add(guideline.id)
-    return frozenset(out)
+    return frozenset(g.id for d in sets for g in d.guidelines
+                     if not g.tools and _claims_only(g.id, d.canned_responses))
 
 
 def _tool_backed(material: TurnMaterial) -> set[str]:
@@ -99,8 +99,7 @@ def _without_unbacked_claims(material: TurnMaterial) -> tuple[TurnMaterial, list
     backed = _tool_backed(material)
     kept, notes = [], []
     for guideline in material.instructions:
-        own = [c for c in material.canned_responses if guideline.id in c.guideline_ids]
-        if own and all(c.needs_tool for c in own) and guideline.id not in backed:
+        if guideline.id not in backed and _claims_only(guideline.id, material.canned_responses):
             notes.append(f"{guideline.id}: its reply states an outcome no tool produced this turn; left out")
         else:
             kept.append(guideline)

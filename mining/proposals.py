@@ -63,16 +63,16 @@ def _without_one(members: list[Member], text: str) -> list[Member]:
 
 
 def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFrame,
-                     turns: pl.DataFrame | None) -> list[GuidelineProposal]:
+                     turns: pl.DataFrame | None, said: dict[tuple[str, int], str] | None = None) -> list[GuidelineProposal]:
     """Each proposal's action as a canned template (mining/templates.py). Base: the most central
     of the agent turns that made the move in its evidence (given `turns`), else the action
     cluster's most representative turn; members: the evidence turns and the cluster's most
     typical turns that share most words with the base. Why the evidence: an action cluster can
     hold two moves ("explain the charge" and "your order arrives on <DATE>"); its medoid then
-    gives a rule the reply of another move."""
+    gives a rule the reply of another move. `said`: `evidence_texts(proposals, turns)`, if known."""
     ids = {p.action.cluster_id for p in proposals}
     members = cluster_members(assignments, turns, ids) if turns is not None and ids else {}
-    said = _evidence_texts(proposals, turns, "action_turn_index")
+    said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for p in proposals:
         evidence = _central_first([said[k] for k in _keys(p, "action_turn_index") if k in said])
@@ -96,12 +96,12 @@ def _keys(proposal: GuidelineProposal, which: str) -> list[tuple[str, int]]:
     return [(e.conversation_id, getattr(e, which)) for e in proposal.evidence]
 
 
-def _evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | None, which: str) -> dict[tuple[str, int], str]:
-    """(conversation, turn index) -> text of every evidence turn of `which` kind
-    ("condition_turn_index" or "action_turn_index")."""
+def evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | None) -> dict[tuple[str, int], str]:
+    """(conversation, turn index) -> text of every evidence turn (condition and action) of
+    `proposals`, in one join."""
     if turns is None or not proposals:
         return {}
-    keys = [k for p in proposals for k in _keys(p, which)]
+    keys = [k for p in proposals for which in ("condition_turn_index", "action_turn_index") for k in _keys(p, which)]
     wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
                           schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
     return {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
@@ -118,18 +118,18 @@ def _overlap(a: str, b: str) -> float:
 
 
 def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame | None,
-                         phraser: RulePhraser | None = None) -> list[GuidelineProposal]:
+                         phraser: RulePhraser | None = None,
+                         said: dict[tuple[str, int], str] | None = None) -> list[GuidelineProposal]:
     """Each rule worded from what customers said and agents answered when the agents made its
     move (its evidence turns, most central first), not from the clusters' medoids. Why: a
     cluster can hold several needs (formed around a product: "robot vacuum never arrived" and
     "send me the invoice for the robot vacuum") or two moves; its medoid then describes another
     need or move than this rule's, and a reviewer reads a rule its evidence contradicts."""
-    said = _evidence_texts(proposals, turns, "condition_turn_index")
-    answered = _evidence_texts(proposals, turns, "action_turn_index")
+    said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for proposal in proposals:
         texts = [said[k] for k in _keys(proposal, "condition_turn_index") if k in said]
-        replies = [answered[k] for k in _keys(proposal, "action_turn_index") if k in answered]
+        replies = [said[k] for k in _keys(proposal, "action_turn_index") if k in said]
         condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
         action = (proposal.action.model_copy(update={"representative_texts": _central_first(replies)})
                   if len(replies) >= 2 else proposal.action)
@@ -167,8 +167,9 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     ranked_by = "support"
     if conversations is not None:
         proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped, etiquette_clusters(clusters))
-    proposals = attach_templates(proposals, assignments, turns)
-    proposals = phrase_from_evidence(proposals, turns, phraser)
+    said = evidence_texts(proposals, turns)
+    proposals = attach_templates(proposals, assignments, turns, said)
+    proposals = phrase_from_evidence(proposals, turns, phraser, said)
     thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
     guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)
