@@ -173,3 +173,15 @@ def test_etiquette_filter_and_card(workspace: Path) -> None:
     assert chosen not in {g.guideline_id for g in queue(reviewed, QueueFilter(etiquette=False))}
     card = proposal_card(reviewed, reviewed.guidelines[chosen], [])
     assert "etiquette (every department)" in card and "<script" not in card
+
+
+def test_widget_shows_the_mined_template_with_its_fields_not_one_agents_turn(workspace: Path) -> None:
+    from guideminer.mining.review_widget import ReviewApp, mined_template
+
+    widget = ReviewApp(workspace, reviewer="")
+    reviewed = review_workspace(workspace).guidelines
+    with_templates = [g for g in reviewed.values() if g.proposal.canned is not None]
+    assert with_templates
+    for guideline in with_templates:
+        assert mined_template(guideline) == guideline.proposal.canned.text
+    assert widget.template.value == mined_template(reviewed[widget.choice.value])
