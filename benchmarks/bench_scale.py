@@ -55,7 +55,7 @@ else:
     from guideminer.mining.mine_steps import default_steps
     from guideminer.mining.pipeline import MineConfig, MineContext, default_read_conversations, default_read_turns, run_steps
     from guideminer.models import load_embedder
-    names = {"embed": ["embed"], "cluster": ["embed", "cluster_customer", "cluster_agent", "label", "assignments"],
+    names = {"embed": ["embed"], "cluster": ["embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments"],
              "propose": None}[stage]
     steps = [s for s in default_steps() if names is None or s.name in names]
     ctx = MineContext(ws, MineConfig(fit_rows=fit_rows, processes=processes), load_embedder(), default_read_turns, default_read_conversations)

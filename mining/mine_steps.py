@@ -31,6 +31,9 @@ VECTORS = f"{WORK}/text_vectors.npy"  # one row per distinct text; KEYS' `text_r
 KEYS = f"{WORK}/turn_keys.parquet"
 LEGACY_ROW_VECTORS = f"{WORK}/turn_vectors.npy"
 LABELS = f"{WORK}/cluster_labels.parquet"  # the clusters table before the etiquette step flags it
+SLOTS = MINING_FILES["slots"]  # mining/slots.py: what customer turns are clustered on
+CUSTOMER_VECTORS = f"{WORK}/customer_vectors.npy"  # one row per distinct canonical customer text
+CUSTOMER_ROWS = f"{WORK}/customer_text_rows.npy"  # per customer row of KEYS: its CUSTOMER_VECTORS row
 
 
 def cluster_rows_file(role: str) -> str:
@@ -82,10 +85,77 @@ def _role_rows(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray]:
     return rows, keys.column("text_row").to_numpy()[rows]
 
 
+def role_vectors(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows of `role` in KEYS, their rows in the role's vectors, those vectors memory-mapped):
+    agent turns are clustered on VECTORS, customer turns on their canonical texts (slots step)."""
+    rows, text_rows = _role_rows(ctx, role)
+    if role == "customer":
+        return rows, np.load(ctx.path(CUSTOMER_ROWS)), np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r")
+    return rows, text_rows, np.load(ctx.path(VECTORS), mmap_mode="r")
+
+
+def later_agent_moves(keys: pl.DataFrame, agent_rows: pa.Table) -> list[list[int]]:
+    """Per customer row of `keys` (in KEYS order): the non-noise agent clusters after it in its
+    conversation (mining/slots.py rule 3)."""
+    moves = pl.DataFrame({"row": agent_rows.column("row").to_numpy().astype(np.int64),
+                          "move": agent_rows.column("label").to_numpy(),
+                          "noise": agent_rows.column("is_noise").to_numpy()})
+    frame = (keys.select("conversation_id", "turn_index", "role").with_row_index("row")
+             .with_columns(pl.col("row").cast(pl.Int64))
+             .join(moves, on="row", how="left")
+             .with_columns(pl.when(~pl.col("noise").fill_null(True)).then(pl.col("move")).alias("move"))
+             .sort("conversation_id", "turn_index", descending=[False, True]))
+    later: dict[int, list[int]] = {}
+    current, seen = None, set()
+    for row, conversation, role, move in frame.select("row", "conversation_id", "role", "move").iter_rows():
+        if conversation != current:
+            current, seen = conversation, set()
+        if role == "customer":
+            later[row] = sorted(seen)
+        elif move is not None:
+            seen.add(int(move))
+    return [later[r] for r in sorted(later)]
+
+
+def _slots(ctx: MineContext) -> dict:
+    """Learn slot classes from customer turns and the agent moves answering them, then embed
+    every customer turn's canonical text (mining/slots.py); unchanged texts come from the cache."""
+    import json
+
+    from guideminer.mining.embed import embed_distinct
+    from guideminer.mining.slots import SlotRewriter, learn_slot_classes
+
+    params = ctx.config.slots
+    keys = pl.read_parquet(ctx.path(KEYS), columns=["conversation_id", "turn_index", "role", "text"])
+    customers = keys.with_row_index("row").filter(pl.col("role") == "customer")
+    answers = later_agent_moves(keys, pq.read_table(ctx.path(cluster_rows_file("agent"))))
+    sample = np.arange(customers.height)
+    if customers.height > params.fit_turns:
+        sample = np.sort(np.random.default_rng(params.seed).choice(customers.height, params.fit_turns, replace=False))
+    classes = learn_slot_classes(customers["text"].gather(sample).to_list(), [answers[i] for i in sample],
+                                 customers["conversation_id"].gather(sample).to_list(), params)
+    rewriter = SlotRewriter(classes, params.placeholder)
+    distinct = customers.select("text").unique()
+    canonical = distinct.with_columns(pl.col("text").map_elements(rewriter.rewrite, return_dtype=pl.String)
+                                      .alias("canonical"))
+    texts = customers.select("text").join(canonical, on="text", how="left", maintain_order="left")["canonical"]
+    matrix, index, stats = embed_distinct(texts, ctx.embedder, workspace_embeddings_dir(ctx.workspace))
+    _save_npy(ctx, CUSTOMER_VECTORS, matrix)
+    _save_npy(ctx, CUSTOMER_ROWS, index.astype(np.int64))
+    changed = int((canonical["text"] != canonical["canonical"]).sum())
+    target = ctx.path(SLOTS)
+    temporary = atomic_path(target)
+    temporary.write_text(json.dumps({"classes": [c.as_dict() for c in classes], "params": params.model_dump(),
+                                     "fitted_on_turns": int(len(sample)), "distinct_texts_rewritten": changed},
+                                    indent=1), encoding="utf-8")
+    commit_atomic(temporary, target)
+    return {"slot_classes": len(classes), "slot_members": sum(len(c.members) for c in classes),
+            "distinct_texts_rewritten": changed, "embedded": stats.embedded}
+
+
 def _cluster_role(role: str):
     def run(ctx: MineContext) -> dict:
-        rows, text_rows = _role_rows(ctx, role)
-        vectors = np.load(ctx.path(VECTORS), mmap_mode="r")
+        rows, text_rows, vectors = role_vectors(ctx, role)
         params: ClusterParams = getattr(ctx.config, f"{role}_params")
         result = cluster_rows(vectors, params, fit_rows=ctx.config.fit_rows, index=text_rows)
         table = pa.table({
@@ -99,14 +169,6 @@ def _cluster_role(role: str):
                 "noise_share": round(result.noise_share, 4), "resolved": result.params.as_dict(),
                 "seconds": result.seconds}
     return run
-
-
-def _cluster_workers(ctx: MineContext) -> int:
-    """Roles cluster side by side unless one of them sample-fits: two sample-fits at once
-    measured 2 x 5.2 GB on 1M conversations, over the 8 GB a single machine run must stay in."""
-    roles = pq.read_table(ctx.path(KEYS), columns=["role"]).column("role")
-    largest = max((pc.sum(pc.equal(roles, role)).as_py() or 0) for role in ROLES)
-    return 1 if largest > ctx.config.fit_rows else ctx.config.processes
 
 
 def _id_offsets(ctx: MineContext) -> dict[str, int]:
@@ -125,20 +187,25 @@ def _distinct_members(text_rows: np.ndarray, labels: np.ndarray) -> tuple[np.nda
 
 
 def _label(ctx: MineContext) -> dict:
+    """Keywords from the raw turns, representatives by closeness in the space each role was
+    clustered in (a customer cluster's centroid is a canonical-text centroid)."""
     keys = pl.read_parquet(ctx.path(KEYS), columns=["text_row", "text"])
     first_text = keys.group_by("text_row", maintain_order=True).agg(pl.col("text").first()).sort("text_row")
     texts_of = first_text["text"].to_list()  # one raw text per vector row (its first turn)
     text_rows_all = keys["text_row"].to_numpy()
     del keys
-    vectors = np.load(ctx.path(VECTORS), mmap_mode="r")
     offsets = _id_offsets(ctx)
     columns: dict[str, list] = {f.name: [] for f in CLUSTERS_SCHEMA}
     for role in ROLES:
+        rows, space_rows, vectors = role_vectors(ctx, role)
+        space_of_raw = np.zeros(len(texts_of), dtype=np.int64)
+        space_of_raw[text_rows_all[rows]] = space_rows  # a raw text has one canonical text
         rows_table = pq.read_table(ctx.path(cluster_rows_file(role)))
         text_rows, labels, counts = _distinct_members(text_rows_all[rows_table.column("row").to_numpy()],
                                                       rows_table.column("label").to_numpy())
         centroids = np.load(ctx.path(centroids_file(role)))
-        for lab in label_clusters([texts_of[t] for t in text_rows], np.asarray(vectors[text_rows]), labels,
+        member_vectors = np.asarray(vectors[space_of_raw[text_rows]])
+        for lab in label_clusters([texts_of[t] for t in text_rows], member_vectors, labels,
                                   centroids, top_keywords=ctx.config.top_keywords,
                                   representatives=ctx.config.representatives, weights=counts):
             columns["cluster_id"].append(offsets[role] + lab.cluster)
@@ -192,17 +259,23 @@ def default_steps() -> list[Step]:
     def cluster_params(role: str):
         return lambda ctx: {"role": role, **getattr(ctx.config, f"{role}_params").model_dump()}
 
-    label_inputs = (KEYS, VECTORS, *(f(r) for r in ROLES for f in (cluster_rows_file, centroids_file)))
+    customer_space = (CUSTOMER_VECTORS, CUSTOMER_ROWS)
+    label_inputs = (KEYS, VECTORS, *customer_space,
+                    *(f(r) for r in ROLES for f in (cluster_rows_file, centroids_file)))
     return [
         Step("embed", (TURNS_INPUT,), (KEYS, VECTORS),
              lambda ctx: {"model_id": ctx.embedder.model_id, "roles": list(ROLES)}, _embed),
-        *(Step(f"cluster_{role}", (KEYS, VECTORS), (cluster_rows_file(role), centroids_file(role)),
-               cluster_params(role), _cluster_role(role), concurrent=True, max_workers=_cluster_workers)
-          for role in ROLES),
+        # agent moves first: the slots step reads which move answered each customer turn
+        Step("cluster_agent", (KEYS, VECTORS), (cluster_rows_file("agent"), centroids_file("agent")),
+             cluster_params("agent"), _cluster_role("agent")),
+        Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
+             lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump()}, _slots),
+        Step("cluster_customer", (KEYS, *customer_space), (cluster_rows_file("customer"), centroids_file("customer")),
+             cluster_params("customer"), _cluster_role("customer")),
         Step("label", label_inputs, (LABELS,),
              lambda ctx: {"top_keywords": ctx.config.top_keywords,
                           "representatives": ctx.config.representatives}, _label),
-        Step("assignments", (KEYS, *label_inputs[2:]), (MINING_FILES["turn_assignments"],),
+        Step("assignments", (KEYS, *label_inputs[4:]), (MINING_FILES["turn_assignments"],),
              lambda ctx: {}, _assignments),
         Step("etiquette", (LABELS, MINING_FILES["turn_assignments"]), (MINING_FILES["clusters"],),
              lambda ctx: ctx.config.etiquette.model_dump(), _etiquette),

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guideminer.mining.cluster import ClusterParams
 from guideminer.mining.etiquette import EtiquetteParams
 from guideminer.mining.proposals_config import ProposalConfig
+from guideminer.mining.slots import SlotParams
 from guideminer.mining.schema import MINING_FILES
 from guideminer.models.embedder import TextEmbedder
 
@@ -50,6 +51,7 @@ class MineConfig(BaseModel):
     agent_params: ClusterParams = ClusterParams()
     top_keywords: int = 8
     representatives: int = 5
+    slots: SlotParams = SlotParams()  # words customers use interchangeably (mining/slots.py)
     etiquette: EtiquetteParams = EtiquetteParams()  # which clusters manage the conversation (mining/etiquette.py)
     proposals: ProposalConfig = ProposalConfig()
     # Texts embedded (and persisted to the workspace cache) per chunk: a killed run keeps every

@@ -8,6 +8,7 @@ work as resumable `mine` steps (append them to `mine_steps.default_steps()`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -210,7 +211,9 @@ def write_workspace_report(workspace: Path, turns: pl.DataFrame | None = None) -
     guideline_set, departments = read_proposals(workspace)
     clusters = pl.read_parquet(workspace / MINING_FILES["clusters"])
     target = workspace / MINING_FILES["report"]
-    temporary = write_report(atomic_path(target), guideline_set, departments, clusters, turns)
+    slots_file = workspace / MINING_FILES["slots"]
+    slots = json.loads(slots_file.read_text(encoding="utf-8"))["classes"] if slots_file.exists() else None
+    temporary = write_report(atomic_path(target), guideline_set, departments, clusters, turns, slots)
     commit_atomic(temporary, target)
     return target
 
@@ -240,6 +243,7 @@ def proposal_steps() -> list[Step]:
         #    member turns kept as template evidence; 7: habits also merged by the condition's wording;
         # 8: an etiquette rule's wording without the previous move; 9: wording merges etiquette only;
         # 10: canned template and action wording from the evidence's agent turns
+        # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
     ]

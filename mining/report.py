@@ -198,9 +198,24 @@ def department_table(departments: DepartmentSet) -> str:
     return f"<table id='departments'>{head}{''.join(rows)}</table>"
 
 
+def slot_table(slots: list[dict]) -> str:
+    """The slot classes the customer turns were clustered without (mining/slots.py)."""
+    if not slots:
+        return "<p class='muted'>no slot fillers found: customer turns were clustered on their raw text</p>"
+    head = "<tr><th>slot (most frequent member)</th><th>members (turns)</th></tr>"
+    rows = [f"<tr><td>{esc(s['canonical'])}</td><td>"
+            f"{esc(', '.join(f'{m} ({n})' for m, n in zip(s['members'], s['turns'], strict=True)))}</td></tr>"
+            for s in slots]
+    return (f"<table id='slots'>{head}{''.join(rows)}</table><p class='muted'>Said in the same places and "
+            "answered alike: when situations were clustered, each member read as 'item', so that turns are "
+            "grouped by need rather than by product. Rules and examples keep the customers' own words.</p>")
+
+
 def render_report(guidelines: GuidelineSet, departments: DepartmentSet, clusters: pl.DataFrame,
-                  turns: pl.DataFrame | None = None, title: str = "guideminer mining report") -> str:
-    """The report HTML (see module docstring); `turns` adds evidence texts when given."""
+                  turns: pl.DataFrame | None = None, title: str = "guideminer mining report",
+                  slots: list[dict] | None = None) -> str:
+    """The report HTML (see module docstring); `turns` adds evidence texts when given, `slots`
+    the slot classes (`mining/slot_classes.json`)."""
     turn_text = {}
     if turns is not None:
         turn_text = {(c, i): t for c, i, t in turns.select("conversation_id", "turn_index", "text").iter_rows()}
@@ -226,13 +241,14 @@ def render_report(guidelines: GuidelineSet, departments: DepartmentSet, clusters
     parts += [figure_html(k_choice(departments), "k-choice"), "<h2>Outcomes</h2>"]
     chart = outcome_chart(guidelines.proposals)
     parts.append(figure_html(chart, "outcomes") if chart else "<p class='muted'>no outcome metadata</p>")
-    parts += ["<h2>Clusters</h2>", figure_html(cluster_sizes(clusters), "cluster-sizes")]
+    parts += ["<h2>Clusters</h2>", figure_html(cluster_sizes(clusters), "cluster-sizes"),
+              "<h2>Slot fillers (interchangeable words)</h2>", slot_table(slots or [])]
     return PAGE.format(title=esc(title), plotlyjs=get_plotlyjs(), body="\n".join(parts))
 
 
 def write_report(path: Path, guidelines: GuidelineSet, departments: DepartmentSet, clusters: pl.DataFrame,
-                 turns: pl.DataFrame | None = None) -> Path:
+                 turns: pl.DataFrame | None = None, slots: list[dict] | None = None) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(guidelines, departments, clusters, turns), encoding="utf-8")
+    path.write_text(render_report(guidelines, departments, clusters, turns, slots=slots), encoding="utf-8")
     return path

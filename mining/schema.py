@@ -51,4 +51,5 @@ MINING_FILES = {
     "guidelines": "mining/proposals/guidelines.json",
     "departments": "mining/proposals/departments.json",
     "report": "mining/report.html",
+    "slots": "mining/slot_classes.json",  # words customers use interchangeably (mining/slots.py)
 }

@@ -1,0 +1,241 @@
+"""Slot fillers: words customers use interchangeably that say nothing about what they need.
+
+Why: "nothing happens when I press the power button on the blender" and "... on the winter
+jacket" are one need; "my blender arrived broken" is another. A sentence embedder places turns
+that name the same product close together, so customer turns clustered on raw text form
+situations around products (the demo corpus: "coffee maker / blender" holding returns,
+deliveries and power faults alike), departments group by product, and one rule's evidence
+mixes needs. Real transcripts have the same shape with plans, cities, models and restaurant
+names. Customer turns are therefore clustered on a *canonical* text in which each slot filler
+is replaced by its class's most frequent member ("winter jacket" -> "blender"): the sentence
+stays natural for the embedder and the product no longer separates it from its need.
+
+Criterion (no word list of products; the English stop-word list only keeps function words out):
+1. Candidate terms: words and two-word phrases of customer turns that agent moves follow
+   (non-noise agent turns later in the conversation), stop words and words under three letters left out, in at
+   least `min_turns` such turns.
+2. Substitutable: each term's profile is the words right before and right after it (tf counts,
+   L2-normalised); average-linkage clusters on cosine distance cut at 1 - `context_similarity`
+   form classes of terms said in the same frames ("the _ I ordered", "pair the _ with").
+3. Inert: within a class, knowing *which* member the customer said must not change what the
+   agents do. A turn's answer is the set of agent moves after it in its conversation (each
+   weighing 1/|set|): the whole rest of the conversation, not the next turn only, because the
+   next agent turn is often the same generic move for every need ("can I have your account
+   number?"), which would make need words look interchangeable. Per member, the total
+   variation distance between the mean answer of its turns and of the whole class's turns,
+   rescaled so that 0 is what as many turns drawn at random from the class show and 1 is a
+   disjoint mix: (TV - TV_random) / (1 - TV_random) <=
+   `max_effect`. Members above it leave the class and the class is re-tested (twice at most).
+   "cancel my order" / "cancel my subscription" share frames but are answered differently: kept.
+4. Exclusive: a customer names one member of a slot per conversation (one product, one plan),
+   while verbs and phrasings that share frames ("I want to", "I need to") are said side by
+   side. Observed conversations x member pairs present together over what independent members
+   would give (N x sum over pairs p_a p_b, p = share of conversations naming a member) <=
+   `max_copresence`. A member that is part of a longer member ("coffee" in "coffee maker")
+   leaves the class first.
+5. A class with at least `min_class_terms` inert members that is exclusive is a slot; its turns
+   are rewritten with the most frequent member (longest phrases first, whole words,
+   case-insensitive).
+Clusters are labelled and shown with the raw turns: the canonical text is only geometry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from scipy import sparse
+
+WORD = re.compile(r"[^\W\d_][\w']*", re.UNICODE)  # placeholders such as <PERSON_1> are no candidates (rule 1)
+EDGE = "<edge>"  # the context word of a term at the start or end of a turn
+
+
+class SlotParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    min_turns: int = Field(8, ge=2)
+    max_terms: int = Field(3000, ge=10)  # most frequent candidates profiled (bounds the n^2 linkage)
+    context_similarity: float = Field(0.5, ge=0.0, le=1.0)
+    max_effect: float = Field(0.10, ge=0.0, le=1.0)
+    min_class_terms: int = Field(3, ge=2)
+    max_copresence: float = Field(0.5, ge=0.0)
+    null_draws: int = Field(50, ge=10)
+    fit_turns: int = Field(200_000, ge=100)  # classes learned on a seeded sample of customer turns above this
+    seed: int = 0
+    # what a member is rewritten to: a light generic noun, so that turns naming *some* product do not
+    # attract each other through a shared heavy word (None: the class's most frequent member)
+    placeholder: str | None = "item"
+
+
+@dataclass(frozen=True)
+class SlotClass:
+    """One slot: its members (canonical first), turns per member and each member's effect."""
+
+    canonical: str
+    members: tuple[str, ...]
+    turns: tuple[int, ...]
+    effects: tuple[float, ...]
+
+    def as_dict(self) -> dict:
+        return {"canonical": self.canonical, "members": list(self.members), "turns": list(self.turns),
+                "effects": [round(e, 4) for e in self.effects]}
+
+
+def _stop_words() -> frozenset[str]:
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
+
+
+def term_occurrences(texts: Sequence[str], stop: frozenset[str]) -> tuple[dict[str, set[int]], dict[str, Counter]]:
+    """(term -> turns it occurs in, term -> context-word counts) over words and word pairs."""
+    turns: dict[str, set[int]] = defaultdict(set)
+    contexts: dict[str, Counter] = defaultdict(Counter)
+    for row, text in enumerate(texts):
+        words = [EDGE, *(w.lower() for w in WORD.findall(text)), EDGE]
+        for size in (1, 2):
+            for start in range(1, len(words) - size):
+                gram = words[start:start + size]
+                if any(w in stop or len(w) < 3 or not w.replace("'", "").isalpha() for w in gram):
+                    continue
+                term = " ".join(gram)
+                turns[term].add(row)
+                contexts[term]["L:" + words[start - 1]] += 1
+                contexts[term]["R:" + words[start + size]] += 1
+    return turns, contexts
+
+
+def substitutable_classes(terms: list[str], contexts: dict[str, Counter], similarity: float) -> list[list[str]]:
+    """Average-linkage classes of terms by the cosine of their context profiles (rule 2)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    if len(terms) < 2:
+        return []
+    columns: dict[str, int] = {}
+    for term in terms:
+        for feature in contexts[term]:
+            columns.setdefault(feature, len(columns))
+    profiles = np.zeros((len(terms), len(columns)), dtype=np.float32)
+    for i, term in enumerate(terms):
+        for feature, count in contexts[term].items():
+            profiles[i, columns[feature]] = count
+    profiles /= np.maximum(np.linalg.norm(profiles, axis=1, keepdims=True), 1e-12)
+    distance = np.clip(1.0 - profiles @ profiles.T, 0.0, 2.0)
+    labels = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
+                                     distance_threshold=1.0 - similarity).fit_predict(distance)
+    groups: dict[int, list[str]] = defaultdict(list)
+    for term, label in zip(terms, labels, strict=True):
+        groups[int(label)].append(term)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def answer_matrix(answers: Sequence[Sequence[int]]) -> sparse.csr_matrix:
+    """Turns x agent moves: row i spreads weight 1 over the distinct moves after turn i."""
+    ids = {m: k for k, m in enumerate(sorted({m for a in answers for m in a}))}
+    rows, cols, values = [], [], []
+    for i, moves in enumerate(answers):
+        distinct = sorted(set(moves))
+        rows += [i] * len(distinct)
+        cols += [ids[m] for m in distinct]
+        values += [1.0 / len(distinct)] * len(distinct)
+    return sparse.csr_matrix((values, (rows, cols)), shape=(len(answers), max(len(ids), 1)))
+
+
+def _mix(rows: np.ndarray, answers: sparse.csr_matrix) -> np.ndarray:
+    return np.asarray(answers[rows].mean(axis=0)).ravel()
+
+
+def member_effects(members: list[str], turns: dict[str, set[int]], answers: sparse.csr_matrix,
+                   params: SlotParams, rng: np.random.Generator) -> list[float]:
+    """Per member: rescaled TV between what agents do after its turns and after the class's
+    (rule 3); the random baseline draws as many of the class's turns, `null_draws` times."""
+    pool = np.array(sorted(set().union(*(turns[m] for m in members))), dtype=np.int64)
+    pooled = _mix(pool, answers)
+    effects = []
+    for member in members:
+        own = np.array(sorted(turns[member]), dtype=np.int64)
+        tv = 0.5 * np.abs(_mix(own, answers) - pooled).sum()
+        null = float(np.mean([0.5 * np.abs(_mix(rng.choice(pool, len(own), replace=False), answers) - pooled).sum()
+                              for _ in range(params.null_draws)]))
+        effects.append(float(np.clip((tv - null) / max(1.0 - null, 1e-9), 0.0, 1.0)))
+    return effects
+
+
+def inert_members(members: list[str], turns: dict[str, set[int]], answers: sparse.csr_matrix,
+                  params: SlotParams, rng: np.random.Generator) -> tuple[list[str], list[float]]:
+    """The members whose choice does not change what the agent does, re-tested after removals."""
+    for _ in range(3):
+        effects = member_effects(members, turns, answers, params, rng)
+        kept = [m for m, e in zip(members, effects, strict=True) if e <= params.max_effect]
+        if len(kept) == len(members) or len(kept) < params.min_class_terms:
+            return kept, [e for e in effects if e <= params.max_effect]
+        members = kept
+    return members, member_effects(members, turns, answers, params, rng)
+
+
+def without_parts(members: list[str]) -> list[str]:
+    """Members that are not a word run inside another member ("coffee" of "coffee maker")."""
+    padded = [f" {m} " for m in members]
+    return [m for m in members if not any(f" {m} " in other and other != f" {m} " for other in padded)]
+
+
+def copresence_ratio(members: list[str], turns: dict[str, set[int]], conversation_of: np.ndarray) -> float:
+    """Observed conversation x member-pair co-presences over the independence expectation (rule 4)."""
+    present = [set(conversation_of[sorted(turns[m])].tolist()) for m in members]
+    n_conversations = max(len(np.unique(conversation_of)), 1)
+    shares = np.array([len(p) for p in present], dtype=np.float64) / n_conversations
+    expected = n_conversations * (shares.sum() ** 2 - (shares ** 2).sum()) / 2.0
+    per_conversation = Counter(c for p in present for c in p)
+    observed = sum(k * (k - 1) / 2.0 for k in per_conversation.values())
+    return observed / max(expected, 1e-9)
+
+
+def learn_slot_classes(texts: Sequence[str], answers: Sequence[Sequence[int]], conversations: Sequence[str],
+                       params: SlotParams | None = None) -> list[SlotClass]:
+    """Slot classes of customer turns `texts` (of `conversations`), given the agent moves
+    (non-noise clusters) after each in its conversation; a turn with none is left out.
+    Criterion: module docstring."""
+    params = params or SlotParams()
+    if not params.enabled:
+        return []
+    answered = [i for i, a in enumerate(answers) if len(a)]
+    matrix = answer_matrix([answers[i] for i in answered])
+    conversation_of = np.unique([conversations[i] for i in answered], return_inverse=True)[1]
+    turns, contexts = term_occurrences([texts[i] for i in answered], _stop_words())
+    frequent = sorted((t for t in turns if len(turns[t]) >= params.min_turns), key=lambda t: (-len(turns[t]), t))
+    rng = np.random.default_rng(params.seed)
+    classes = []
+    for group in substitutable_classes(frequent[: params.max_terms], contexts, params.context_similarity):
+        members, effects = inert_members(without_parts(sorted(group)), turns, matrix, params, rng)
+        if len(members) < params.min_class_terms or \
+                copresence_ratio(members, turns, conversation_of) > params.max_copresence:
+            continue
+        order = sorted(range(len(members)), key=lambda k: (-len(turns[members[k]]), members[k]))
+        classes.append(SlotClass(canonical=members[order[0]], members=tuple(members[k] for k in order),
+                                 turns=tuple(len(turns[members[k]]) for k in order),
+                                 effects=tuple(effects[k] for k in order)))
+    return sorted(classes, key=lambda c: (-sum(c.turns), c.canonical))
+
+
+class SlotRewriter:
+    """Rewrites texts with every slot member replaced by its class's canonical member."""
+
+    def __init__(self, classes: Sequence[SlotClass], placeholder: str | None = None):
+        canonical = {m: placeholder or c.canonical for c in classes for m in c.members if placeholder or m != c.canonical}
+        self._canonical = canonical
+        ordered = sorted(canonical, key=lambda m: (-len(m), m))  # longest first: "coffee maker" before "coffee"
+        words = [r"\s+".join(re.escape(w) for w in m.split()) for m in ordered]
+        self._pattern = re.compile(r"(?<![\w'])(" + "|".join(words) + r")(?![\w'])", re.IGNORECASE) if words else None
+
+    def rewrite(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._canonical[" ".join(m.group(0).lower().split())], text)
+
+
+__all__ = ["SlotClass", "SlotParams", "SlotRewriter", "learn_slot_classes"]

@@ -1,0 +1,99 @@
+"""Slot fillers (mining/slots.py): products said in the same frames and answered alike are one
+slot; words in shared frames that change the agent's answer, or that are said side by side,
+are not."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+from guideminer.mining.slots import SlotClass, SlotParams, SlotRewriter, copresence_ratio, learn_slot_classes
+
+PRODUCTS = ["blender", "toaster", "kettle", "desk lamp", "yoga mat", "backpack"]
+NEEDS = [("my {} arrived broken", 1), ("my {} won't turn on at all", 2), ("where is the {} i ordered", 3)]
+CANCEL = [("please cancel my order today", 4), ("please cancel my subscription today", 5),
+          ("please cancel my account today", 6)]
+
+
+def corpus(seed: int = 0) -> tuple[list[str], list[list[int]], list[str]]:
+    """(customer texts, the agent move answering each, conversation ids): one product per
+    conversation, the move decided by the need only."""
+    rng = random.Random(seed)
+    texts, moves, conversations = [], [], []
+    for n, (product, (frame, move), _) in enumerate(itertools.product(PRODUCTS, NEEDS, range(5))):
+        texts += [frame.format(product), f"thanks, the {product} is for my sister"]
+        moves += [[move, 0], []]  # 0: a move every conversation gets (say, "anything else?")
+        conversations += [f"c{n}", f"c{n}"]
+    for n, (text, move) in enumerate(CANCEL * 12):
+        texts.append(text)
+        moves.append([move, 0])
+        conversations.append(f"k{n}")
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    return [texts[i] for i in order], [moves[i] for i in order], [conversations[i] for i in order]
+
+
+def test_products_answered_alike_form_one_slot() -> None:
+    classes = learn_slot_classes(*corpus())
+    slots = [set(c.members) for c in classes]
+    assert set(PRODUCTS) in slots
+    assert not any({"order", "subscription"} & s for s in slots)  # same frame, different answer
+
+
+def test_members_that_change_the_answer_leave_the_class() -> None:
+    texts, moves, conversations = corpus()
+    # "kettle" now always gets move 9: knowing the product changes what the agent does
+    scrambled = [[9, 0] if m and m[0] < 4 and "kettle" in t else m for t, m in zip(texts, moves, strict=True)]
+    classes = learn_slot_classes(texts, scrambled, conversations)
+    members = {m for c in classes for m in c.members}
+    assert "kettle" not in members
+    assert {"blender", "toaster", "backpack"} <= members
+
+
+def test_words_said_together_are_not_a_slot() -> None:
+    texts, moves, conversations = corpus()
+    # every product named with every other one in each conversation: not one choice among many
+    together = [" and ".join(PRODUCTS) + " " + t if m and m[0] < 4 else t
+                for t, m in zip(texts, moves, strict=True)]
+    assert not any(set(PRODUCTS) <= set(c.members) for c in learn_slot_classes(together, moves, conversations))
+
+
+def test_copresence_ratio_counts_pairs_against_independence() -> None:
+    turns = {"a": {0, 1}, "b": {2, 3}}
+    conversation_of = __import__("numpy").array([0, 1, 2, 3])
+    assert copresence_ratio(["a", "b"], turns, conversation_of) == 0.0
+    assert copresence_ratio(["a", "b"], {"a": {0, 1}, "b": {0, 1}}, conversation_of) > 1.0
+
+
+def test_disabled_learns_nothing() -> None:
+    assert learn_slot_classes(*corpus(), SlotParams(enabled=False)) == []
+
+
+def test_rewriter_longest_first_whole_words_any_case() -> None:
+    slot = SlotClass("blender", ("blender", "coffee maker", "coffee"), (3, 2, 1), (0.0, 0.0, 0.0))
+    rewriter = SlotRewriter([slot])
+    assert rewriter.rewrite("My Coffee  Maker broke; coffee spilled") == "My blender broke; blender spilled"
+    assert rewriter.rewrite("the coffeemaker and blenders") == "the coffeemaker and blenders"
+    assert SlotRewriter([slot], placeholder="item").rewrite("my blender and coffee maker") == "my item and item"
+    assert SlotRewriter([]).rewrite("unchanged") == "unchanged"
+
+
+def test_later_agent_moves_are_the_rest_of_the_conversation() -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    from guideminer.mining.mine_steps import later_agent_moves
+
+    keys = pl.DataFrame({"conversation_id": ["a", "a", "a", "a", "b", "b"], "turn_index": [0, 1, 2, 3, 0, 1],
+                         "role": ["customer", "agent", "customer", "agent", "agent", "customer"]})
+    # agent rows 1, 3, 4 of keys: moves 7 (noise), 8, 9
+    agent = pa.table({"row": [1, 3, 4], "label": [7, 8, 9], "is_noise": [True, False, False]})
+    assert later_agent_moves(keys, agent) == [[8], [8], []]
+
+
+def test_report_lists_slots_or_says_there_are_none() -> None:
+    from guideminer.mining.report import slot_table
+
+    html = slot_table([{"canonical": "blender", "members": ["blender", "<b>kettle"], "turns": [3, 2]}])
+    assert "blender (3)" in html and "&lt;b&gt;kettle (2)" in html
+    assert "no slot fillers" in slot_table([])
