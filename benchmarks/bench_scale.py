@@ -61,7 +61,7 @@ else:
     ctx = MineContext(ws, MineConfig(fit_rows=fit_rows, processes=processes), load_embedder(), default_read_turns, default_read_conversations)
     reports = run_steps(ctx, steps)
     info = {r.name: r.info for r in reports if not r.skipped}
-    keep = ("unique_texts", "n_texts", "k", "n", "noise_share", "hdbscan_noise_share", "guidelines", "departments")
+    keep = ("unique_texts", "embedded", "cache_hits", "n_texts", "k", "n", "noise_share", "hdbscan_noise_share", "guidelines", "departments")
     info = {k: {x: v[x] for x in keep if x in v} for k, v in info.items()}
 print(json.dumps({"stage": stage, "seconds": round(time.perf_counter() - started, 1),
                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -114,7 +114,8 @@ def main() -> None:
             row = {"conversations": n, "fit_rows": args.fit_rows, "processes": args.processes,
                    "corpus": args.corpus, **run_stage(stage, workspace, n, args)}
             row.setdefault("seconds", round(time.perf_counter() - started, 1))
-            embedded = (row.get("info") or {}).get("embed", {}).get("unique_texts")
+            embed_info = (row.get("info") or {}).get("embed", {})
+            embedded = embed_info.get("embedded", embed_info.get("unique_texts"))  # cached vectors cost nothing
             if stage == "embed" and embedded:
                 row["embedded_texts_per_s"] = round(embedded / max(row["seconds"], 1e-9), 1)
             if stage == "ingest" and "error" not in row:
