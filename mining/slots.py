@@ -7,7 +7,7 @@ situations around products (the demo corpus: "coffee maker / blender" holding re
 deliveries and power faults alike), departments group by product, and one rule's evidence
 mixes needs. Real transcripts have the same shape with plans, cities, models and restaurant
 names. Customer turns are therefore clustered on a *canonical* text in which each slot filler
-is replaced by its class's most frequent member ("winter jacket" -> "blender"): the sentence
+reads as "item" ("the winter jacket won't turn on" -> "the item won't turn on"): the sentence
 stays natural for the embedder and the product no longer separates it from its need.
 
 Criterion (no word list of products; the English stop-word list only keeps function words out):
@@ -33,9 +33,12 @@ Criterion (no word list of products; the English stop-word list only keeps funct
    would give (N x sum over pairs p_a p_b, p = share of conversations naming a member) <=
    `max_copresence`. A member that is part of a longer member ("coffee" in "coffee maker")
    leaves the class first.
-5. A class with at least `min_class_terms` inert members that is exclusive is a slot; its turns
-   are rewritten with the most frequent member (longest phrases first, whole words,
-   case-insensitive).
+5. A class with at least `min_class_terms` inert members that is exclusive is a slot. Its turns
+   are rewritten (longest phrases first, whole words, case-insensitive): a class whose members
+   are all misspellings of its most frequent member (difflib ratio >= 0.75: transcripts and
+   chats are full of "tikcet", "live muisc") is one word and becomes that member; the members
+   of any other class become `placeholder` ("item"), a light word, so that turns naming *some* product do not attract each
+   other through a shared heavy word.
 Clusters are labelled and shown with the raw turns: the canonical text is only geometry.
 """
 
@@ -51,6 +54,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from scipy import sparse
 
 WORD = re.compile(r"[^\W\d_][\w']*", re.UNICODE)  # placeholders such as <PERSON_1> are no candidates (rule 1)
+SPELLING_SIMILARITY = 0.75  # difflib ratio above which a member is a misspelling of the canonical one
 EDGE = "<edge>"  # the context word of a term at the start or end of a turn
 
 
@@ -222,11 +226,30 @@ def learn_slot_classes(texts: Sequence[str], answers: Sequence[Sequence[int]], c
     return sorted(classes, key=lambda c: (-sum(c.turns), c.canonical))
 
 
+def is_spelling_of(member: str, canonical: str) -> bool:
+    """A misspelling of the canonical member ("tikcet" of "ticket"): a class of them is one word,
+    not a slot of many, so it is normalised to its canonical spelling rather than to 'item'."""
+    from difflib import SequenceMatcher
+
+    return SequenceMatcher(None, member, canonical).ratio() >= SPELLING_SIMILARITY
+
+
+def class_targets(slot: SlotClass, placeholder: str | None) -> dict[str, str]:
+    """Member -> what it is rewritten to: a class of misspellings of one word is that word; in a
+    class of distinct words every member (the canonical one and its misspellings too) is
+    `placeholder`; with `placeholder` None every member is the canonical one."""
+    spelled = {m: is_spelling_of(m, slot.canonical) for m in slot.members}
+    if placeholder is None or all(spelled.values()):
+        return {m: slot.canonical for m in slot.members}
+    return {m: placeholder for m in slot.members}
+
+
 class SlotRewriter:
-    """Rewrites texts with every slot member replaced by its class's canonical member."""
+    """Rewrites texts: each slot member becomes `placeholder`, or its class's canonical member when
+    it is a misspelling of it or `placeholder` is None (rule 5)."""
 
     def __init__(self, classes: Sequence[SlotClass], placeholder: str | None = None):
-        canonical = {m: placeholder or c.canonical for c in classes for m in c.members if placeholder or m != c.canonical}
+        canonical = {m: r for c in classes for m, r in class_targets(c, placeholder).items() if r != m}
         self._canonical = canonical
         ordered = sorted(canonical, key=lambda m: (-len(m), m))  # longest first: "coffee maker" before "coffee"
         words = [r"\s+".join(re.escape(w) for w in m.split()) for m in ordered]

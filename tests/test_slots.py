@@ -78,6 +78,16 @@ def test_rewriter_longest_first_whole_words_any_case() -> None:
     assert SlotRewriter([]).rewrite("unchanged") == "unchanged"
 
 
+def test_misspellings_become_the_word_not_the_placeholder() -> None:
+    typos = SlotClass("live music", ("live music", "live muisc", "lvie music"), (9, 2, 1), (0.0, 0.0, 0.0))
+    products = SlotClass("blender", ("blender", "toaster"), (3, 2), (0.0, 0.0))
+    rewriter = SlotRewriter([typos, products], placeholder="item")
+    assert rewriter.rewrite("any lvie music near the toaster?") == "any live music near the item?"
+    assert rewriter.rewrite("live music and a blender") == "live music and a item"
+    mixed = SlotClass("blender", ("blender", "toaster", "blendr"), (3, 2, 1), (0.0, 0.0, 0.0))
+    assert SlotRewriter([mixed], placeholder="item").rewrite("blendr or blender") == "item or item"
+
+
 def test_later_agent_moves_are_the_rest_of_the_conversation() -> None:
     import polars as pl
     import pyarrow as pa
