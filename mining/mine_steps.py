@@ -269,7 +269,8 @@ def default_steps() -> list[Step]:
         Step("cluster_agent", (KEYS, VECTORS), (cluster_rows_file("agent"), centroids_file("agent")),
              cluster_params("agent"), _cluster_role("agent")),
         Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
-             lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump()}, _slots),
+             lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump()}, _slots,
+             version=2),  # 2: misspelling classes normalised to their word
         Step("cluster_customer", (KEYS, *customer_space), (cluster_rows_file("customer"), centroids_file("customer")),
              cluster_params("customer"), _cluster_role("customer")),
         Step("label", label_inputs, (LABELS,),
