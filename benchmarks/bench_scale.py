@@ -10,7 +10,7 @@ corpus repeats most texts. The distinct-text count is printed next to the turn c
 embed stage's texts/s, so the embedding figure can be read honestly.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_scale.py --sizes 10000 100000 [--out DIR]
-        [--fit-rows 500000] [--processes 2] [--redact-processes 2] [--stages embed cluster propose] [--bertopic-size 10000]
+        [--fit-rows 500000] [--redact-processes 2] [--stages embed cluster propose] [--bertopic-size 10000]
 
 `--bertopic-size N` also runs benchmarks/bench_bertopic.py on every turn of an N-conversation
 demo corpus (needs `bash benchmarks/make_bench_venv.sh`) and prints its JSON line with the
@@ -30,8 +30,8 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
-stage, ws, n, fit_rows, processes, corpus = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
-redact_processes = int(sys.argv[8])
+stage, ws, n, fit_rows, corpus = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+redact_processes = int(sys.argv[7])
 started = time.perf_counter()
 info = {}
 source = ws / "demo_corpus" / "conversations.jsonl" if corpus == "demo" else ws / "varied_corpus" / "conversations.jsonl"
@@ -40,7 +40,7 @@ if stage == "generate":
         from guideminer.ingest.demo_corpus import write_demo_corpus
         write_demo_corpus(ws, n, 7)
     else:
-        sys.path.insert(0, sys.argv[7])
+        sys.path.insert(0, sys.argv[6])
         from varied_corpus import write_varied_corpus
         info = write_varied_corpus(source, n)
 elif stage == "ingest":
@@ -58,7 +58,7 @@ else:
     names = {"embed": ["embed"], "cluster": ["embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments"],
              "propose": None}[stage]
     steps = [s for s in default_steps() if names is None or s.name in names]
-    ctx = MineContext(ws, MineConfig(fit_rows=fit_rows, processes=processes), load_embedder(), default_read_turns, default_read_conversations)
+    ctx = MineContext(ws, MineConfig(fit_rows=fit_rows), load_embedder(), default_read_turns, default_read_conversations)
     reports = run_steps(ctx, steps)
     info = {r.name: r.info for r in reports if not r.skipped}
     keep = ("unique_texts", "embedded", "cache_hits", "n_texts", "k", "n", "noise_share", "hdbscan_noise_share", "guidelines", "departments")
@@ -73,7 +73,7 @@ STAGES = ("generate", "ingest", "embed", "cluster", "propose")
 
 def run_stage(stage: str, workspace: Path, n: int, args: argparse.Namespace) -> dict:
     result = subprocess.run([sys.executable, "-c", CHILD, stage, str(workspace), str(n), str(args.fit_rows),
-                             str(args.processes), args.corpus, str(Path(__file__).resolve().parent),
+                             args.corpus, str(Path(__file__).resolve().parent),
                              str(args.redact_processes)], capture_output=True, text=True)
     if result.returncode != 0:
         return {"stage": stage, "error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
@@ -81,9 +81,9 @@ def run_stage(stage: str, workspace: Path, n: int, args: argparse.Namespace) -> 
 
 
 def memory(row: dict) -> str:
-    """The stage process's peak RSS; with worker processes (per-role clustering runs
-    `MineConfig.processes` = 2 at once) an upper bound: parent peak + 2 x the largest worker's."""
-    parent, child, workers = row.get("peak_rss_mib"), row.get("child_peak_rss_mib") or 0, row.get("processes", 2)
+    """The stage process's peak RSS; with worker processes (ingest's redaction workers) an upper
+    bound: parent peak + workers x the largest worker's."""
+    parent, child, workers = row.get("peak_rss_mib"), row.get("child_peak_rss_mib") or 0, row.get("redact_processes", 2)
     if parent is None:
         return "-"
     return f"{parent}" if child == 0 else f"{parent} + {workers} x {child} = {parent + workers * child}"
@@ -94,7 +94,6 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--out", type=Path, default=None, help="keep the workspaces here (default: a temp dir)")
     parser.add_argument("--fit-rows", type=int, default=500_000, help="MineConfig.fit_rows (sample-fit above it)")
-    parser.add_argument("--processes", type=int, default=2, help="MineConfig.processes (roles clustered at once)")
     parser.add_argument("--redact-processes", type=int, default=2,
                         help="ingest's --redact-processes (PII NER workers; default: both cores of this machine)")
     parser.add_argument("--bertopic-size", type=int, default=None,
@@ -111,7 +110,7 @@ def main() -> None:
         workspace = root / f"ws-{n}"
         for stage in [s for s in STAGES if s in args.stages]:
             started = time.perf_counter()
-            row = {"conversations": n, "fit_rows": args.fit_rows, "processes": args.processes,
+            row = {"conversations": n, "fit_rows": args.fit_rows, "redact_processes": args.redact_processes,
                    "corpus": args.corpus, **run_stage(stage, workspace, n, args)}
             row.setdefault("seconds", round(time.perf_counter() - started, 1))
             embed_info = (row.get("info") or {}).get("embed", {})

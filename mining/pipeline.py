@@ -60,7 +60,6 @@ class MineConfig(BaseModel):
     # Rows per role above which clusters are fitted on a seeded sample and the rest assigned
     # to the nearest centroid (mining/cluster_sample.py).
     fit_rows: int = Field(500_000, ge=100)
-    processes: int = Field(2, ge=1)  # concurrent steps (per-role clustering) run this many at once
     # "ray": the embedding stage runs on Ray Data workers (see mining/ray_engine.py); same vectors.
     engine: Literal["local", "ray"] = "local"
 
@@ -112,13 +111,7 @@ class Step:
     outputs: tuple[str, ...]
     params: Callable[[MineContext], dict[str, Any]]
     run: Callable[[MineContext], dict[str, Any] | None]
-    # Steps flagged concurrent that follow each other and both need to run are run in separate
-    # processes (`MineConfig.processes`); they must only read files of earlier steps.
-    concurrent: bool = False
     version: int = 1  # bump when this step's code changes its outputs (see ALGORITHM_VERSION)
-    # How many concurrent steps may run at once given the workspace (None: `processes`); the
-    # clustering steps say 1 when they sample-fit, whose memory is the one to bound.
-    max_workers: Callable[[MineContext], int] | None = None
 
 
 @dataclass
@@ -230,34 +223,26 @@ def run_steps(ctx: MineContext, steps: Sequence[Step], *, force: bool = False,
     manifest.update(input_hash=turns_hash, model_id=ctx.embedder.model_id)
     produced: dict[str, str] = {}
     reports: dict[str, StepReport] = {}
-    index = 0
-    while index < len(steps):
-        batch = [steps[index]]
-        while steps[index].concurrent and index + len(batch) < len(steps) and steps[index + len(batch)].concurrent:
-            batch.append(steps[index + len(batch)])
-        index += len(batch)
-        pending = []
-        for step in batch:
-            params = step.params(ctx)
-            inputs = _input_hashes(step, produced, base)
-            key = _step_key(step, params, inputs)
-            record = manifest["steps"].get(step.name, {})
-            if not force and record.get("key") == key and _outputs_intact(ctx, record):
-                produced.update(record["outputs"])
-                reports[step.name] = StepReport(step.name, True, 0.0, record.get("info", {}))
-                log(f"{step.name}: up to date, skipped")
-            else:
-                pending.append((step, params, inputs, key))
-        for (step, params, inputs, key), (info, seconds) in zip(pending, _run_pending(ctx, pending), strict=True):
-            outputs = {rel: sha256_of_file(ctx.path(rel)) for rel in step.outputs}
-            produced.update(outputs)
-            manifest["steps"][step.name] = {
-                "key": key, "params": params, "inputs": inputs, "outputs": outputs,
-                "info": info, "seconds": seconds, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-            write_json_atomic(ctx.path(MINING_FILES["manifest"]), manifest)  # progress survives a crash
-            reports[step.name] = StepReport(step.name, False, seconds, info)
-            log(f"{step.name}: done in {seconds:.1f} s")
+    for step in steps:
+        params = step.params(ctx)
+        inputs = _input_hashes(step, produced, base)
+        key = _step_key(step, params, inputs)
+        record = manifest["steps"].get(step.name, {})
+        if not force and record.get("key") == key and _outputs_intact(ctx, record):
+            produced.update(record["outputs"])
+            reports[step.name] = StepReport(step.name, True, 0.0, record.get("info", {}))
+            log(f"{step.name}: up to date, skipped")
+            continue
+        info, seconds = _timed_run(ctx, step)
+        outputs = {rel: sha256_of_file(ctx.path(rel)) for rel in step.outputs}
+        produced.update(outputs)
+        manifest["steps"][step.name] = {
+            "key": key, "params": params, "inputs": inputs, "outputs": outputs,
+            "info": info, "seconds": seconds, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        write_json_atomic(ctx.path(MINING_FILES["manifest"]), manifest)  # progress survives a crash
+        reports[step.name] = StepReport(step.name, False, seconds, info)
+        log(f"{step.name}: done in {seconds:.1f} s")
     return [reports[step.name] for step in steps]
 
 
@@ -265,35 +250,6 @@ def _timed_run(ctx: MineContext, step: Step) -> tuple[dict[str, Any], float]:
     started = time.perf_counter()
     info = step.run(ctx) or {}
     return info, round(time.perf_counter() - started, 3)
-
-
-def _run_default_step(workspace: Path, config: MineConfig, name: str) -> tuple[dict[str, Any], float]:
-    """Child-process entry: run the named default step (it reads only earlier steps' files)."""
-    from guideminer.mining.mine_steps import default_steps
-
-    step = next(s for s in default_steps() if s.name == name)
-    ctx = MineContext(workspace, config, _NoEmbedder(), lambda _: pl.DataFrame())
-    return _timed_run(ctx, step)
-
-
-class _NoEmbedder:
-    model_id, dimension = "none", 0
-
-    def embed(self, texts):
-        raise RuntimeError("a concurrent mining step may not embed")
-
-
-def _run_pending(ctx: MineContext, pending: list[tuple[Step, dict, dict, str]]) -> list[tuple[dict[str, Any], float]]:
-    from guideminer.mining.mine_steps import default_steps
-    from guideminer.mining.parallel import run_in_processes
-
-    defaults = {s.name for s in default_steps() if s.concurrent}
-    parallel = len(pending) > 1 and ctx.config.processes > 1 and all(p[0].name in defaults for p in pending)
-    if not parallel:
-        return [_timed_run(ctx, p[0]) for p in pending]
-    workers = min([ctx.config.processes, *(p[0].max_workers(ctx) for p in pending if p[0].max_workers)])
-    calls = [(_run_default_step, (ctx.workspace, ctx.config, p[0].name)) for p in pending]
-    return run_in_processes(calls, max(1, workers))  # one worker: in turn, in this process
 
 
 def default_read_turns(workspace: Path) -> pl.DataFrame:
