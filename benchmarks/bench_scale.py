@@ -63,6 +63,9 @@ else:
     info = {r.name: r.info for r in reports if not r.skipped}
     keep = ("unique_texts", "embedded", "cache_hits", "n_texts", "k", "n", "noise_share", "hdbscan_noise_share", "guidelines", "departments")
     info = {k: {x: v[x] for x in keep if x in v} for k, v in info.items()}
+    for r in reports:  # per-step wall time: the cluster stage is several steps (agent, slots, customer, ...)
+        if not r.skipped:
+            info.setdefault(r.name, {})["seconds"] = round(r.seconds, 1)
 print(json.dumps({"stage": stage, "seconds": round(time.perf_counter() - started, 1),
                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                   "child_peak_rss_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),

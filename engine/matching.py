@@ -75,6 +75,7 @@ class MatchingPolicy:
     max_verifier_calls: int | None = None  # per turn; None = every unsure guideline
     moves_per_topic: int | None = None  # item 5; None = no cap beyond one move per situation
     best_match_floor: float | None = None  # module docstring, item 2b; None = off
+    latest_message_only: bool = False  # score = the scorer's `fresh` (the etiquette set: see Engine._evaluate)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.reject < self.accept <= 1.0:
@@ -125,7 +126,7 @@ def evaluate_conditions(
         variants += [(s, with_latest_text(conversation, s)) for s in segments]
     if not variants:
         raise ValueError("evaluate_conditions(whole=False) needs at least one segment")
-    scored = [(segment, conv, _scores(scorer, conv, guidelines)) for segment, conv in variants]
+    scored = [(segment, conv, _scores(scorer, conv, guidelines, policy.latest_message_only)) for segment, conv in variants]
     best_of = {g.id: max(scored, key=lambda v: v[2][g.id].score) for g in guidelines}  # first (whole) wins ties
     ordered = verification_order({gid: best[2][gid] for gid, best in best_of.items()}, policy)
     budget = len(ordered) if policy.max_verifier_calls is None else policy.max_verifier_calls
@@ -173,11 +174,14 @@ def with_best_matches(decisions: list[GuidelineDecision], best: set[str]) -> lis
     return out
 
 
-def _scores(scorer: ConditionScorer, conversation: Sequence[Message], guidelines: Sequence[Guideline]):
+def _scores(scorer: ConditionScorer, conversation: Sequence[Message], guidelines: Sequence[Guideline],
+            latest_only: bool = False):
     scores = scorer.score(conversation, guidelines)
     missing = [g.id for g in guidelines if g.id not in scores]
     if missing:
         raise ValueError(f"scorer {scorer.model_id} returned no score for {missing}")
+    if latest_only:  # a scorer that cannot separate the latest message (fresh None) keeps its score
+        scores = {gid: s if s.fresh is None else ConditionScore(score=s.fresh, fresh=s.fresh) for gid, s in scores.items()}
     return scores
 
 

@@ -154,10 +154,14 @@ class Engine:
                   whole: bool = True, best_match: bool = True) -> _Evaluated:
         """One guideline set's decisions. `best_match=False` for the etiquette set: it is
         evaluated on every message beside the need, and its short generic conditions are always
-        somebody's best match ("is this customer service?" would get a closing line)."""
+        somebody's best match ("is this customer service?" would get a closing line). The
+        etiquette set is also judged on the latest message alone: a greeting, a thank-you or a
+        goodbye is what the customer just said, and the scorer's window of earlier messages
+        would make a "hi" two messages back hold a greeting again for "I need to return this
+        laptop" (and hold routing back with it)."""
         policy = self.settings.matching
         if not best_match:
-            policy = replace(policy, best_match_floor=None)
+            policy = replace(policy, best_match_floor=None, latest_message_only=True)
         decisions = evaluate_conditions(session.messages, department.guidelines, self.scorer, self.verifier,
                                         policy, segments, whole=whole)
         relations = resolve_relationships((d.guideline_id for d in decisions if d.condition_holds), department)

@@ -13,7 +13,19 @@ Two proposals are one habit when
   the previous agent move ("the customer agrees", from "ok" / "alright that works" / "great
   thank you": clusters far apart that a reviewer reads as one situation), and
 - their action clusters are the same or near (centroid cosine >= `action_similarity`);
+  for etiquette rules, the condition clusters are *answered alike*: the agents' next moves after
+  them have total-variation distance <= `answered_alike` (the escalation habit from "I'm not
+  happy with that at all", "No, that doesn't solve anything" and "I've already waited long
+  enough": three sayings at centroid cosine 0.0-0.14, one exchange), and
+- their action clusters are the same or near (centroid cosine >= `action_similarity`), or, for
+  etiquette rules, *answer alike*: the customer turns they follow have TV <= `answered_alike`
+  ("Let me bring in a supervisor" / "I've escalated your case": cosine 0.66);
 department, state and previous move do not separate habits, they become the habit's `scopes`.
+Behaviour joins etiquette rules only: conversation management is phrased freely while the
+exchange stays one habit, whereas two needs can share their first reply ("charged twice" and "I
+don't recognise this charge" are both answered with a card-digits question) and still be two
+rules. Measured on the demo (docs/results.md "Etiquette habits answered alike"): TV <= 0.47
+between variants of one habit, >= 0.9 between different habits, hence the 0.5 default.
 Proposals are grouped by complete linkage (every pair in a group satisfies both tests, so groups
 do not chain "A near B near C" into a habit where A and C differ), most supported first. The
 merged proposal is the group's best-supported member (its id, wording, scores and counts: every
@@ -23,6 +35,7 @@ number still re-derivable), listing every member as a scope and keeping all thei
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import numpy as np
 import polars as pl
@@ -32,6 +45,7 @@ from guideminer.mining.proposals_schema import GuidelineProposal, ProposalScope
 
 CONDITION_SIMILARITY = 0.5  # docs/results.md "One proposal per habit": SGD and demo, both thresholds swept
 ACTION_SIMILARITY = 0.7
+ANSWERED_ALIKE = 0.5  # max total-variation distance between exchange profiles (module docstring)
 MAX_EXAMPLES = 8
 MAX_TAGS = 12
 
@@ -45,6 +59,46 @@ class HabitParams(BaseModel):
     merge_by_wording: bool = True  # also one habit when the rules word the condition alike (module docstring)
     condition_similarity: float = Field(CONDITION_SIMILARITY, ge=0.0, le=1.0)
     action_similarity: float = Field(ACTION_SIMILARITY, ge=0.0, le=1.0)
+    answered_alike: float | None = Field(ANSWERED_ALIKE, ge=0.0, le=1.0)  # None: etiquette by centroids/wording only
+
+
+Profiles = dict[int, Counter]
+
+
+def exchange_profiles(assignments: pl.DataFrame) -> tuple[Profiles, Profiles]:
+    """(per customer cluster: counts of the agent cluster that answers it, per agent cluster:
+    counts of the customer cluster it answers), over every customer turn directly followed by
+    an agent turn; a noise turn counts as cluster -1."""
+    turns = (assignments.sort("conversation_id", "turn_index")
+             .select("conversation_id", pl.col("role").cast(pl.String),
+                     pl.when(pl.col("is_noise")).then(-1).otherwise(pl.col("cluster_id")).alias("cluster")))
+    pairs = turns.with_columns(pl.col("conversation_id", "role", "cluster").shift(-1).name.suffix("_next")).filter(
+        (pl.col("conversation_id") == pl.col("conversation_id_next")) & (pl.col("role") == "customer")
+        & (pl.col("role_next") == "agent"))
+    answers: Profiles = {}
+    answered: Profiles = {}
+    for customer, agent, n in pairs.group_by("cluster", "cluster_next").len().iter_rows():
+        answers.setdefault(int(customer), Counter())[int(agent)] = n
+        answered.setdefault(int(agent), Counter())[int(customer)] = n
+    return answers, answered
+
+
+def total_variation(p: Counter | None, q: Counter | None) -> float:
+    """TV distance of two count profiles; 1.0 when either is empty (nothing says they are alike)."""
+    if not p or not q:
+        return 1.0
+    sp, sq = sum(p.values()), sum(q.values())
+    return 0.5 * sum(abs(p[k] / sp - q[k] / sq) for k in set(p) | set(q))
+
+
+def _alike(ids: list[int], profiles: Profiles, threshold: float | None) -> np.ndarray:
+    """Pairs of `ids` whose exchange profiles are within `threshold` TV (all False when off)."""
+    n = len(ids)
+    if threshold is None or not profiles:
+        return np.zeros((n, n), dtype=bool)
+    distinct = sorted(set(ids))
+    tv = {(a, b): total_variation(profiles.get(a), profiles.get(b)) for a in distinct for b in distinct}
+    return np.array([[tv[a, b] <= threshold for b in ids] for a in ids], dtype=bool)
 
 
 def scope_of(proposal: GuidelineProposal) -> ProposalScope:
@@ -77,18 +131,24 @@ def _described(proposal: GuidelineProposal) -> str:
 
 
 def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.ndarray],
-                 params: HabitParams) -> list[list[int]]:
-    """Indices of `proposals` grouped into habits (module docstring), in proposal order."""
+                 params: HabitParams, profiles: tuple[Profiles, Profiles] = ({}, {})) -> list[list[int]]:
+    """Indices of `proposals` grouped into habits (module docstring), in proposal order;
+    `profiles` from `exchange_profiles` (empty: no behavioural test)."""
     if not proposals:
         return []
-    condition = _similarity([p.condition.cluster_id for p in proposals], centroids)
-    action = _similarity([p.action.cluster_id for p in proposals], centroids)
+    conditions, actions = [p.condition.cluster_id for p in proposals], [p.action.cluster_id for p in proposals]
+    etiquette = np.asarray([p.is_etiquette for p in proposals])
+    both_etiquette = etiquette[:, None] & etiquette[None, :]
+    condition_alike = _alike(conditions, profiles[0], params.answered_alike) & both_etiquette
+    action_alike = _alike(actions, profiles[1], params.answered_alike) & both_etiquette
+    condition = _similarity(conditions, centroids)
+    action = _similarity(actions, centroids)
     # wording joins etiquette rules only: two department rules worded alike can be different acts
     # (SGD: one gold pair lost and held-out next action 0.531 -> 0.506 when they merged too)
     described = [_described(p) if p.is_etiquette else f"\0{i}" for i, p in enumerate(proposals)]
     worded_alike = np.asarray(described, dtype=object)[:, None] == np.asarray(described, dtype=object)[None, :]
-    near = (condition >= params.condition_similarity) | (worded_alike if params.merge_by_wording else False)
-    same = near & (action >= params.action_similarity)
+    near = (condition >= params.condition_similarity) | (worded_alike if params.merge_by_wording else False) | condition_alike
+    same = near & ((action >= params.action_similarity) | action_alike)
     same &= np.asarray([p.is_etiquette for p in proposals])[:, None] == np.asarray([p.is_etiquette for p in proposals])[None, :]
     order = sorted(range(len(proposals)), key=lambda i: (-proposals[i].scores.support, -proposals[i].scores.confidence,
                                                          proposals[i].guideline_id))
@@ -121,12 +181,15 @@ def merge_group(members: list[GuidelineProposal]) -> GuidelineProposal:
 
 
 def merge_habits(proposals: list[GuidelineProposal], clusters: pl.DataFrame,
-                 params: HabitParams | None = None) -> list[GuidelineProposal]:
-    """One proposal per habit, ranked by support (module docstring)."""
+                 params: HabitParams | None = None, assignments: pl.DataFrame | None = None) -> list[GuidelineProposal]:
+    """One proposal per habit, ranked by support (module docstring); without `assignments`
+    etiquette rules are not compared by how they are answered."""
     params = params or HabitParams()
     if not params.merge:
         return [p.model_copy(update={"scopes": [scope_of(p)]}) for p in proposals]
     centroids = {cid: np.asarray(c, dtype=np.float64) for cid, c in clusters.select("cluster_id", "centroid").iter_rows()}
-    merged = [merge_group([proposals[i] for i in group]) for group in habit_groups(proposals, centroids, params)]
+    profiles = exchange_profiles(assignments) if assignments is not None and params.answered_alike is not None else ({}, {})
+    groups = habit_groups(proposals, centroids, params, profiles)
+    merged = [merge_group([proposals[i] for i in group]) for group in groups]
     merged.sort(key=lambda p: (-p.scores.support, -p.scores.confidence, p.guideline_id))
     return [p.model_copy(update={"rank": rank}) for rank, p in enumerate(merged, start=1)]

@@ -163,7 +163,7 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     departments, routed = propose_departments(assignments, clusters, config.departments)
     scoped = routed if config.guidelines.per_department else None
     proposals = propose_guidelines(assignments, clusters, config.guidelines, phraser, scoped)
-    proposals = merge_habits(proposals, clusters, config.habits)
+    proposals = merge_habits(proposals, clusters, config.habits, assignments)
     proposals, departments = link_departments(proposals, departments, assignments, routed)
     ranked_by = "support"
     if conversations is not None:
@@ -236,13 +236,14 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=10),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=11),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
         #    member turns kept as template evidence; 7: habits also merged by the condition's wording;
         # 8: an etiquette rule's wording without the previous move; 9: wording merges etiquette only;
-        # 10: canned template and action wording from the evidence's agent turns
+        # 10: canned template and action wording from the evidence's agent turns;
+        # 11: etiquette habits also merged when answered alike (mining/habits.py)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),

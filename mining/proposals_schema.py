@@ -163,7 +163,7 @@ class GuidelineProposal(_Frozen):
 
 class GuidelineSet(_Frozen):
     schema_version: int = PROPOSALS_SCHEMA_VERSION
-    thresholds: dict[str, bool | float | int]
+    thresholds: dict[str, bool | float | int | None]  # None: a test switched off
     ranked_by: str
     n_conversations: int
     proposals: list[GuidelineProposal]

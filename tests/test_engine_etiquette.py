@@ -171,3 +171,18 @@ def test_an_unrouted_etiquette_move_with_nothing_approved_to_say_gets_the_recept
     reply = shop_engine(spec).respond(Session(), "Hello there, good morning")
     assert reply.trace.applied_guideline_ids == ["e_greet"]
     assert reply.text == DEFAULT_CLARIFY and reply.trace.composition.source == "clarify"
+
+
+def test_a_greeting_two_messages_back_does_not_hold_etiquette_for_the_need():
+    """The etiquette set is judged on the latest message alone: the scorer's window of earlier
+    messages must not make "hi" hold a (second) greeting for the need that follows and hold
+    routing back with it."""
+    spec = shop_spec()
+    etiquette = spec.etiquette.model_copy(update={"guidelines": [
+        *spec.etiquette.guidelines,
+        Guideline(id="e_howdy", condition="the customer says howdy", examples=["howdy"], action="welcome")]})
+    engine, session = shop_engine(spec.model_copy(update={"etiquette": etiquette})), Session()
+    assert engine.respond(session, "howdy").trace.applied_guideline_ids == ["e_howdy"]
+    need = engine.respond(session, "I want to return my laptop")
+    held = [d.guideline_id for d in need.trace.guidelines if d.condition_holds and d.guideline_id.startswith("e_")]
+    assert held == [] and session.department_id == "returns" and need.text == RETURN_TEXT

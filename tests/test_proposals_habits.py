@@ -44,3 +44,39 @@ def test_etiquette_rules_worded_alike_merge_whatever_the_example_or_previous_mov
     assert len(apart) == 2
     need = variant.model_copy(update={"is_etiquette": False})  # a need's "yes" after different moves stays apart
     assert len(merge_habits([closing.model_copy(update={"is_etiquette": False}), need], world["clusters"], strict)) == 2
+
+
+def test_etiquette_rules_answered_alike_merge_and_need_rules_do_not():
+    """Three sayings of one complaint answered by two phrasings of one escalation are one habit
+    when both exchange profiles agree; unlike profiles, need rules or the test off keep them apart."""
+    from collections import Counter
+
+    import numpy as np
+    import polars as pl
+
+    from guideminer.mining.habits import exchange_profiles, habit_groups, total_variation
+
+    world = guideline_world()
+    base = propose_guidelines(world["assignments"], world["clusters"])[0]
+    sayings = [base.model_copy(update={
+        "guideline_id": f"g-{i}", "is_etiquette": True, "condition_text": f"the customer complains ({i})",
+        "condition": base.condition.model_copy(update={"cluster_id": 10 + i}),
+        "action": base.action.model_copy(update={"cluster_id": 20 + i % 2})}) for i in range(3)]
+    centroids = {c: np.eye(8)[k] for k, c in enumerate([10, 11, 12, 20, 21])}  # all orthogonal
+    strict = HabitParams(condition_similarity=1.0, action_similarity=1.0)
+    answers = {10: Counter({20: 6, 21: 4}), 11: Counter({20: 5, 21: 5}), 12: Counter({20: 4, 21: 6})}
+    answered = {20: Counter({10: 6, 11: 5, 12: 4}), 21: Counter({10: 4, 11: 5, 12: 6})}
+    assert habit_groups(sayings, centroids, strict, (answers, answered)) == [[0, 1, 2]]
+    assert len(habit_groups(sayings, centroids, strict.model_copy(update={"answered_alike": None}),
+                            (answers, answered))) == 3
+    unlike = {**answers, 12: Counter({99: 10})}  # the third saying gets another move: its own habit
+    assert sorted(map(sorted, habit_groups(sayings, centroids, strict, (unlike, answered)))) == [[0, 1], [2]]
+    needs = [s.model_copy(update={"is_etiquette": False}) for s in sayings]
+    assert len(habit_groups(needs, centroids, strict, (answers, answered))) == 3
+    assert total_variation(Counter({1: 2}), Counter()) == 1.0 and total_variation(Counter({1: 1}), Counter({1: 3})) == 0.0
+    turns = pl.DataFrame({"conversation_id": ["a"] * 4 + ["b"] * 2, "turn_index": [0, 1, 2, 3, 0, 1],
+                          "role": ["customer", "agent", "customer", "agent", "agent", "customer"],
+                          "cluster_id": [10, 20, 11, 21, 20, 12], "is_noise": [False, False, False, True, False, False]})
+    profiled_answers, profiled_answered = exchange_profiles(turns)
+    assert profiled_answers == {10: Counter({20: 1}), 11: Counter({-1: 1})}  # b's customer turn is not answered
+    assert profiled_answered == {20: Counter({10: 1}), -1: Counter({11: 1})}
