@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
+from guideminer.mining.claims import states_outcome
 from guideminer.mining.departments import UNROUTED, propose_departments
 from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import propose_guidelines
@@ -70,18 +71,23 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
     cluster's most representative turn; members: the evidence turns and the cluster's most
     typical turns that share most words with the base. Why the evidence: an action cluster can
     hold two moves ("explain the charge" and "your order arrives on <DATE>"); its medoid then
-    gives a rule the reply of another move. `said`: `evidence_texts(proposals, turns)`, if known."""
+    gives a rule the reply of another move. Only evidence turns worded like the base (word
+    Jaccard >= 0.5) are members: a merged habit's evidence holds several phrasings ("Thanks for
+    reaching out to Larkfield. This is Ann" / "Hello and welcome to Larkfield support"), and
+    aligning them made fields of whole phrases and garbled text, a template never sendable.
+    `said`: `evidence_texts(proposals, turns)`, if known."""
     ids = {p.action.cluster_id for p in proposals}
     members = cluster_members(assignments, turns, ids) if turns is not None and ids else {}
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for p in proposals:
-        evidence = _central_first([said[k] for k in _keys(p, "action_turn_index") if k in said])
+        evidence = _replies_first(p, [said[k] for k in _keys(p, "action_turn_index") if k in said])
         typical = members.get(p.action.cluster_id, [])
         if len(evidence) >= 2:
             base = evidence[0]
             close = [m for m in typical if _overlap(m.text, base) >= 0.5]
-            chosen = [Member(base), *(Member(t) for t in evidence[1:]), *_without_one(close, base)]
+            alike = [t for t in evidence[1:] if _overlap(t, base) >= 0.5]
+            chosen = [Member(base), *(Member(t) for t in alike), *_without_one(close, base)]
         else:
             base_texts = p.action.representative_texts[:1]
             chosen = [Member(base_texts[0]), *_without_one(typical, base_texts[0])] if base_texts else typical
@@ -130,9 +136,9 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     out = []
     for proposal in proposals:
         texts = [said[k] for k in _keys(proposal, "condition_turn_index") if k in said]
-        replies = [said[k] for k in _keys(proposal, "action_turn_index") if k in said]
+        replies = _replies_first(proposal, [said[k] for k in _keys(proposal, "action_turn_index") if k in said])
         condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
-        action = (proposal.action.model_copy(update={"representative_texts": _central_first(replies)})
+        action = (proposal.action.model_copy(update={"representative_texts": replies})
                   if len(replies) >= 2 else proposal.action)
         phrased = phrase_rule(condition, action, proposal.condition_state, phraser, proposal.after_action) \
             if len(texts) >= 2 else None
@@ -143,6 +149,18 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
         out.append(proposal.model_copy(update={"condition_text": rule.condition_text, "action_text": rule.action_text,
                                                "rule_text": rule.rule_text, "phrased_by": by}))
     return out
+
+
+def _replies_first(proposal: GuidelineProposal, replies: list[str]) -> list[str]:
+    """The agent turns that word a rule's reply and base its template, most central first; for an
+    etiquette habit, replies that state no outcome come first. Why: a merged etiquette habit
+    holds several phrasings ("Let me bring in a supervisor" / "I've escalated your case"), and a
+    reply claiming an outcome is never sent without a tool (mining/claims.py), so the habit
+    would answer every escalation with the hand-off; department moves keep their own wording."""
+    ordered = _central_first(replies)
+    if not proposal.is_etiquette:
+        return ordered
+    return sorted(ordered, key=states_outcome)  # stable: centrality order within each kind
 
 
 def _central_first(texts: list[str]) -> list[str]:
@@ -236,14 +254,16 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=11),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=13),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
         #    member turns kept as template evidence; 7: habits also merged by the condition's wording;
         # 8: an etiquette rule's wording without the previous move; 9: wording merges etiquette only;
         # 10: canned template and action wording from the evidence's agent turns;
-        # 11: etiquette habits also merged when answered alike (mining/habits.py)
+        # 11: etiquette habits also merged when answered alike (mining/habits.py);
+        # 12: template members are the evidence turns worded like the base;
+        # 13: an etiquette habit's reply: a phrasing that states no outcome first
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),

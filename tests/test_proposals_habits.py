@@ -80,3 +80,15 @@ def test_etiquette_rules_answered_alike_merge_and_need_rules_do_not():
     profiled_answers, profiled_answered = exchange_profiles(turns)
     assert profiled_answers == {10: Counter({20: 1}), 11: Counter({-1: 1})}  # b's customer turn is not answered
     assert profiled_answered == {20: Counter({10: 1}), -1: Counter({11: 1})}
+
+
+def test_an_etiquette_habit_replies_with_a_phrasing_that_claims_no_outcome():
+    from guideminer.mining.proposals import _replies_first
+
+    world = guideline_world()
+    proposal = propose_guidelines(world["assignments"], world["clusters"])[0]
+    replies = ["I've escalated your case to a senior team member.", "I've escalated your case to a senior agent.",
+               "Let me bring in a supervisor on this one."]
+    etiquette = proposal.model_copy(update={"is_etiquette": True})
+    assert _replies_first(etiquette, replies)[0] == "Let me bring in a supervisor on this one."
+    assert _replies_first(proposal.model_copy(update={"is_etiquette": False}), replies)[0].startswith("I've escalated")
