@@ -79,13 +79,20 @@ def _claims_only(guideline_id: str, canned_responses: Sequence[CannedResponse]) 
     return bool(own) and all(c.needs_tool for c in own)
 
 
+def _partial_only(guideline_id: str, canned_responses: Sequence[CannedResponse]) -> bool:
+    """Every canned reply serving the guideline claims an outcome or is a claim's free part."""
+    own = [c for c in canned_responses if guideline_id in c.guideline_ids]
+    return bool(own) and all(c.needs_tool or c.part_of is not None for c in own)
+
+
 def unbacked_moves(spec: AgentSpec) -> frozenset[str]:
-    """Guidelines that can never be said as approved: only claim replies, and no tool. Matching
-    ranks them after every other applied move for a topic, so another approved move that matched
-    (or the hand-off) answers, not a claimed cancellation that would then be withheld."""
+    """Guidelines that can never be said in full as approved: only claim replies (or their
+    claim-free parts), and no tool. Matching ranks them after every other applied move for a
+    topic, so another approved move that matched answers in full; without one, the part is
+    sent (or the hand-off), never a claimed cancellation."""
     sets = [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
     return frozenset(g.id for d in sets for g in d.guidelines
-                     if not g.tools and _claims_only(g.id, d.canned_responses))
+                     if not g.tools and _partial_only(g.id, d.canned_responses))
 
 
 def _tool_backed(material: TurnMaterial) -> set[str]:
@@ -114,8 +121,10 @@ def select_canned(
 ) -> CannedSelection:
     selection = CannedSelection()
     for guideline in instructions:
-        candidates = [c for c in canned_responses if guideline.id in c.guideline_ids
-                      and (not c.needs_tool or guideline.id in tool_backed)]
+        own = [c for c in canned_responses if guideline.id in c.guideline_ids]
+        candidates = [c for c in own if not c.needs_tool or guideline.id in tool_backed]
+        selection.notes.extend(f"{c.id}: states an outcome no tool produced this turn; not sent"
+                               for c in own if c not in candidates)
         if not candidates:
             selection.notes.append(f"{guideline.id}: no canned response serves it")
             continue

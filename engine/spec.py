@@ -133,6 +133,9 @@ class CannedResponse(_Frozen):
     template: str = Field(min_length=1)
     guideline_ids: tuple[str, ...] = Field(min_length=1)
     needs_tool: bool = False
+    # the claim-free opening of the `needs_tool` reply with this id (mining/claims.py
+    # `claim_free_part`): sent when no tool ran, a partial answer ranked after full ones
+    part_of: str | None = None
 
     @model_validator(mode="after")
     def _simple_fields(self) -> CannedResponse:

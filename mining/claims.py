@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from guideminer.mining.instances import instance_spans
+
 _DONE_VERBS = (
     r"(?:cancel+ed|processed|issued|refunded|sent|arranged|booked|reserved|changed|updated|reset|unlocked|"
     r"applied|credited|scheduled|ordered|placed|submitted|removed|added|upgraded|downgraded|paused|"
@@ -50,3 +52,46 @@ _CLAIM_RE = re.compile("|".join(_PATTERNS), re.IGNORECASE)
 def states_outcome(text: str) -> bool:
     """True when an agent text states an outcome a tool must produce (see the module docstring)."""
     return _CLAIM_RE.search(text.replace("\u2019", "'")) is not None
+
+
+# a looked-up fact: what follows it in the same reply reports the finding, so no part of it is free
+_LOOKUP_RE = re.compile(
+    r"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+)?(?:checked|looked (?:it |that |this )?up|verified|found|located|pulled up)\b"
+    r"|\bi can (?:now )?see\b|\baccording to (?:our|the|my) (?:system|records|tracking|notes)\b"
+    r"|\b(?:our|the) (?:system|records) (?:show|shows|say|says)\b"
+    r"|\b(?:you're|you are) (?:right|correct)\b", re.IGNORECASE)  # confirms what the customer's account shows
+# instance details a free part may not carry: only a system could know them for this customer
+_FACT_KINDS = frozenset({"NAME", "DATE", "TIME", "AMOUNT", "REFERENCE", "POSTCODE"})
+_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+")
+_FIELD = re.compile(r"\{[A-Za-z_]\w*\}")
+_WORDS = re.compile(r"[A-Za-z{}<>_']+")
+MIN_STATEMENT_WORDS = 5
+
+
+def claim_free_part(text: str) -> str | None:
+    """The clauses of a claiming `text` that state no outcome, when they still inform.
+
+    Why: "Our return window is 30 days and returns are free; a prepaid label is on its way" is
+    withheld whole without a tool, so a customer who asked two things gets one answer. Its
+    first clause is a policy every agent states and is safe to send alone. Only the clauses before
+    the first claim are kept: what follows a claim is mostly its consequence ("You'll get a
+    confirmation email", "Check your spam folder if you don't see it") and would imply it was
+    done. What is kept must hold a statement of at least `MIN_STATEMENT_WORDS` words: a bare "Is there anything else?" after
+    a dropped "I've cancelled your plan" would tell the customer it was done. None when the text
+    claims nothing (send it whole) or nothing informative is left. Never for a looked-up fact
+    ("I found 3 events. One is at Warsaw on March 14th": the rest is the finding), nor when what
+    is left has fields or instance details (a name, date, time, amount or reference): a free part
+    is what every agent says to every customer."""
+    if not states_outcome(text) or _LOOKUP_RE.search(text.replace("\u2019", "'")):
+        return None
+    clauses = [c.strip() for c in _CLAUSE_END.split(text.strip()) if c.strip()]
+    first_claim = next((i for i, c in enumerate(clauses) if states_outcome(c)), 0)  # 0: the claim spans clauses
+    kept = clauses[:first_claim]
+    statements = [c for c in kept if not c.endswith("?") and len(_WORDS.findall(c)) >= MIN_STATEMENT_WORDS]
+    if not statements or any(_carries_facts(c) for c in kept):
+        return None
+    return " ".join(c[:-1] + "." if c.endswith(";") else c for c in kept)
+
+
+def _carries_facts(clause: str) -> bool:
+    return bool(_FIELD.search(clause)) or any(s.kind in _FACT_KINDS for s in instance_spans(clause))

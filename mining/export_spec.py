@@ -34,7 +34,7 @@ from guideminer.engine.spec import (
     Guideline,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
-from guideminer.mining.claims import states_outcome
+from guideminer.mining.claims import claim_free_part, states_outcome
 from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet
@@ -142,13 +142,27 @@ def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
                           needs_tool=states_outcome(text))
 
 
+def _canned_responses(reviewed: ReviewedGuideline) -> list[CannedResponse]:
+    """The guideline's canned reply and, when it claims an outcome, its claim-free part: sent
+    when no tool ran, so the customer still gets the approved policy rather than nothing
+    (mining/claims.py `claim_free_part`). The full text comes first: with a tool it wins."""
+    canned = _canned(reviewed)
+    if canned is None:
+        return []
+    part = claim_free_part(canned.template) if canned.needs_tool else None
+    if part is None:
+        return [canned]
+    return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-claim-free", template=part,
+                                   guideline_ids=(reviewed.guideline_id,), part_of=canned.id)]
+
+
 def _department(department_id: str, name: str, departments: DepartmentSet,
                 members: list[ReviewedGuideline], merged_ids: list[str], answered: Mapping[str, tuple[str, ...]]) -> Department:
     sources = [d for d in departments.departments if d.department_id in (department_id, *merged_ids)]
     keywords = list(dict.fromkeys(k for d in sources for k in d.keywords))[:8]
     openings = [o for d in sources for o in d.example_openings][:3]
     description = f"Handles: {', '.join(keywords)}." + (f" Typical openings: {' | '.join(openings)}" if openings else "")
-    canned = [c for c in map(_canned, members) if c is not None]
+    canned = [c for m in members for c in _canned_responses(m)]
     routing = tuple(dict.fromkeys(t for d in sources for s in d.situations for t in s.representative_texts
                                   if not looks_like_injection(t)))
     return Department(id=department_id, name=name, description=description, routing_examples=routing,
@@ -160,7 +174,7 @@ def _etiquette(members: list[ReviewedGuideline], answered: Mapping[str, tuple[st
     """The global etiquette set: conversation management that applies in every department."""
     if not members:
         return None
-    canned = [c for c in map(_canned, members) if c is not None]
+    canned = [c for m in members for c in _canned_responses(m)]
     return Department(id=ETIQUETTE_ID, name="Conversation etiquette",
                       description="Greetings, thanks, holds, confirmations and closings: applies in every department.",
                       guidelines=tuple(_guideline(m, answered.get(m.guideline_id, ())) for m in members),

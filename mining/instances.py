@@ -82,8 +82,9 @@ def _capitalised_names(text: str, taken: list[Span]) -> list[Span]:
         word = match.group(0).rstrip(".")
         overlaps = any(s.start < match.end() and match.start() < s.end for s in taken)
         capital = word[:1].isupper() and word.lower() not in NOT_NAMES and not overlaps
-        if run and capital and text[run[-1].end():match.start()] in (" ", " & ", "-"):
-            run.append(match)  # continues a name: "San Francisco"
+        ends_sentence = bool(run) and run[-1].group(0).endswith(".")
+        if run and capital and not ends_sentence and text[run[-1].end():match.start()] in (" ", " & ", "-"):
+            run.append(match)  # continues a name: "San Francisco" (not "Larkfield. This")
             continue
         close()
         starts_sentence = match.start() == 0 or bool(_SENTENCE_END.search(text[:match.start()]))

@@ -178,7 +178,7 @@ def guideline_table(guidelines: GuidelineSet, turn_text: dict[tuple[str, int], s
         rows.append(
             f"<tr><td class='num'>{p.rank}</td><td><div class='rule'>{esc(p.rule_text)}</div>"
             f"<div class='muted'>{esc(p.guideline_id)} &middot; state {esc(p.condition_state)} &middot; "
-            f"dept {esc(p.department_id or '-')} &middot; {p.counts.followed_occurrences}/{p.counts.condition_occurrences} occurrences</div>"
+            f"{'every department (etiquette)' if p.is_etiquette else 'dept ' + esc(p.department_id or '-')} &middot; {p.counts.followed_occurrences}/{p.counts.condition_occurrences} occurrences</div>"
             f"{_habit_notes(p)}</td><td class='muted'>{esc(', '.join(p.tags))}</td>"
             f"<td class='num'>{p.scores.support}</td><td class='num'>{p.scores.confidence:.2f}</td>"
             f"<td class='num'>{p.scores.lift:.2f}</td><td class='num'>{p.scores.base_rate:.2f}</td>"

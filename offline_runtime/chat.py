@@ -34,8 +34,9 @@ def trace_table(reply: Reply) -> Table:
         outcome = f"error {call.error.kind}: {call.error.message}" if call.error else f"-> {call.result}"
         table.add_row(f"tool {call.tool}", "", "", "", f"{call.arguments}", outcome)
     timings = ", ".join(f"{stage} {ms:.1f} ms" for stage, ms in trace.timings_ms.items())
+    notes = "".join(f"\n{note}" for note in (trace.composition.notes if trace.composition else []))
     table.caption = (f"{trace.routing.reason}\n{timings}; "
-                     f"reply from {trace.composition.source if trace.composition else '-'}")
+                     f"reply from {trace.composition.source if trace.composition else '-'}{notes}")
     return table
 
 

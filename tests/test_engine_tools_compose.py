@@ -10,6 +10,7 @@ from engine_fakes import FixedArguments, FreeTextComposer, engine_fixture, retai
 
 from guideminer.engine import AgentSpec, Session, ToolRegistry
 from guideminer.engine.tools import arguments_model
+from guideminer.engine.compose import unbacked_moves
 
 ORDER_QUESTION = "Where is my order? When does the delivery arrive?"
 
@@ -174,3 +175,37 @@ def test_a_fluid_composer_is_not_asked_to_state_an_unbacked_outcome():
     request = engine.composer.requests[-1]
     assert "warranty" not in " ".join(g.id for g in request.instructions)
     assert all(not c.needs_tool for c in request.canned_hints)
+
+
+def test_a_claiming_reply_without_its_tool_sends_its_claim_free_part_and_the_full_text_with_it():
+    data = _spec_with_claims("canned_strict", {"order_status_reply"}).model_dump()
+    orders = next(d for d in data["departments"] if d["id"] == "orders")
+    guideline_id = next(c for c in orders["canned_responses"] if c["id"] == "order_status_reply")["guideline_ids"][0]
+    orders["canned_responses"] = [*orders["canned_responses"], {"id": "order_status_part", "template": "Orders usually ship within two days.",
+                                  "guideline_ids": [guideline_id], "needs_tool": False, "part_of": "order_status_reply"}]
+    engine = engine_fixture(AgentSpec.model_validate(data))
+    backed = engine.respond(Session(variables={"order_id": 1001}), ORDER_QUESTION)
+    assert backed.text == "Order 1001 is shipped."  # the tool ran: the full text wins
+    unbacked = engine.respond(Session(variables={"order_id": 4242}), ORDER_QUESTION)  # the tool raises
+    assert unbacked.text == "Orders usually ship within two days."
+    assert "order_status_reply: states an outcome no tool produced this turn; not sent" in unbacked.trace.composition.notes
+    assert "order_status" not in unbacked_moves(engine.spec)  # its tool can back the full reply
+
+
+def test_the_claim_free_part_of_a_reply_keeps_only_informative_statements():
+    from guideminer.mining.claims import claim_free_part
+
+    policy = "Our return window is 30 days and returns are free; a prepaid label is on its way to your inbox."
+    assert claim_free_part(policy) == "Our return window is 30 days and returns are free."
+    assert claim_free_part("Returns are free within 30 days.") is None  # claims nothing: sent whole
+    # a bare closing question after a dropped claim would tell the customer it was done
+    assert claim_free_part("I've cancelled your subscription. Is there anything else I can help with?") is None
+    assert (claim_free_part("Returns are free for every item we sell. When works for pickup? I've sent the label.")
+            == "Returns are free for every item we sell. When works for pickup?")
+    # what follows a claim is its consequence: it would imply the claim came true
+    assert claim_free_part("That's cancelled now. You'll get a confirmation email and the refund in 3-5 days.") is None
+    assert claim_free_part("You're right, it was charged twice. The second charge has been refunded.") is None
+    # what follows a looked-up fact reports the finding; a part with fields or instance details is no policy
+    assert claim_free_part("I found 3 events. One is the Falcons game at Mercedes-Benz Stadium tonight.") is None
+    assert claim_free_part("Your reservation has been made. The event starts at {time} on the main stage.") is None
+    assert claim_free_part("I've booked it for you. Your table at Nopa is ready from 7 pm tonight.") is None

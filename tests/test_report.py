@@ -111,3 +111,14 @@ def test_write_functions_without_the_step_runner(tmp_path, world):
     assert guidelines.ranked_by == "support"
     report = write_workspace_report(tmp_path)
     assert report.is_file() and not REMOTE.search(report.read_text())
+
+
+def test_an_etiquette_rule_is_shown_as_applying_in_every_department(world):
+    from guideminer.mining.report import guideline_table
+
+    guidelines, _, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"])
+    rule = guidelines.proposals[0]
+    as_etiquette = rule.model_copy(update={"is_etiquette": True})
+    assert "every department (etiquette)" in guideline_table(guidelines, {}, [as_etiquette], "etiquette")
+    shown = guideline_table(guidelines, {}, [rule.model_copy(update={"is_etiquette": False})])
+    assert f"dept {rule.department_id or '-'}" in shown and "every department" not in shown

@@ -165,3 +165,18 @@ def test_export_carries_routing_examples_and_previous_moves(tmp_path: Path) -> N
         assert exported[proposal.guideline_id].after_examples == tuple(proposal.after_action.representative_texts)
     assert all(not exported[p.guideline_id].after_examples for p in guidelines.proposals
                if p.condition_state != "after" and p.guideline_id in exported)
+
+
+def test_a_claiming_canned_reply_is_exported_with_its_claim_free_part(workspace: Path, tmp_path: Path) -> None:
+    ids = sorted(review_workspace(workspace).guidelines)
+    record_decision(workspace, "edit", who="ana", guideline_id=ids[0],
+                    canned_template="Returns are free within 30 days of delivery; a prepaid label is on its way.")
+    spec = export_workspace(workspace, tmp_path / "agent.yaml", auto_accept=True).spec
+    canned = {c.id: c for d in spec.departments for c in d.canned_responses if ids[0] in c.guideline_ids}
+    assert canned[f"c-{ids[0]}"].needs_tool
+    part = canned[f"c-{ids[0]}-claim-free"]
+    assert part.template == "Returns are free within 30 days of delivery." and not part.needs_tool
+    assert part.part_of == f"c-{ids[0]}"
+    from guideminer.engine.compose import unbacked_moves
+
+    assert ids[0] in unbacked_moves(spec)  # a partial answer: ranked after moves approved in full
