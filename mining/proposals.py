@@ -267,5 +267,6 @@ def proposal_steps() -> list[Step]:
         # 14: a capitalised name never runs across a sentence end ("Larkfield. This")
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
-             lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))}),
+             lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},
+             version=2),  # 2: etiquette rules shown as applying in every department
     ]
