@@ -186,6 +186,9 @@ class Receptionist(_Frozen):
     id: str = Field(default="receptionist", pattern=IDENTIFIER)
     name: str = "Receptionist"
     clarify_message: str = DEFAULT_CLARIFY
+    # asked after an etiquette reply that asks nothing while routing waits for a need: "Hi" ->
+    # "Thanks for reaching out to Larkfield. How can I help you today?"
+    need_question: str = "How can I help you today?"
 
 
 class AgentSpec(_Frozen):

@@ -220,6 +220,9 @@ class Engine:
                 notes = [*trace.composition.notes, "nothing approved could be said before routing: receptionist asks"]
                 text = self._clarify_or_hand_off(session, trace)
                 trace.composition = trace.composition.model_copy(update={"notes": notes})
+            elif routed is None and "?" not in text:
+                text = f"{text} {self.spec.receptionist.need_question}"  # routing waits: invite the need
+                trace.composition.notes.append("etiquette reply asks nothing before routing: receptionist's need question added")
         self._record(session, evaluated, trace, instructions)
         return text
 

@@ -64,6 +64,7 @@ _LOOKUP_RE = re.compile(
 _FACT_KINDS = frozenset({"NAME", "DATE", "TIME", "AMOUNT", "REFERENCE", "POSTCODE"})
 _CLAUSE_END = re.compile(r"(?<=[.!?;])\s+")
 _FIELD = re.compile(r"\{[A-Za-z_]\w*\}")
+_PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
 _WORDS = re.compile(r"[A-Za-z{}<>_']+")
 MIN_STATEMENT_WORDS = 5
 
@@ -95,3 +96,35 @@ def claim_free_part(text: str) -> str | None:
 
 def _carries_facts(clause: str) -> bool:
     return bool(_FIELD.search(clause)) or any(s.kind in _FACT_KINDS for s in instance_spans(clause))
+
+
+def field_free_part(text: str) -> str | None:
+    """The sentences of an etiquette reply that need no field, when some are left.
+
+    Why: every greeting in a log introduces its agent ("Hi, thanks for contacting Larkfield! My
+    name is {person_1}. How can I help you today?"): the name is redacted to a field no tool
+    fills, so the habit was never said and the first reply lost its greeting. Conversation
+    management survives without the name ("Hi, thanks for contacting Larkfield! How can I help
+    you today?"); a department move without its fact does not, so this is for etiquette only.
+    None when the text has no field or what is left has fewer than 3 words."""
+    if not _FIELD.search(text):
+        return None
+    kept = [c for c in (c.strip() for c in _CLAUSE_END.split(text.strip())) if c and not _FIELD.search(c)]
+    if len(_WORDS.findall(" ".join(kept))) < 3:
+        return None
+    return " ".join(c[:-1] + "." if c.endswith(";") else c for c in kept)
+
+
+def kept_without_details(text: str) -> float:
+    """Share of a raw reply's words in sentences with no redacted or instance detail (a name,
+    date, reference...): how much of it an agent with no fact to fill could still say."""
+    clauses = [c.strip() for c in _CLAUSE_END.split(text.strip()) if c.strip()]
+    total = sum(len(_WORDS.findall(c)) for c in clauses)
+    kept = sum(len(_WORDS.findall(c)) for c in clauses if not _carries_details(c))
+    return kept / total if total else 0.0
+
+
+def _carries_details(clause: str) -> bool:
+    """A redaction placeholder (<PERSON_1>: a field in the template) or a varying fact; a
+    capitalised name is not counted here: the company's own name is the habit's wording."""
+    return bool(_PLACEHOLDER.search(clause)) or any(s.kind in _FACT_KINDS - {"NAME"} for s in instance_spans(clause))

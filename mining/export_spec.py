@@ -34,7 +34,7 @@ from guideminer.engine.spec import (
     Guideline,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
-from guideminer.mining.claims import claim_free_part, states_outcome
+from guideminer.mining.claims import claim_free_part, field_free_part, states_outcome
 from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet
@@ -145,15 +145,21 @@ def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
 def _canned_responses(reviewed: ReviewedGuideline) -> list[CannedResponse]:
     """The guideline's canned reply and, when it claims an outcome, its claim-free part: sent
     when no tool ran, so the customer still gets the approved policy rather than nothing
-    (mining/claims.py `claim_free_part`). The full text comes first: with a tool it wins."""
+    (mining/claims.py `claim_free_part`); for an etiquette reply with fields (an agent's own
+    name), its field-free sentences (`field_free_part`). The full text comes first: with a tool
+    (or the fields filled) it wins."""
     canned = _canned(reviewed)
     if canned is None:
         return []
     part = claim_free_part(canned.template) if canned.needs_tool else None
-    if part is None:
-        return [canned]
-    return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-claim-free", template=part,
-                                   guideline_ids=(reviewed.guideline_id,), part_of=canned.id)]
+    if part is not None:
+        return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-claim-free", template=part,
+                                       guideline_ids=(reviewed.guideline_id,), part_of=canned.id)]
+    part = field_free_part(canned.template) if reviewed.proposal.is_etiquette else None
+    if part is not None:  # the full text first: sent when its fields are filled (an agent-name variable)
+        return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-field-free", template=part,
+                                       guideline_ids=(reviewed.guideline_id,), needs_tool=states_outcome(part))]
+    return [canned]
 
 
 def _department(department_id: str, name: str, departments: DepartmentSet,

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from guideminer.mining.claims import states_outcome
+from guideminer.mining.claims import kept_without_details, states_outcome
 from guideminer.mining.departments import UNROUTED, propose_departments
 from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import propose_guidelines
@@ -156,11 +156,16 @@ def _replies_first(proposal: GuidelineProposal, replies: list[str]) -> list[str]
     etiquette habit, replies that state no outcome come first. Why: a merged etiquette habit
     holds several phrasings ("Let me bring in a supervisor" / "I've escalated your case"), and a
     reply claiming an outcome is never sent without a tool (mining/claims.py), so the habit
-    would answer every escalation with the hand-off; department moves keep their own wording."""
+    would answer every escalation with the hand-off; likewise the phrasing that keeps most of its
+    words without its details first ("Hi, thanks for contacting us! My name is <PERSON_1>. How
+    can I help you today?" keeps its question without the name). Department moves keep their
+    own wording."""
     ordered = _central_first(replies)
     if not proposal.is_etiquette:
         return ordered
-    return sorted(ordered, key=states_outcome)  # stable: centrality order within each kind
+    # stable: centrality order within each kind; then the phrasing that says most without a
+    # detail (a greeting naming its agent is sent without the name: mining/claims.py field_free_part)
+    return sorted(ordered, key=lambda t: (states_outcome(t), -round(kept_without_details(t), 1)))
 
 
 def _central_first(texts: list[str]) -> list[str]:
@@ -254,7 +259,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=14),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=15),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -264,7 +269,8 @@ def proposal_steps() -> list[Step]:
         # 11: etiquette habits also merged when answered alike (mining/habits.py);
         # 12: template members are the evidence turns worded like the base;
         # 13: an etiquette habit's reply: a phrasing that states no outcome first;
-        # 14: a capitalised name never runs across a sentence end ("Larkfield. This")
+        # 14: a capitalised name never runs across a sentence end ("Larkfield. This");
+        # 15: an etiquette habit's reply: the phrasing sayable without its details first
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

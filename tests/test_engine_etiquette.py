@@ -70,7 +70,8 @@ def shop_engine(spec: AgentSpec | None = None) -> Engine:
 def test_greeting_before_any_need_gets_the_etiquette_reply_and_routing_waits():
     engine, session = shop_engine(), Session()
     hello = engine.respond(session, "Hello there, good morning")
-    assert hello.text == GREETING_TEXT and hello.trace.routing.department_id is None
+    # the greeting asks nothing, and routing waits for a need: the receptionist's question invites it
+    assert hello.text == f"{GREETING_TEXT} How can I help you today?" and hello.trace.routing.department_id is None
     assert hello.trace.applied_guideline_ids == ["e_greet"] and session.department_id is None
     need = engine.respond(session, "I want to return my laptop")
     assert need.trace.routing.method == "router" and session.department_id == "returns"

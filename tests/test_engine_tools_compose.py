@@ -209,3 +209,14 @@ def test_the_claim_free_part_of_a_reply_keeps_only_informative_statements():
     assert claim_free_part("I found 3 events. One is the Falcons game at Mercedes-Benz Stadium tonight.") is None
     assert claim_free_part("Your reservation has been made. The event starts at {time} on the main stage.") is None
     assert claim_free_part("I've booked it for you. Your table at Nopa is ready from 7 pm tonight.") is None
+
+
+def test_an_etiquette_reply_without_its_agents_name_keeps_the_rest():
+    from guideminer.mining.claims import field_free_part
+
+    greeting = "Hi, thanks for contacting Larkfield! My name is {person_1}. How can I help you today?"
+    assert field_free_part(greeting) == "Hi, thanks for contacting Larkfield! How can I help you today?"
+    assert field_free_part("Thanks for reaching out to Larkfield. This is {person_1}, how may I assist you?") \
+        == "Thanks for reaching out to Larkfield."
+    assert field_free_part("Hi there, {person_1} here from Larkfield.") is None  # nothing left
+    assert field_free_part("Have a great day!") is None  # no field: sent whole
