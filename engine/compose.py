@@ -37,6 +37,7 @@ class CannedSelection:
     texts: list[str] = field(default_factory=list)
     canned_ids: list[str] = field(default_factory=list)
     covered: set[str] = field(default_factory=set)
+    said: list[str] = field(default_factory=list)  # covered guideline ids, in instruction order
     notes: list[str] = field(default_factory=list)
 
 
@@ -134,6 +135,7 @@ def select_canned(
                 selection.notes.append(f"{canned.id}: missing field(s) {', '.join(missing)}")
                 continue
             selection.covered.add(guideline.id)
+            selection.said.append(guideline.id)
             if canned.id not in selection.canned_ids:
                 selection.canned_ids.append(canned.id)
                 selection.texts.append(render_template(canned, fields))
@@ -160,7 +162,7 @@ def _strict(spec: AgentSpec, mode: CompositionMode, selection: CannedSelection) 
 def _canned(mode: CompositionMode, selection: CannedSelection) -> CompositionResult:
     trace = CompositionTrace(
         mode=mode.value, source="canned", canned_response_ids=list(selection.canned_ids),
-        notes=list(selection.notes),
+        said_guideline_ids=list(selection.said), notes=list(selection.notes),
     )
     return CompositionResult("\n\n".join(selection.texts), trace)
 
@@ -192,5 +194,6 @@ def _fluid(
         notes.append(f"composer {composer.model_id} returned empty text; sent the fallback message")
         trace = CompositionTrace(mode=mode.value, source="fallback", composer_model_id=composer.model_id, notes=notes)
         return CompositionResult(spec.fallback_message, trace)
-    trace = CompositionTrace(mode=mode.value, source="composer", composer_model_id=composer.model_id, notes=notes)
+    trace = CompositionTrace(mode=mode.value, source="composer", composer_model_id=composer.model_id,
+                             said_guideline_ids=[g.id for g in material.instructions], notes=notes)
     return CompositionResult(text, trace)

@@ -85,6 +85,9 @@ class CompositionTrace(BaseModel):
     source: Literal["composer", "canned", "fallback", "clarify", "given"]  # given: a restored turn
     composer_model_id: str | None = None
     canned_response_ids: list[str] = Field(default_factory=list)
+    # the applied guidelines the reply says (a canned text of theirs was sent, or the composer
+    # was instructed with them); an applied guideline missing here was withheld (notes say why)
+    said_guideline_ids: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
 
 

@@ -13,8 +13,11 @@ Scores (all in one JSON object, `AgentEvaluation.summary`):
 - next_action_accuracy: over the TEST answered turns (`agent_peers`), the share where the
   agent's action label equals the gold label of the real answering agent turn. The agent's
   label is the FIT majority gold label of the action cluster of its *first* applied guideline
-  (most important first: the one leading its reply). No applied guideline (clarify, fallback,
-  nothing held), or a guideline whose action cluster no FIT turn labels, is wrong.
+  the reply says (most important first: the one leading its reply; a guideline withheld because
+  its reply claims what no tool did or misses a field is not said). No applied guideline
+  (clarify, nothing held), applied but not said (`applied_unsaid`: the fallback hand-off went
+  out), or a guideline whose action cluster no FIT turn labels, is wrong. (Before 2026-12-02,
+  fifth session, a withheld guideline's label counted: superseded figures were inflated.)
 - knn_next_action_accuracy, majority_next_action_accuracy: the two peers on the same turns.
 - fallback_rate, clarify_rate: share of answered turns whose reply was the spec's fallback
   message / the receptionist's clarify message. fallback_after_move_rate: the part of
@@ -22,7 +25,7 @@ Scores (all in one JSON object, `AgentEvaluation.summary`):
   template needs a fact no tool or session variable supplied): a missing tool, not a missing rule.
 - multi_topic_coverage: over TEST customer turns whose gold label set has two or more condition
   labels (`n_multi_topic_turns`; answered or not), the share where every gold label is the FIT
-  majority condition label of at least one guideline the agent applied at that turn (status
+  majority condition label of at least one guideline the agent applied and said at that turn (status
   applied; the condition label of a guideline is the `eval proposals` one: the majority gold
   label of the FIT customer turns its condition matches). None when there is no such turn.
 - p50_ms / p95_ms: wall time of `Engine.respond` per TEST customer turn.
@@ -56,7 +59,7 @@ from guideminer.mining.review import review_workspace
 from guideminer.mining.schema import MINING_FILES
 from guideminer.models.embedder import TextEmbedder
 
-OUTCOMES = ("correct", "clarify", "no_guideline", "unmapped", "wrong_guideline")
+OUTCOMES = ("correct", "clarify", "no_guideline", "applied_unsaid", "unmapped", "wrong_guideline")
 
 
 @dataclass(frozen=True)
@@ -115,14 +118,16 @@ def turn_outcome(turn: AgentTurn, gold_action: str, fit: FitLabels) -> str:
         return "clarify"
     if not turn.applied:
         return "no_guideline"
-    label = fit.action_labels.get(turn.applied[0])
+    if not turn.spoken or turn.source == "fallback":
+        return "applied_unsaid"  # a move was chosen, but the customer got the hand-off (or nothing of it)
+    label = fit.action_labels.get(turn.spoken[0])
     if label is None:
         return "unmapped"
     return "correct" if label == gold_action else "wrong_guideline"
 
 
 def covers_every_label(turn: AgentTurn, gold_labels: list[str], fit: FitLabels) -> bool:
-    handled = {fit.condition_labels.get(g) for g in turn.applied}
+    handled = {fit.condition_labels.get(g) for g in turn.spoken}
     return set(gold_labels) <= handled
 
 
@@ -133,7 +138,7 @@ def _diagnostics(scored: list[tuple[AgentTurn, str, str]], fit: FitLabels, spec:
     by_department = {d.id: {fit.action_labels.get(g.id) for g in d.guidelines} for d in spec.departments}
     wrong = [(t, g, o) for t, g, o in scored if o != "correct"]
     reachable = sum(t.department_id is not None and g in by_department.get(t.department_id, set()) for t, g, _ in wrong)
-    later = sum(any(fit.action_labels.get(x) == g for x in t.applied[1:]) for t, g, o in wrong if o == "wrong_guideline")
+    later = sum(any(fit.action_labels.get(x) == g for x in t.spoken[1:]) for t, g, o in wrong if o == "wrong_guideline")
     return {
         "wrong_turns": len(wrong),
         "wrong_in_misrouted_conversations": sum(t.conversation_id in misrouted for t, _, _ in wrong),

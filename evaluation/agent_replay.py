@@ -34,6 +34,14 @@ class AgentTurn:
     source: str  # composition source: canned | composer | fallback | clarify
     applied: tuple[str, ...]  # guidelines applied this turn, most important first (the reply's order)
     ms: float  # wall time of Engine.respond
+    # of `applied`, those the reply says (CompositionTrace.said_guideline_ids); None = all of them
+    said: tuple[str, ...] | None = None
+
+    @property
+    def spoken(self) -> tuple[str, ...]:
+        """Applied guidelines the customer heard, most important first: a withheld one (its reply
+        claims what no tool did, or needs a missing field) is no answer."""
+        return self.applied if self.said is None else tuple(g for g in self.applied if g in self.said)
 
 
 @dataclass(frozen=True)
@@ -67,7 +75,8 @@ def _respond(engine: Engine, session: Session, conversation_id: str, turn: dict,
     if unknown:
         raise RuntimeError(f"conversation {conversation_id!r}: engine applied {unknown}, not in the spec")
     applied = tuple(g.id for g in order_applied((guidelines[g], s) for g, s in applied_scores.items()))
-    return AgentTurn(conversation_id, turn["turn_index"], department, source, applied, ms)
+    said = tuple(reply.trace.composition.said_guideline_ids) if reply.trace.composition else ()
+    return AgentTurn(conversation_id, turn["turn_index"], department, source, applied, ms, said)
 
 
 def replay_conversation(engine: Engine, conversation_id: str, turns: Iterable[dict],

@@ -165,6 +165,7 @@ def test_a_reply_stating_an_outcome_is_sent_only_when_a_tool_of_its_guideline_ra
     unbacked = engine.respond(Session(), "Does the warranty cover a broken product?")
     assert unbacked.text == engine.spec.fallback_message
     assert any("states an outcome no tool produced" in note for note in unbacked.trace.composition.notes)
+    assert unbacked.trace.applied_guideline_ids and unbacked.trace.composition.said_guideline_ids == []  # withheld
     failed = engine.respond(Session(variables={"order_id": 4242}), ORDER_QUESTION)  # the tool raises
     assert failed.text == engine.spec.fallback_message
 
@@ -188,6 +189,7 @@ def test_a_claiming_reply_without_its_tool_sends_its_claim_free_part_and_the_ful
     assert backed.text == "Order 1001 is shipped."  # the tool ran: the full text wins
     unbacked = engine.respond(Session(variables={"order_id": 4242}), ORDER_QUESTION)  # the tool raises
     assert unbacked.text == "Orders usually ship within two days."
+    assert backed.trace.composition.said_guideline_ids == unbacked.trace.composition.said_guideline_ids == [guideline_id]
     assert "order_status_reply: states an outcome no tool produced this turn; not sent" in unbacked.trace.composition.notes
     assert "order_status" not in unbacked_moves(engine.spec)  # its tool can back the full reply
 

@@ -85,8 +85,9 @@ FIT = FitLabels(department_labels={"main": "x"}, action_labels={"g1": "REQUEST",
 
 
 def _turn(applied: Sequence[str] = (), source: str = "canned", department: str | None = "main",
-          conversation: str = "c", index: int = 0) -> AgentTurn:
-    return AgentTurn(conversation, index, department, source, tuple(applied), 1.0)
+          conversation: str = "c", index: int = 0, said: Sequence[str] | None = None) -> AgentTurn:
+    return AgentTurn(conversation, index, department, source, tuple(applied), 1.0,
+                     None if said is None else tuple(said))
 
 
 def test_turn_outcome_first_applied_guideline_decides_and_fallback_is_wrong() -> None:
@@ -95,6 +96,10 @@ def test_turn_outcome_first_applied_guideline_decides_and_fallback_is_wrong() ->
     assert turn_outcome(_turn([], source="fallback"), "REQUEST", FIT) == "no_guideline"
     assert turn_outcome(_turn([], source="clarify", department=None), "REQUEST", FIT) == "clarify"
     assert turn_outcome(_turn(["g3"]), "REQUEST", FIT) == "unmapped"
+    # a move chosen but withheld (its reply claims what no tool did): the hand-off went out
+    assert turn_outcome(_turn(["g1"], source="fallback", said=[]), "REQUEST", FIT) == "applied_unsaid"
+    # the first guideline was withheld, the second one's text was sent: the second one answers
+    assert turn_outcome(_turn(["g2", "g1"], said=["g1"]), "REQUEST", FIT) == "correct"
 
 
 def _frame(rows) -> pl.DataFrame:
@@ -125,7 +130,8 @@ def test_scores_from_hand_made_replays() -> None:
     assert scores["fallback_rate"] == pytest.approx(2 / 6)
     assert scores["fallback_after_move_rate"] == pytest.approx(1 / 6)  # c3/2: g3 applied, nothing sayable
     assert scores["clarify_rate"] == pytest.approx(2 / 6)
-    assert scores["breakdown"] == {"correct": 1, "clarify": 2, "no_guideline": 1, "unmapped": 1, "wrong_guideline": 1}
+    assert scores["breakdown"] == {"correct": 1, "clarify": 2, "no_guideline": 1, "applied_unsaid": 1,
+                                   "unmapped": 0, "wrong_guideline": 1}
     # multi-topic turns: c1/1 (g1 covers find only), c1/3 (g2 + g1 cover find and book), c3/2 (g3 has no label)
     assert scores["n_multi_topic_turns"] == 3 and scores["multi_topic_coverage"] == pytest.approx(1 / 3)
     assert scores["diagnostics"]["wrong_guideline_gold_label_applied_later"] == 1  # c1/3: g1 came second
