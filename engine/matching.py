@@ -222,7 +222,8 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
                            applied_before: frozenset[str] = frozenset(), *,
                            lanes: Mapping[str, str] | None = None,
                            moves_per_topic: int | None = None,
-                           unbacked: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
+                           unbacked: frozenset[str] = frozenset(),
+                           just_made: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
     """Defer all but the most important applied instruction per situation (module docstring,
     item 4): two moves for one situation are alternatives or steps, not two answers. A move
     not made yet goes before one `applied_before` (the conversation moves on, not round).
@@ -230,10 +231,14 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
     or the whole message) per lane (`lanes`: guideline id -> "etiquette" | "department"; a
     greeting and the answer to the need are two lanes); high-criticality guidelines are never
     deferred by this cap (module docstring, item 5). `unbacked` moves (compose.unbacked_moves:
-    only replies claiming an outcome, no tool) rank after every other move."""
+    only replies claiming an outcome, no tool) rank after every other move, and a move `just_made`
+    (the agent's previous reply) after those: saying the same thing again in answer to a new
+    message is a loop ("I'll need the order number" once more after the customer gave it), and
+    an honest hand-off for an unbacked move beats it."""
     applied = [d for d in decisions if d.status is GuidelineStatus.applied]
     group = situation_groups([guidelines[d.guideline_id] for d in applied])
-    winners = _best_per(applied, lambda d: group[d.guideline_id], 1, guidelines, applied_before, unbacked)
+    last = unbacked | just_made
+    winners = _best_per(applied, lambda d: group[d.guideline_id], 1, guidelines, applied_before, last, just_made)
     reasons = {d.guideline_id: f"deferred: {winners[group[d.guideline_id]][0]} answers the same situation this turn"
                for d in applied if d.guideline_id not in {w for ws in winners.values() for w in ws}}
     if moves_per_topic is not None:
@@ -241,7 +246,7 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
                   and guidelines[d.guideline_id].criticality is not Criticality.high]
         topic = {d.guideline_id: ((lanes or {}).get(d.guideline_id, "department"), d.segment) for d in capped}
         # across situations the best match of the latest message wins, made before or not
-        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(), unbacked)
+        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(), last, just_made)
         for d in capped:
             if d.guideline_id not in kept[topic[d.guideline_id]]:
                 reasons[d.guideline_id] = f"deferred: {kept[topic[d.guideline_id]][0]} is the move for this topic this turn"
@@ -255,10 +260,12 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
 
 
 def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Mapping[str, Guideline],
-              applied_before: frozenset[str], unbacked: frozenset[str] = frozenset()) -> dict:
+              applied_before: frozenset[str], unbacked: frozenset[str] = frozenset(),
+              just_made: frozenset[str] = frozenset()) -> dict:
     """key -> ids of the `keep` most important decisions with that key, most important first."""
     ranked: dict = {}
-    for decision in sorted(decisions, key=lambda d: (d.guideline_id in unbacked, _importance(d, guidelines, applied_before))):
+    for decision in sorted(decisions, key=lambda d: (d.guideline_id in just_made, d.guideline_id in unbacked,
+                                                     _importance(d, guidelines, applied_before))):
         ranked.setdefault(key(decision), [])
         if len(ranked[key(decision)]) < keep:
             ranked[key(decision)].append(decision.guideline_id)

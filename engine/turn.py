@@ -198,7 +198,9 @@ class Engine:
         trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id,
                                                   frozenset(a.guideline_id for a in session.applied), lanes=lanes,
                                                   moves_per_topic=self.settings.matching.moves_per_topic,
-                                                  unbacked=self._unbacked)
+                                                  unbacked=self._unbacked,
+                                                  just_made=frozenset(a.guideline_id for a in session.applied
+                                                                      if a.turn == trace.turn - 1))
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id

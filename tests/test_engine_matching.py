@@ -254,3 +254,9 @@ def test_a_move_that_can_only_claim_an_outcome_ranks_after_every_other_move_for_
     out = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1,
                                                                unbacked=unbacked_moves(spec))}
     assert out["return_request"].status is APPLIED and out["warranty_question"].status is GuidelineStatus.deferred
+    # the move the agent just made, raised again by the customer's answer, ranks after the unbacked one:
+    # asking for the order number once more is a loop; the unbacked move's hand-off is honest
+    again = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1,
+                                                                 unbacked=unbacked_moves(spec),
+                                                                 just_made=frozenset({"return_request"}))}
+    assert again["warranty_question"].status is APPLIED and again["return_request"].status is GuidelineStatus.deferred
