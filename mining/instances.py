@@ -42,8 +42,9 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((kind, re.compile(p, r
              r"\b(?:the )?" + _ORDINAL + r" of " + _MONTHS + r"\b|\bthe \d{1,2}(?:st|nd|rd|th)\b|"
              r"\b(?:mar|may)\.? \d{1,2}(?:st|nd|rd|th)?\b"),
     ("POSTCODE", r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b"),
-    ("REFERENCE", r"\b(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z\d-]{5,}\b|\b\d{5,}\b"),
-    ("NUMBER", r"\b\d+(?:\.\d+)?\b|\b(?:" + _NUMBER_WORDS + r")(?= " + _COUNTED + r"\b)"),
+    # not a count-unit compound ("2-year", "30-day"): a reference mixes letters and digits as a code
+    ("REFERENCE", r"\b(?!\d{1,3}-[A-Za-z]+\b)(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z\d-]{5,}\b|\b\d{5,}\b"),
+    ("NUMBER", r"\b\d+(?:\.\d+)?\b(?!-[A-Za-z])|\b(?:" + _NUMBER_WORDS + r")(?= " + _COUNTED + r"\b)"),
 ))
 # a ingest / redaction placeholder already in the text
 EXISTING = re.compile(r"<([A-Z][A-Z0-9_]*)>")

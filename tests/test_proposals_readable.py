@@ -16,6 +16,8 @@ def test_instance_details_become_typed_placeholders():
     assert with_placeholders("My postcode is CB2 1AB and my ref is AB12345") == "My postcode is <POSTCODE> and my ref is <REFERENCE>"
     assert with_placeholders("Yes. It is in Cupertino.") == "Yes. It is in <NAME>."  # "It" starts a sentence
     assert with_placeholders("I may come, mail me at <EMAIL>") == "I may come, mail me at <EMAIL>"
+    assert with_placeholders("a 2-year warranty, a 30-day window, order LF-123456") == \
+        "a 2-year warranty, a 30-day window, order <REFERENCE>"
     # a sentence's last word and the next sentence's first are not one name
     assert (with_placeholders("Thanks for reaching out to Larkfield. This is Sam, how may I help?")
             == "Thanks for reaching out to <NAME>. This is <NAME>, how may I help?")
