@@ -31,7 +31,7 @@ _DONE_VERBS = (
 )
 _OUTCOME_STATES = (
     r"(?:cancel+ed|done|booked|refunded|sorted|processed|reserved|confirmed|updated|changed|reset|"
-    r"unlocked|scheduled|set up|approved|on (?:its|their|the) way|in progress|complete|completed)"
+    r"unlocked|scheduled|set up|approved|on (?:its|their|the) way|in progress|complete|completed|taken care of)"
 )
 _PATTERNS = (
     rf"\b(?:i|we)(?:'ve| have| just| now| already)*\s+(?:just\s+|now\s+|already\s+|also\s+)?{_DONE_VERBS}\b",

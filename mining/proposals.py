@@ -259,7 +259,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=16),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=17),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -271,7 +271,7 @@ def proposal_steps() -> list[Step]:
         # 13: an etiquette habit's reply: a phrasing that states no outcome first;
         # 14: a capitalised name never runs across a sentence end ("Larkfield. This");
         # 15: an etiquette habit's reply: the phrasing sayable without its details first;
-        # 16: "2-year" / "30-day" are no references
+        # 16: "2-year" / "30-day" are no references; 17: "that's all taken care of" claims an outcome
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

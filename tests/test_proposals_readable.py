@@ -127,7 +127,8 @@ def test_agent_texts_that_state_an_outcome_need_a_tool():
     for text in ["That's cancelled now.", "Done, I've cancelled it for you.", "A password reset link is on its way.",
                  "I can see the return was received.", "Your refund has been issued.", "Your table is booked.",
                  "According to our system it should be with you by {date}.", "I've checked and it ships on {date}.",
-                 "I checked and the charge matches an order on your account.", "I found {number} restaurants."]:
+                 "I checked and the charge matches an order on your account.", "I found {number} restaurants.",
+                 "Thanks, that's all taken care of now."]:
         assert states_outcome(text), text
     for text in ["An exchange is no problem. What would you like instead?", "Would you like a replacement or a refund?",
                  "Could you hold the power button for {number} seconds to reset it?", "I can help with that.",
