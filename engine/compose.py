@@ -36,8 +36,7 @@ class CompositionResult:
 class CannedSelection:
     texts: list[str] = field(default_factory=list)
     canned_ids: list[str] = field(default_factory=list)
-    covered: set[str] = field(default_factory=set)
-    said: list[str] = field(default_factory=list)  # covered guideline ids, in instruction order
+    said: list[str] = field(default_factory=list)  # guideline ids a rendered text covers, in instruction order
     notes: list[str] = field(default_factory=list)
 
 
@@ -68,22 +67,17 @@ def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyCompos
     selection.notes.extend(withheld)
     if mode is CompositionMode.canned_strict:
         return _strict(spec, mode, selection)
-    all_covered = bool(material.instructions) and all(g.id in selection.covered for g in material.instructions)
+    all_covered = bool(material.instructions) and all(g.id in selection.said for g in material.instructions)
     if mode is CompositionMode.canned_fluid and all_covered:
         return _canned(mode, selection)
     return _fluid(spec, mode, material, composer, selection)
 
 
-def _claims_only(guideline_id: str, canned_responses: Sequence[CannedResponse]) -> bool:
-    """Every canned reply serving the guideline states an outcome (`needs_tool`)."""
+def _claims_only(guideline_id: str, canned_responses: Sequence[CannedResponse], *, or_parts: bool = False) -> bool:
+    """Every canned reply serving the guideline states an outcome (`needs_tool`) or, with
+    `or_parts`, is the claim-free part of one (`part_of`)."""
     own = [c for c in canned_responses if guideline_id in c.guideline_ids]
-    return bool(own) and all(c.needs_tool for c in own)
-
-
-def _partial_only(guideline_id: str, canned_responses: Sequence[CannedResponse]) -> bool:
-    """Every canned reply serving the guideline claims an outcome or is a claim's free part."""
-    own = [c for c in canned_responses if guideline_id in c.guideline_ids]
-    return bool(own) and all(c.needs_tool or c.part_of is not None for c in own)
+    return bool(own) and all(c.needs_tool or (or_parts and c.part_of is not None) for c in own)
 
 
 def unbacked_moves(spec: AgentSpec) -> frozenset[str]:
@@ -93,7 +87,7 @@ def unbacked_moves(spec: AgentSpec) -> frozenset[str]:
     sent (or the hand-off), never a claimed cancellation."""
     sets = [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
     return frozenset(g.id for d in sets for g in d.guidelines
-                     if not g.tools and _partial_only(g.id, d.canned_responses))
+                     if not g.tools and _claims_only(g.id, d.canned_responses, or_parts=True))
 
 
 def _tool_backed(material: TurnMaterial) -> set[str]:
@@ -134,7 +128,6 @@ def select_canned(
             if missing:
                 selection.notes.append(f"{canned.id}: missing field(s) {', '.join(missing)}")
                 continue
-            selection.covered.add(guideline.id)
             selection.said.append(guideline.id)
             if canned.id not in selection.canned_ids:
                 selection.canned_ids.append(canned.id)

@@ -33,18 +33,22 @@ _OUTCOME_STATES = (
     r"(?:cancel+ed|done|booked|refunded|sorted|processed|reserved|confirmed|updated|changed|reset|"
     r"unlocked|scheduled|set up|approved|on (?:its|their|the) way|in progress|complete|completed|taken care of)"
 )
+# looked-up facts: what follows one in the same reply reports the finding (`claim_free_part`)
+_LOOKUP_PATTERNS = (
+    r"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+)?(?:checked|looked (?:it |that |this )?up|verified|found|located|pulled up)\b",
+    r"\bi can (?:now )?see\b",
+    r"\baccording to (?:our|the|my) (?:system|records|tracking|notes)\b",
+    r"\b(?:our|the) (?:system|records) (?:show|shows|say|says)\b",
+)
 _PATTERNS = (
     rf"\b(?:i|we)(?:'ve| have| just| now| already)*\s+(?:just\s+|now\s+|already\s+|also\s+)?{_DONE_VERBS}\b",
-    r"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+)?(?:checked|looked (?:it |that |this )?up|verified|found|located|pulled up)\b",
+    *_LOOKUP_PATTERNS,
     rf"\b(?:that|it|this|everything|all)(?:'s| is| has been| was)\s+(?:now\s+|all\s+|been\s+)?{_OUTCOME_STATES}\b",
     rf"\b(?:has|have) (?:now |just |already )?been {_DONE_VERBS}\b",
     r"\b(?:is|are) (?:now )?on (?:its|their|the) way\b",
     rf"\byour (?:\w+ ){{1,2}}(?:is|are|has been|have been|was|were) (?:now |all |been )?{_OUTCOME_STATES}\b",
     r"^\W*(?:done|all done|all set)\b",
-    r"\bi can (?:now )?see\b",
-    r"\baccording to (?:our|the|my) (?:system|records|tracking|notes)\b",
     r"\b(?:i|we)(?:'ve| have) (?:just )?(?:checked|looked (?:it )?up|confirmed|verified|found)\b",
-    r"\b(?:our|the) (?:system|records) (?:show|shows|say|says)\b",
 )
 _CLAIM_RE = re.compile("|".join(_PATTERNS), re.IGNORECASE)
 
@@ -54,12 +58,8 @@ def states_outcome(text: str) -> bool:
     return _CLAIM_RE.search(text.replace("\u2019", "'")) is not None
 
 
-# a looked-up fact: what follows it in the same reply reports the finding, so no part of it is free
-_LOOKUP_RE = re.compile(
-    r"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+)?(?:checked|looked (?:it |that |this )?up|verified|found|located|pulled up)\b"
-    r"|\bi can (?:now )?see\b|\baccording to (?:our|the|my) (?:system|records|tracking|notes)\b"
-    r"|\b(?:our|the) (?:system|records) (?:show|shows|say|says)\b"
-    r"|\b(?:you're|you are) (?:right|correct)\b", re.IGNORECASE)  # confirms what the customer's account shows
+# "You're right, it was charged twice" confirms what the account shows: a look-up too, for parts
+_LOOKUP_RE = re.compile("|".join((*_LOOKUP_PATTERNS, r"\b(?:you're|you are) (?:right|correct)\b")), re.IGNORECASE)
 # instance details a free part may not carry: only a system could know them for this customer
 _FACT_KINDS = frozenset({"NAME", "DATE", "TIME", "AMOUNT", "REFERENCE", "POSTCODE"})
 _CLAUSE_END = re.compile(r"(?<=[.!?;])\s+")
@@ -67,6 +67,15 @@ _FIELD = re.compile(r"\{[A-Za-z_]\w*\}")
 _PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*>")
 _WORDS = re.compile(r"[A-Za-z{}<>_']+")
 MIN_STATEMENT_WORDS = 5
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip() for c in _CLAUSE_END.split(text.strip()) if c.strip()]
+
+
+def _joined(clauses: list[str]) -> str:
+    """Kept clauses as one text; a clause that ended in ';' ends the text with '.'."""
+    return " ".join(c[:-1] + "." if c.endswith(";") else c for c in clauses)
 
 
 def claim_free_part(text: str) -> str | None:
@@ -85,13 +94,13 @@ def claim_free_part(text: str) -> str | None:
     is what every agent says to every customer."""
     if not states_outcome(text) or _LOOKUP_RE.search(text.replace("\u2019", "'")):
         return None
-    clauses = [c.strip() for c in _CLAUSE_END.split(text.strip()) if c.strip()]
+    clauses = _clauses(text)
     first_claim = next((i for i, c in enumerate(clauses) if states_outcome(c)), 0)  # 0: the claim spans clauses
     kept = clauses[:first_claim]
     statements = [c for c in kept if not c.endswith("?") and len(_WORDS.findall(c)) >= MIN_STATEMENT_WORDS]
     if not statements or any(_carries_facts(c) for c in kept):
         return None
-    return " ".join(c[:-1] + "." if c.endswith(";") else c for c in kept)
+    return _joined(kept)
 
 
 def _carries_facts(clause: str) -> bool:
@@ -109,16 +118,16 @@ def field_free_part(text: str) -> str | None:
     None when the text has no field or what is left has fewer than 3 words."""
     if not _FIELD.search(text):
         return None
-    kept = [c for c in (c.strip() for c in _CLAUSE_END.split(text.strip())) if c and not _FIELD.search(c)]
+    kept = [c for c in _clauses(text) if not _FIELD.search(c)]
     if len(_WORDS.findall(" ".join(kept))) < 3:
         return None
-    return " ".join(c[:-1] + "." if c.endswith(";") else c for c in kept)
+    return _joined(kept)
 
 
 def kept_without_details(text: str) -> float:
     """Share of a raw reply's words in sentences with no redacted or instance detail (a name,
     date, reference...): how much of it an agent with no fact to fill could still say."""
-    clauses = [c.strip() for c in _CLAUSE_END.split(text.strip()) if c.strip()]
+    clauses = _clauses(text)
     total = sum(len(_WORDS.findall(c)) for c in clauses)
     kept = sum(len(_WORDS.findall(c)) for c in clauses if not _carries_details(c))
     return kept / total if total else 0.0
