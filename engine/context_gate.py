@@ -1,4 +1,5 @@
-"""Previous-move gate: conditions that hold only right after a certain agent move.
+"""Previous-move gate: conditions that hold only right after a certain agent move; and the
+open-need scorer, for conditions that are a need said earlier (`OpenNeedScorer`).
 
 Mined guidelines may be qualified by conversation state "after": the customer's words alone
 ("yes, please") do not say what they agree to; the agent move just before does ("shall I play
@@ -28,6 +29,38 @@ def previous_agent_message(conversation: Sequence[Message]) -> str | None:
         if message.role == "agent":
             return message.text
     return None
+
+
+def continues_needs(spec: AgentSpec) -> bool:
+    return any(g.continues_need for d in spec.departments for g in d.guidelines)
+
+
+class OpenNeedScorer:
+    """ConditionScorer wrapper: a guideline that `continues_need` holds as much as its condition
+    holds for the best of the customer's messages so far (each judged as the latest), because its
+    condition is the need said earlier, not the answer just given. Pair it with
+    `PreviousMoveGate` outside, which caps it by the agent's previous move (where in the need's
+    flow the conversation is). It has no `fresh` score: it is ranked by how well the need and the
+    previous move match, and a step already taken is not taken again. Other guidelines pass through."""
+
+    def __init__(self, scorer: ConditionScorer) -> None:
+        self.inner = scorer
+        self.model_id = f"{scorer.model_id}+open-need"
+
+    def score(self, conversation: Sequence[Message], guidelines: Sequence[Guideline]) -> Mapping[str, ConditionScore]:
+        scores = dict(self.inner.score(conversation, guidelines))
+        continuing = [g for g in guidelines if g.continues_need]
+        if not continuing:
+            return scores
+        best = {g.id: 0.0 for g in continuing}
+        for end, message in enumerate(conversation):
+            if message.role != "customer":
+                continue
+            for gid, said in self.inner.score(conversation[:end + 1], continuing).items():
+                best[gid] = max(best[gid], said.fresh if said.fresh is not None else said.score)
+        # no `fresh`: the latest message alone says nothing about the need, so it neither ranks the
+        # step below moves matching the latest words nor re-applies a step already taken
+        return {**scores, **{gid: ConditionScore(score=value, fresh=None) for gid, value in best.items()}}
 
 
 def has_after_examples(spec: AgentSpec) -> bool:

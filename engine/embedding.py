@@ -14,6 +14,7 @@ and should be re-fitted on labelled conversations when they exist.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ import numpy as np
 
 from guideminer.engine.protocols import ConditionScore, RouteDecision
 from guideminer.engine.session import Message
-from guideminer.engine.spec import AgentSpec, Department, Guideline
+from guideminer.engine.spec import AgentSpec, Department, Guideline, InterchangeableWords
 from guideminer.models.embedder import TextEmbedder
 
 
@@ -43,6 +44,28 @@ class LinearCalibration:
 
 
 MINILM_CALIBRATION = LinearCalibration(low=0.2, high=0.7)
+
+
+class RewritingEmbedder:
+    """TextEmbedder wrapper that reads each `InterchangeableWords` member as its replacement
+    (whole words, any case, longest member first) before embedding; same dimension."""
+
+    def __init__(self, embedder: TextEmbedder, words: Sequence[InterchangeableWords]) -> None:
+        self.inner = embedder
+        self.model_id = f"{embedder.model_id}+interchangeable-words"
+        self.dimension = embedder.dimension
+        self._replacement = {" ".join(m.lower().split()): w.replacement for w in words for m in w.members}
+        ordered = sorted(self._replacement, key=lambda m: (-len(m), m))
+        alternatives = "|".join(r"\s+".join(re.escape(part) for part in m.split()) for m in ordered)
+        self._pattern = re.compile(rf"(?<![\w'])({alternatives})(?![\w'])", re.IGNORECASE) if ordered else None
+
+    def rewrite(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._replacement[" ".join(m.group(0).lower().split())], text)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.embed([self.rewrite(t) for t in texts])
 
 
 class MemoizingEmbedder:

@@ -96,6 +96,12 @@ class Guideline(_Frozen):
     # Agent messages after which alone the condition can hold (mined state "after": "yes" only
     # means "play it" right after "shall I play it?"); empty: no such restriction.
     after_examples: tuple[str, ...] = ()
+    # The condition is a need the customer said earlier, and this guideline is a later step of
+    # it (mined: answer turns take their open need as condition, mining/open_need.py): judged on
+    # the conversation's customer messages so far, not the latest one, which only answers the
+    # agent's previous move ("It's order 4031" means "check the tracking" when the parcel never
+    # arrived and "confirm the cancellation" when the customer wanted to cancel).
+    continues_need: bool = False
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None
@@ -153,6 +159,18 @@ class GlossaryTerm(_Frozen):
     synonyms: tuple[str, ...] = ()
 
 
+class InterchangeableWords(_Frozen):
+    """Words customers use in the same frames without changing what the agent does (mined slot
+    fillers, mining/slots.py: "toaster", "smartwatch", "air fryer"), read as `replacement` by
+    every text the engine embeds, as mining read them when it clustered the customer's turns.
+    Why: a sentence embedding weighs the product name heavily ("The toaster came damaged..." vs
+    "...the smartwatch came damaged...": cosine 0.45 with MiniLM), so a condition mined on some
+    products misses the same need about another."""
+
+    replacement: str = Field(min_length=1)
+    members: tuple[str, ...] = Field(min_length=1)
+
+
 class Department(_Frozen):
     id: str = Field(pattern=IDENTIFIER)
     name: str
@@ -204,6 +222,7 @@ class AgentSpec(_Frozen):
     # department. Its guidelines are evaluated every turn in every department, and before the
     # receptionist has routed. Ids are unique across it and all departments.
     etiquette: Department | None = None
+    interchangeable_words: tuple[InterchangeableWords, ...] = ()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AgentSpec:

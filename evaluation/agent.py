@@ -49,7 +49,9 @@ from guideminer.engine import AgentSpec, Engine
 from guideminer.evaluation.agent_gold import AgentGold, GoldReader
 from guideminer.evaluation.agent_peers import answered_turns, knn_labels, majority_label
 from guideminer.evaluation.agent_replay import AgentTurn, ConversationReplay, replay_teacher_forced
-from guideminer.evaluation.proposals import cluster_majority, proposal_condition_key, proposal_conditions
+from guideminer.evaluation.proposals import (
+    cluster_majority, mined_open_need, proposal_condition_key, proposal_conditions,
+)
 from guideminer.ingest.workspace import read_turns
 from guideminer.mining.embed import embed_texts, workspace_embeddings_dir
 from guideminer.mining.export_spec import mined_proposal_id
@@ -83,8 +85,9 @@ def learn_fit_labels(fit: Path, spec: AgentSpec, gold: AgentGold) -> FitLabels:
     labels = gold.turns.select("conversation_id", "turn_index", "label")
     actions = cluster_majority(assignments, labels)
     etiquette = etiquette_clusters(pl.read_parquet(fit / MINING_FILES["clusters"]))
-    conditions = proposal_conditions(assignments, labels, routed, etiquette)
-    proposals = {p.guideline_id: p for p in read_proposals(fit)[0].proposals}
+    mined = read_proposals(fit)[0]
+    conditions = proposal_conditions(assignments, labels, routed, etiquette, mined_open_need(mined))
+    proposals = {p.guideline_id: p for p in mined.proposals}
     action_labels, condition_labels = {}, {}
     departments = [*spec.departments, *([spec.etiquette] if spec.etiquette else [])]
     for guideline in (g for d in departments for g in d.guidelines):

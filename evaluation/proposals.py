@@ -66,29 +66,36 @@ def cluster_majority(assignments: pl.DataFrame, labels: pl.DataFrame) -> dict[in
     return {c: sorted(cnt.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] for c, cnt in counts.items()}
 
 
-def condition_majority(assignments: pl.DataFrame, labels: pl.DataFrame,
-                       routed: pl.DataFrame | None, skip: set[int] | frozenset[int] = frozenset()) -> dict[tuple, str]:
+def condition_majority(assignments: pl.DataFrame, labels: pl.DataFrame, routed: pl.DataFrame | None,
+                       skip: set[int] | frozenset[int] = frozenset(), open_need: bool = False) -> dict[tuple, str]:
     """Majority gold label of the condition turns each possible condition matches, keyed by
     (department_id or None, condition cluster, state, after_move): the answered customer turns
     of the cluster in that department (all departments when None), state and previous move;
-    `skip` (etiquette clusters) gives the need view department rules are mined on."""
-    occurrences, _ = occurrences_and_windows(assignments, 1, routed, skip)
-    counts = (with_states(occurrences).join(labels.drop_nulls("label").rename({"turn_index": "condition_turn"}),
-                                            on=["conversation_id", "condition_turn"])
+    `skip` (etiquette clusters) gives the need view department rules are mined on, `open_need`
+    whether its answer turns were mined as their open need's (the workspace's thresholds)."""
+    occurrences, _ = occurrences_and_windows(assignments, 1, routed, skip, open_need)
+    # labelled by the turn whose words the condition is (an answer turn's open need: open_need.py)
+    counts = (with_states(occurrences).join(labels.drop_nulls("label").rename({"turn_index": "said_turn"}),
+                                            on=["conversation_id", "said_turn"])
               .group_by(*CONDITION_KEY, "label").len()
               .sort("len", "label", descending=[True, False]).group_by(*CONDITION_KEY, maintain_order=True).first())
     return {tuple(r[:4]): r[4] for r in counts.select(*CONDITION_KEY, "label").iter_rows()}
 
 
 def proposal_conditions(assignments: pl.DataFrame, labels: pl.DataFrame, routed: pl.DataFrame | None,
-                        etiquette: set[int]) -> dict[tuple, str]:
+                        etiquette: set[int], open_need: bool = False) -> dict[tuple, str]:
     """`condition_majority` keyed by (is_etiquette, *key), the way each proposal was mined: the
     global etiquette set on whole conversations, department rules on the need view
     (mining/guidelines.py), both over all conversations and per department."""
     need = frozenset(etiquette)
     views = [(True, None, frozenset()), (False, None, need)] + ([(False, routed, need)] if routed is not None else [])
     return {(flag, *key): label for flag, scope, skip in views
-            for key, label in condition_majority(assignments, labels, scope, skip).items()}
+            for key, label in condition_majority(assignments, labels, scope, skip, open_need).items()}
+
+
+def mined_open_need(guidelines: GuidelineSet) -> bool:
+    """Whether the proposals were mined with answer turns as their open need (absent: before it)."""
+    return bool(guidelines.thresholds.get("open_need", False))
 
 
 def proposal_condition_key(p) -> tuple:
@@ -151,7 +158,7 @@ def one_to_one_scores(mapped: list[MappedProposal], gold: Gold) -> dict:
 
 def chance_baseline(assignments: pl.DataFrame, majority: dict[int, str], conditions: dict[tuple, str],
                     params: GuidelineParams | None = None,
-                    etiquette: set[int] | frozenset[int] = frozenset()) -> list[MappedProposal]:
+                    etiquette: set[int] | frozenset[int] = frozenset(), open_need: bool = False) -> list[MappedProposal]:
     """Every (customer cluster -> first agent reply cluster) pair over all conversations that
     reaches the miner's support floors (module docstring), mapped like a proposal; seen the way
     the miner sees conversations (need view, and etiquette pairs on whole conversations), so the
@@ -159,7 +166,8 @@ def chance_baseline(assignments: pl.DataFrame, majority: dict[int, str], conditi
     params = params or GuidelineParams()
     pairs = []
     for is_etiquette in ([True, False] if etiquette else [False]):
-        occurrences, windows = occurrences_and_windows(assignments, 1, None, frozenset() if is_etiquette else etiquette)
+        occurrences, windows = occurrences_and_windows(assignments, 1, None, frozenset() if is_etiquette else etiquette,
+                                                       open_need)
         replies = (occurrences.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
                    .select("conversation_id", "condition_cluster", "agent_cluster"))
         if is_etiquette:
@@ -177,10 +185,12 @@ def chance_baseline(assignments: pl.DataFrame, majority: dict[int, str], conditi
 def guideline_scores(guidelines: GuidelineSet, gold: Gold, majority: dict[int, str], conditions: dict[tuple, str],
                      assignments: pl.DataFrame | None = None,
                      etiquette: set[int] | frozenset[int] = frozenset()) -> dict:
-    """One-to-one scores of the proposals and, given `assignments`, of the chance baseline."""
+    """One-to-one scores of the proposals and, given `assignments`, of the chance baseline (seen
+    with the same open-need view as the proposals)."""
     scores = one_to_one_scores(map_proposals(guidelines, majority, conditions), gold)
     if assignments is not None:
-        baseline = one_to_one_scores(chance_baseline(assignments, majority, conditions, etiquette=etiquette), gold)
+        baseline = one_to_one_scores(chance_baseline(assignments, majority, conditions, etiquette=etiquette,
+                                                     open_need=mined_open_need(guidelines)), gold)
         scores["chance_baseline"] = {k: v for k, v in baseline.items() if k not in ("duplicates", "wrong_pairs")}
     return scores
 
@@ -199,7 +209,7 @@ def evaluate_proposals(workspace: Path, gold: GoldSource, *, truth: Path | None 
     dept_scores = clustering_scores(joined["department_id"].to_list(), joined["gold"].to_list()) if joined.height else {}
     labels = golden.labels
     etiquette = etiquette_clusters(pl.read_parquet(workspace / MINING_FILES["clusters"]))
-    conditions = proposal_conditions(assignments, labels, routed, etiquette)
+    conditions = proposal_conditions(assignments, labels, routed, etiquette, mined_open_need(guidelines))
     return {
         "gold": gold, **golden.description,
         "departments": {"n_conversations": joined.height, "n_departments": joined["department_id"].n_unique(),

@@ -32,10 +32,11 @@ from guideminer.engine.spec import (
     CompositionMode,
     Department,
     Guideline,
+    InterchangeableWords,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
 from guideminer.mining.claims import claim_free_part, field_free_part, states_outcome
-from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples
+from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples, previous_move_examples
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
@@ -102,6 +103,41 @@ def condition_examples(reviewed: ReviewedGuideline, answered: tuple[str, ...] = 
     return tuple(dict.fromkeys((*medoids, *(t.strip() for t in answered if not looks_like_injection(t)))))
 
 
+def with_previous_moves(spec: AgentSpec, moves: Mapping[str, tuple[str, ...]]) -> AgentSpec:
+    """`spec` with each "after" guideline's `after_examples` extended by `moves` (its previous
+    move's agent turns, mining/match_examples.py `previous_move_examples`)."""
+    def extended(department: Department) -> Department:
+        guidelines = tuple(g.model_copy(update={"after_examples": tuple(dict.fromkeys((*g.after_examples, *moves[g.id])))})
+                           if g.after_examples and g.id in moves else g for g in department.guidelines)
+        return department.model_copy(update={"guidelines": guidelines})
+    etiquette = extended(spec.etiquette) if spec.etiquette is not None else None
+    return spec.model_copy(update={"departments": tuple(map(extended, spec.departments)), "etiquette": etiquette})
+
+
+def interchangeable_words(workspace: Path) -> tuple[InterchangeableWords, ...]:
+    """The workspace's slot classes (mining/slot_classes.json, absent: none) as the engine reads
+    them: each member as what mining rewrote it to (mining/slots.py `class_targets`)."""
+    import json
+
+    from guideminer.mining.schema import MINING_FILES
+    from guideminer.mining.slots import SlotClass, class_targets
+
+    path = Path(workspace) / MINING_FILES["slots"]
+    if not path.is_file():
+        return ()
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    placeholder = stored.get("params", {}).get("placeholder")
+    words = []
+    for raw in stored.get("classes", []):
+        slot = SlotClass(raw["canonical"], tuple(raw["members"]), tuple(raw["turns"]), tuple(raw["effects"]))
+        targets = class_targets(slot, placeholder)
+        for replacement in dict.fromkeys(targets.values()):
+            members = tuple(m for m, r in targets.items() if r == replacement and m != replacement)
+            if members:
+                words.append(InterchangeableWords(replacement=replacement, members=members))
+    return tuple(words)
+
+
 def safe_texts(texts: list[str]) -> tuple[str, ...]:
     """Distinct stripped texts, minus anything that reads like an instruction to the agent."""
     stripped = [t.strip() for t in texts]
@@ -114,6 +150,7 @@ def _guideline(reviewed: ReviewedGuideline, answered: tuple[str, ...] = ()) -> G
         id=reviewed.guideline_id, condition=reviewed.condition_text, action=reviewed.action_text,
         examples=condition_examples(reviewed, answered),
         after_examples=safe_texts(proposal.after_action.representative_texts) if proposal.after_action else (),
+        continues_need=proposal.continues_need,
         priority=max(0, 1000 - proposal.rank), provenance=MINED_PREFIX + proposal.guideline_id,
         tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from),
               *(f"habit:{m}" for m in proposal.merged_from)),
@@ -269,6 +306,9 @@ def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = F
                                  match_examples)
     spec, skipped, auto = build_agent_spec(reviewed, departments, name=name or f"{workspace.resolve().name} agent",
                                            mode=mode, auto_accept=auto_accept, answered=answered)
+    spec = with_previous_moves(spec, previous_move_examples(
+        workspace, ((g.guideline_id, g.proposal) for g in reviewed.guidelines.values()), match_examples))
+    spec = spec.model_copy(update={"interchangeable_words": interchangeable_words(workspace)})
     previous = load_agent_spec(out) if out is not None and Path(out).is_file() else None
     diff = diff_specs(previous, spec)
     path = dump_agent_spec(spec, out) if out is not None else None

@@ -50,6 +50,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from guideminer.mining.etiquette import etiquette_clusters, etiquette_pair
+from guideminer.mining.open_need import OPEN_NEED, with_open_needs
 from guideminer.mining.phrasing import (
     RulePhraser, clean_keywords, generalised_examples, is_empty_turn, looks_like_injection, phrase_rule,
 )
@@ -93,6 +94,7 @@ class GuidelineParams(BaseModel):
     per_department: bool = PER_DEPARTMENT
     after_states: bool = True  # propose conditions qualified by the previous agent move
     corpus_base_rate: bool = CORPUS_BASE_RATE  # False: the base rate within the condition's department
+    open_need: bool = OPEN_NEED  # answer turns take their conversation's open need as condition (open_need.py)
 
 
 def _digest(*parts: str, length: int = 16) -> str:
@@ -136,14 +138,17 @@ def check_roles(assignments: pl.DataFrame, clusters: pl.DataFrame) -> None:
 
 def occurrences_and_windows(assignments: pl.DataFrame, action_window: int,
                             routed: pl.DataFrame | None = None,
-                            skip: set[int] | frozenset[int] = frozenset()) -> tuple[pl.DataFrame, pl.DataFrame]:
+                            skip: set[int] | frozenset[int] = frozenset(),
+                            open_need: bool = OPEN_NEED) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(occurrences, window rows): answered customer turns with their state and department, and
     the agent turns in each one's window (`agent_cluster` null for noise, `rank` 1 = first reply).
 
     With `routed` (conversation_departments) each occurrence carries its conversation's department
     and conversations routed nowhere are left out; without it every department_id is null.
     `skip` (the etiquette clusters: the need view of the module docstring): turns of those
-    clusters are left out after each turn's previous agent move is taken."""
+    clusters are left out after each turn's previous agent move is taken, and, with `open_need`,
+    an answer turn's condition is its conversation's open need (mining/open_need.py).
+    `said_turn` is the turn whose words the condition is: the turn itself, or the need's turn."""
     turns = (assignments.with_columns(pl.col("role").cast(pl.String))
              .filter(pl.col("role").is_in(["customer", "agent"]))
              .sort("conversation_id", "turn_index")
@@ -160,6 +165,12 @@ def occurrences_and_windows(assignments: pl.DataFrame, action_window: int,
                       pl.col("confidence").alias("action_confidence")))
     answered = agents.select("conversation_id", "block").unique()
     customers = turns.filter((pl.col("role") == "customer") & ~pl.col("is_noise"))
+    if skip and open_need:
+        replies = agents.filter(pl.col("rank") == 1).select("conversation_id", "block",
+                                                            pl.col("agent_cluster").alias("next_move"))
+        customers = with_open_needs(customers, replies)
+    else:
+        customers = customers.with_columns(pl.col("turn_index").alias("said_turn"))
     first_turn = customers.group_by("conversation_id").agg(pl.col("turn_index").min().alias("first_turn"))
     if routed is None:
         departments = customers.select("conversation_id").unique().with_columns(
@@ -172,7 +183,7 @@ def occurrences_and_windows(assignments: pl.DataFrame, action_window: int,
                    .select("conversation_id", "block", "department_id", pl.col("turn_index").alias("condition_turn"),
                            pl.col("cluster_id").alias("condition_cluster"), "confidence",
                            pl.when(pl.col("turn_index") == pl.col("first_turn")).then(pl.lit("first"))
-                           .otherwise(pl.lit("later")).alias("state"), "previous_move"))
+                           .otherwise(pl.lit("later")).alias("state"), "previous_move", "said_turn"))
     return occurrences, agents
 
 
@@ -184,10 +195,17 @@ def _previous_move() -> pl.Expr:
     return pl.when(last >= 0).then(last).otherwise(None).cast(pl.Int32)
 
 
-def with_states(occurrences: pl.DataFrame) -> pl.DataFrame:
+def with_states(occurrences: pl.DataFrame, every_state: bool = False) -> pl.DataFrame:
     """Each occurrence under every state it is in: first/later, "any", and "after" its previous
-    agent move (`after_move`, null in the other states)."""
-    plain = occurrences.drop("previous_move").with_columns(pl.lit(None, pl.Int32).alias("after_move"))
+    agent move (`after_move`, null in the other states). An answer turn that continues its open
+    need (`said_turn` another turn: mining/open_need.py) is only "after": its place in the need's
+    flow is the move it answers, and as "later" or "any" it would make a step of the need a rule
+    about the need itself, holding anywhere in it. `every_state`: every occurrence in every state
+    (base rates: how often a move follows any turn)."""
+    continuing = (pl.col("said_turn") != pl.col("condition_turn")
+                  if "said_turn" in occurrences.columns and not every_state else pl.lit(False))
+    plain = (occurrences.filter(~continuing).drop("previous_move")
+             .with_columns(pl.lit(None, pl.Int32).alias("after_move")))
     after = (occurrences.filter(pl.col("previous_move").is_not_null())
              .with_columns(pl.lit("after").alias("state")).rename({"previous_move": "after_move"}))
     return pl.concat([plain, plain.with_columns(pl.lit("any").alias("state")), after.select(plain.columns)])
@@ -207,13 +225,7 @@ def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_cl
         pl.col("conversation_id").n_unique().alias("condition_conversations"))
     scope = ["base_state"] if corpus_base_rate else ["department_id", "base_state"]
     base_state = pl.when(pl.col("state") == "after").then(pl.lit("any")).otherwise(pl.col("state")).alias("base_state")
-    unqualified = pl.col("state") != "after"
-    by_scope = [] if corpus_base_rate else [pl.col("department_id")]
-    base = (occ.filter(unqualified).group_by(*by_scope, pl.col("state").alias("base_state"))
-            .agg(pl.len().alias("all_occurrences"))
-            .join(pairs.filter(unqualified).group_by(*by_scope, pl.col("state").alias("base_state"),
-                                                     "agent_cluster").agg(pl.len().alias("action_occurrences")),
-                  on=scope, nulls_equal=True))
+    base = _base_rates(occurrences, windows, corpus_base_rate)
     followed = pairs.group_by(*CANDIDATE_KEY).agg(
         pl.len().alias("followed_occurrences"),
         pl.col("conversation_id").n_unique().alias("followed_conversations"))
@@ -230,6 +242,19 @@ def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_cl
             .with_columns((pl.col("confidence") / pl.col("base_rate")).alias("lift"),
                           pl.col("consistency").fill_null(0.0), pl.col("top_move_share").fill_null(0.0))
             .sort(*CANDIDATE_KEY, nulls_last=True))
+
+
+def _base_rates(occurrences: pl.DataFrame, windows: pl.DataFrame, corpus_base_rate: bool) -> pl.DataFrame:
+    """Occurrences and action occurrences per unqualified state (first / later / any) over every
+    occurrence, all departments (`corpus_base_rate`) or per department."""
+    occ = with_states(occurrences, every_state=True).filter(pl.col("state") != "after")
+    pairs = (occ.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
+             .group_by("conversation_id", "condition_turn", *CONDITION_KEY, "agent_cluster").agg(pl.len()))
+    by_scope = [] if corpus_base_rate else [pl.col("department_id")]
+    scope = ["base_state"] if corpus_base_rate else ["department_id", "base_state"]
+    return (occ.group_by(*by_scope, pl.col("state").alias("base_state")).agg(pl.len().alias("all_occurrences"))
+            .join(pairs.group_by(*by_scope, pl.col("state").alias("base_state"), "agent_cluster")
+                  .agg(pl.len().alias("action_occurrences")), on=scope, nulls_equal=True))
 
 
 def _consistency(first_moves: pl.DataFrame, n_agent_clusters: int) -> pl.DataFrame:
@@ -266,7 +291,9 @@ def select_candidates(table: pl.DataFrame, params: GuidelineParams) -> pl.DataFr
                .agg(pl.col("confidence").filter(pl.col("state") == "any").max().alias("any_confidence"),
                     pl.col("confidence").max().alias("state_confidence")))
     # an "after" row must also beat first/later: else it restates them with a gate on top
-    beaten = pl.when(pl.col("state") == "after").then(pl.col("state_confidence")).otherwise(pl.col("any_confidence"))
+    # a pair seen in no other state (a continued need's step) has nothing to beat
+    beaten = (pl.when(pl.col("state") == "after").then(pl.col("state_confidence"))
+              .otherwise(pl.col("any_confidence")).fill_null(0.0))
     qualified = (passing.filter(pl.col("state") != "any")
                  .join(general, on=pair, how="left", nulls_equal=True)
                  .filter(pl.col("confidence") - beaten >= params.state_min_gain)
@@ -284,7 +311,9 @@ def evidence_for(pairs: pl.DataFrame, limit: int) -> list[EvidenceExample]:
                          descending=[True, False, False])
               .unique("conversation_id", keep="first", maintain_order=True).head(limit))
     return [EvidenceExample(conversation_id=r["conversation_id"], condition_turn_index=r["condition_turn"],
-                            action_turn_index=r["action_turn"]) for r in chosen.iter_rows(named=True)]
+                            action_turn_index=r["action_turn"],
+                            need_turn_index=r["said_turn"] if r["said_turn"] != r["condition_turn"] else None)
+            for r in chosen.iter_rows(named=True)]
 
 
 def followed_pairs(occurrences: pl.DataFrame, windows: pl.DataFrame) -> pl.DataFrame:
@@ -294,7 +323,7 @@ def followed_pairs(occurrences: pl.DataFrame, windows: pl.DataFrame) -> pl.DataF
             .with_columns((pl.col("confidence") * pl.col("action_confidence")).alias("strength"))
             .sort("action_turn")
             .group_by("conversation_id", "condition_turn", *CANDIDATE_KEY, maintain_order=True)
-            .agg(pl.col("action_turn").first(), pl.col("strength").first()))
+            .agg(pl.col("action_turn").first(), pl.col("strength").first(), pl.col("said_turn").first()))
 
 
 def guideline_id(condition: ClusterRef, state: str, action: ClusterRef, department_id: str | None = None,
@@ -304,7 +333,8 @@ def guideline_id(condition: ClusterRef, state: str, action: ClusterRef, departme
 
 
 def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExample],
-              params: GuidelineParams, phraser: RulePhraser | None) -> GuidelineProposal | None:
+              params: GuidelineParams, phraser: RulePhraser | None,
+              continues_need: bool = False) -> GuidelineProposal | None:
     condition, action = refs[row["condition_cluster"]], refs[row["agent_cluster"]]
     after = refs[row["after_move"]] if row["after_move"] is not None else None
     if condition.role != "customer" or action.role != "agent":
@@ -314,7 +344,7 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
     action_examples = generalised_examples(action.representative_texts)
     if not action_examples or all(map(is_empty_turn, action_examples)):
         return None  # a move of spelled letters, digit read-backs or bare names: no instruction in it
-    phrased = phrase_rule(condition, action, row["state"], phraser, after)
+    phrased = phrase_rule(condition, action, row["state"], phraser, after, continues_need)
     if phrased is None:
         return None
     rule, phrased_by = phrased
@@ -336,7 +366,7 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         condition_text=rule.condition_text, action_text=rule.action_text, rule_text=rule.rule_text,
         condition_state=row["state"], condition=condition, action=action,
         action_window=params.action_window, scores=scores, counts=counts, evidence=evidence,
-        phrased_by=phrased_by, is_etiquette=row.get("is_etiquette", False),
+        phrased_by=phrased_by, is_etiquette=row.get("is_etiquette", False), continues_need=continues_need,
         condition_examples=generalised_examples(condition.representative_texts, keep_shared=False),
         action_examples=action_examples,
         tags=list(dict.fromkeys(clean_keywords(condition.keywords, 5) + clean_keywords(action.keywords, 5))))
@@ -366,7 +396,8 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
     selected_parts, pair_parts = [], []
     for scope, global_set in sources:
         skip = frozenset() if global_set else frozenset(etiquette)  # departments: the need view
-        occurrences, windows = occurrences_and_windows(assignments, params.action_window, scope, skip)
+        occurrences, windows = occurrences_and_windows(assignments, params.action_window, scope, skip,
+                                                       params.open_need)
         if not params.after_states:
             occurrences = occurrences.with_columns(pl.lit(None, pl.Int32).alias("previous_move"))
         chosen = select_candidates(candidate_table(occurrences, windows, n_agent, params.corpus_base_rate), params)
@@ -382,7 +413,8 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
     proposals: list[GuidelineProposal] = []
     for row in selected.iter_rows(named=True):
         mine = by_key[tuple(row[k] for k in key)]
-        proposal = _proposal(row, refs, evidence_for(mine, params.evidence_examples), params, phraser)
+        continues = bool((mine["said_turn"] != mine["condition_turn"]).mean() > 0.5)
+        proposal = _proposal(row, refs, evidence_for(mine, params.evidence_examples), params, phraser, continues)
         if proposal is not None:
             proposals.append(proposal.model_copy(update={"rank": len(proposals) + 1}))
     return proposals

@@ -150,6 +150,8 @@ def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.nda
     near = (condition >= params.condition_similarity) | (worded_alike if params.merge_by_wording else False) | condition_alike
     same = near & ((action >= params.action_similarity) | action_alike)
     same &= np.asarray([p.is_etiquette for p in proposals])[:, None] == np.asarray([p.is_etiquette for p in proposals])[None, :]
+    continuing = np.asarray([p.continues_need for p in proposals])  # judged on another message at run time
+    same &= continuing[:, None] == continuing[None, :]
     order = sorted(range(len(proposals)), key=lambda i: (-proposals[i].scores.support, -proposals[i].scores.confidence,
                                                          proposals[i].guideline_id))
     groups: list[list[int]] = []

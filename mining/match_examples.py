@@ -21,9 +21,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from guideminer.ingest.workspace import scan_turns
+from guideminer.mining.habits import ACTION_SIMILARITY
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import GuidelineProposal
 from guideminer.mining.schema import MINING_FILES
@@ -81,3 +83,49 @@ def matching_examples(workspace: Path, proposals: Iterable[tuple[str, GuidelineP
         distinct = [t for t in dict.fromkeys(texts) if not looks_like_injection(t)]
         examples[key] = tuple(spread_sample(distinct, limit))
     return examples
+
+
+def _near_agent_clusters(clusters: pl.DataFrame) -> dict[int, set[int]]:
+    """Agent cluster -> itself and the agent clusters whose centroids are within ACTION_SIMILARITY."""
+    agents = clusters.filter(pl.col("role").cast(pl.String) == "agent")
+    if agents.is_empty():
+        return {}
+    ids = agents["cluster_id"].to_list()
+    centroids = np.asarray(agents["centroid"].to_list(), dtype=np.float64)
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    similar = centroids @ centroids.T >= ACTION_SIMILARITY
+    return {cid: {ids[j] for j in np.flatnonzero(similar[i])} | {cid} for i, cid in enumerate(ids)}
+
+
+def previous_move_examples(workspace: Path, proposals: Iterable[tuple[str, GuidelineProposal]],
+                           limit: int = MATCH_EXAMPLES) -> dict[str, tuple[str, ...]]:
+    """key -> up to `limit` agent turns of the move an "after" guideline answers that a customer
+    turn followed, spread from core to edge as for conditions: turns of its `after_action`
+    cluster, of those of the variants merged into it, and of agent clusters near them (centroid
+    cosine >= the habits' `ACTION_SIMILARITY`: one move, phrased apart). Why: the previous-move
+    gate compares the agent's last message with these; a move phrased many ways ("Could you send
+    me the order number and a photo?" / "To sort this out I'll need ...") is often two clusters,
+    and medoids of one leave the gate shut on the other, so a later step of a need never applies."""
+    workspace = Path(workspace)
+    after = {key: {p.after_action.cluster_id} | {s.after_action_cluster_id for s in p.scopes
+                                                 if s.after_action_cluster_id is not None}
+             for key, p in proposals if p.after_action is not None}
+    if not after or limit <= 0:
+        return {}
+    near = _near_agent_clusters(pl.read_parquet(workspace / MINING_FILES["clusters"]))
+    wanted_moves = {key: {n for cid in moves for n in near.get(cid, {cid})} for key, moves in after.items()}
+    turns = scan_turns(workspace).select("conversation_id", "turn_index", pl.col("role").cast(pl.String), "text").collect()
+    followed = (turns.sort("conversation_id", "turn_index")
+                .with_columns(pl.col("role").shift(-1).over("conversation_id").alias("next_role"))
+                .filter((pl.col("role") == "agent") & (pl.col("next_role") == "customer")))
+    moves = (followed.join(pl.read_parquet(workspace / MINING_FILES["turn_assignments"])
+                           .select("conversation_id", "turn_index", "cluster_id", "confidence"),
+                           on=["conversation_id", "turn_index"])
+             .with_columns(pl.col("text").str.strip_chars()).filter(pl.col("text") != "")
+             .sort(["confidence", "text"], descending=[True, False]))
+    by_cluster = {cid: rows["text"].to_list() for (cid,), rows in moves.group_by("cluster_id", maintain_order=True)}
+    out = {}
+    for key, clusters in wanted_moves.items():
+        texts = [t for cid in sorted(clusters) for t in by_cluster.get(cid, [])]
+        out[key] = tuple(spread_sample([t for t in dict.fromkeys(texts) if not looks_like_injection(t)], limit))
+    return out

@@ -103,12 +103,15 @@ def _keys(proposal: GuidelineProposal, which: str) -> list[tuple[str, int]]:
     return [(e.conversation_id, getattr(e, which)) for e in proposal.evidence]
 
 
+_EVIDENCE_TURNS = ("condition_turn_index", "said_turn_index", "action_turn_index")
+
+
 def evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | None) -> dict[tuple[str, int], str]:
     """(conversation, turn index) -> text of every evidence turn (condition and action) of
     `proposals`, in one join."""
     if turns is None or not proposals:
         return {}
-    keys = [k for p in proposals for which in ("condition_turn_index", "action_turn_index") for k in _keys(p, which)]
+    keys = [k for p in proposals for which in _EVIDENCE_TURNS for k in _keys(p, which)]
     wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
                           schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
     return {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
@@ -135,13 +138,13 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for proposal in proposals:
-        texts = [said[k] for k in _keys(proposal, "condition_turn_index") if k in said]
+        texts = [said[k] for k in _keys(proposal, "said_turn_index") if k in said]  # a need's words, not an answer's
         replies = _replies_first(proposal, [said[k] for k in _keys(proposal, "action_turn_index") if k in said])
         condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
         action = (proposal.action.model_copy(update={"representative_texts": replies})
                   if len(replies) >= 2 else proposal.action)
-        phrased = phrase_rule(condition, action, proposal.condition_state, phraser, proposal.after_action) \
-            if len(texts) >= 2 else None
+        phrased = phrase_rule(condition, action, proposal.condition_state, phraser, proposal.after_action,
+                              proposal.continues_need) if len(texts) >= 2 else None
         if phrased is None:
             out.append(proposal)
             continue
@@ -259,7 +262,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=17),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=18),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -272,6 +275,7 @@ def proposal_steps() -> list[Step]:
         # 14: a capitalised name never runs across a sentence end ("Larkfield. This");
         # 15: an etiquette habit's reply: the phrasing sayable without its details first;
         # 16: "2-year" / "30-day" are no references; 17: "that's all taken care of" claims an outcome
+        # 18: answer turns take their conversation's open need as condition (open_need.py)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

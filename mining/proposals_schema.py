@@ -59,6 +59,14 @@ class EvidenceExample(_Frozen):
     conversation_id: str
     condition_turn_index: int
     action_turn_index: int
+    # the turn that said the open need an answer turn continues (mining/open_need.py); None: the
+    # condition is the condition turn's own words
+    need_turn_index: int | None = None
+
+    @property
+    def said_turn_index(self) -> int:
+        """The turn whose words the condition is."""
+        return self.condition_turn_index if self.need_turn_index is None else self.need_turn_index
 
 
 class RateComparison(_Frozen):
@@ -151,6 +159,9 @@ class GuidelineProposal(_Frozen):
     # manages the conversation rather than serving a need, so it is exported into the global
     # etiquette set that applies in every department (AgentSpec.etiquette), not into one.
     is_etiquette: bool = False
+    # the condition is the conversation's open need, its occurrences the customer's answers to
+    # `after_action` within it (mining/open_need.py); judged on the need's message at run time
+    continues_need: bool = False
     # readable rule material (mining/phrasing.py): representative turns, instance details as <TYPE>
     condition_examples: list[str] = Field(default_factory=list)
     action_examples: list[str] = Field(default_factory=list)

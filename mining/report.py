@@ -172,6 +172,8 @@ def guideline_table(guidelines: GuidelineSet, turn_text: dict[tuple[str, int], s
     rows = []
     for p in guidelines.proposals if proposals is None else proposals:
         evidence = [f"{e.conversation_id}#{e.condition_turn_index}\u2192#{e.action_turn_index}"
+                    + (f" (need: {short(turn_text.get((e.conversation_id, e.said_turn_index), ''))})"
+                       if e.need_turn_index is not None and turn_text else "")
                     + (f": {short(turn_text.get((e.conversation_id, e.condition_turn_index), ''))} \u2192 "
                        f"{short(turn_text.get((e.conversation_id, e.action_turn_index), ''))}" if turn_text else "")
                     for e in p.evidence]

@@ -178,9 +178,10 @@ def evidence_conversations(workspace: Path, guideline: ReviewedGuideline, limit:
         if rows is None:
             raise ReviewError(f"evidence conversation {example.conversation_id!r} of {guideline.guideline_id!r} "
                               f"is not in {turns_file} (re-mine after re-ingesting)")
-        low, high = example.condition_turn_index - context, example.action_turn_index + context
+        low, high = example.said_turn_index - context, example.action_turn_index + context
         window = rows.filter(pl.col("turn_index").is_between(low, high)).sort("turn_index")
-        marks = {example.condition_turn_index: "condition", example.action_turn_index: "action"}
+        marks = {example.said_turn_index: "need", example.condition_turn_index: "condition",
+                 example.action_turn_index: "action"}
         shown.append(EvidenceConversation(example.conversation_id, tuple(
             EvidenceTurn(r["turn_index"], r["role"], r["text"], marks.get(r["turn_index"], ""))
             for r in window.iter_rows(named=True))))

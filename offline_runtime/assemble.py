@@ -24,7 +24,9 @@ from guideminer.engine import (
     ReplyComposer,
     ToolArgumentExtractor,
 )
-from guideminer.engine.context_gate import PreviousMoveGate, has_after_examples
+from guideminer.engine.context_gate import OpenNeedScorer, PreviousMoveGate, continues_needs, has_after_examples
+from guideminer.engine.embedding import RewritingEmbedder
+from guideminer.engine.spec import InterchangeableWords
 from guideminer.models.embedder import TextEmbedder
 from guideminer.offline_runtime.config import RuntimeConfig
 from guideminer.offline_runtime.template_composer import TemplateComposer
@@ -36,6 +38,7 @@ class ModelPool:
 
     config: RuntimeConfig
     embedder: TextEmbedder | None = None
+    words: tuple[InterchangeableWords, ...] = ()  # the spec's interchangeable words, read by every embedding
     llamas: dict[str, Any] = field(default_factory=dict)
     distilled: Any = None
 
@@ -43,7 +46,7 @@ class ModelPool:
         if self.embedder is None:
             from guideminer.models import load_embedder
 
-            self.embedder = MemoizingEmbedder(load_embedder(self.config.embedder, self.config.embedder_backend))  # type: ignore[arg-type]
+            self.embedder = _reading(load_embedder(self.config.embedder, self.config.embedder_backend), self.words)  # type: ignore[arg-type]
         return self.embedder
 
     def llama(self, gguf: str):
@@ -86,6 +89,8 @@ def _scorer(pool: ModelPool, spec: AgentSpec) -> ConditionScorer:
         scorer = pool.distilled_models(spec).scorer
         if scorer is None:
             raise ValueError(f"{pool.config.distilled_dir} holds no distilled condition scorer")
+    if continues_needs(spec):
+        scorer = OpenNeedScorer(scorer)
     return PreviousMoveGate(scorer, pool.text_embedder(), spec) if has_after_examples(spec) else scorer
 
 
@@ -114,11 +119,17 @@ def _argument_extractor(pool: ModelPool) -> ToolArgumentExtractor | None:
     return LlamaToolArguments(pool.llama(binding.gguf), prompt=binding.prompt)
 
 
+def _reading(embedder: TextEmbedder, words: tuple[InterchangeableWords, ...]) -> MemoizingEmbedder:
+    """The engine's one shared embedder: memoised, reading interchangeable words as the spec says."""
+    return MemoizingEmbedder(RewritingEmbedder(embedder, words) if words else embedder)
+
+
 def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
                  embedder: TextEmbedder | None = None) -> Engine:
     """An engine for `spec`; `embedder` overrides the configured one (tests, shared instances)."""
     config = config or RuntimeConfig()
-    pool = ModelPool(config, MemoizingEmbedder(embedder) if embedder is not None else None)
+    words = spec.interchangeable_words
+    pool = ModelPool(config, _reading(embedder, words) if embedder is not None else None, words=words)
     matching = config.matching
     settings = EngineSettings(matching=MatchingPolicy(
         accept=matching.accept, reject=matching.reject, best_match_floor=matching.best_match_floor,

@@ -301,7 +301,8 @@ def test_need_view_skips_etiquette_detours_and_keeps_the_real_previous_move():
             for k, (r, c) in enumerate(turns)]
     assignments = pl.DataFrame(rows)
     etiquette = {2, 20, 21, 22}  # spelled name; "your name?", read-back, "anything else?"
-    occurrences, windows = occurrences_and_windows(assignments, 2, None, etiquette)
+    # open_need off: cluster 3 never opens a conversation here, so it would take need 1's place
+    occurrences, windows = occurrences_and_windows(assignments, 2, None, etiquette, open_need=False)
     first = windows.filter(pl.col("rank") == 1).join(occurrences, on=["conversation_id", "block"])
     replies = dict(first.select("condition_cluster", "agent_cluster").iter_rows())
     assert replies == {1: 10, 3: 11}  # on the whole conversation: 1 -> 20
