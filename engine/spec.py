@@ -102,6 +102,11 @@ class Guideline(_Frozen):
     # agent's previous move ("It's order 4031" means "check the tracking" when the parcel never
     # arrived and "confirm the cancellation" when the customer wanted to cancel).
     continues_need: bool = False
+    # The agent move the action makes (mined: its action cluster, with clusters of the same move
+    # phrased apart). Guidelines of one move say the same thing: right after one of them, another
+    # is no answer ("Can you confirm the last 4 digits?" after "Which card was it? The last four
+    # digits, please." from a near-duplicate rule). None: a move of its own.
+    move: str | None = None
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None

@@ -87,6 +87,8 @@ class Engine:
     ) -> None:
         self.spec = spec
         self._unbacked = unbacked_moves(spec)
+        self._moves = {g.id: g.move for d in (*spec.departments, *([spec.etiquette] if spec.etiquette else []))
+                       for g in d.guidelines if g.move is not None}
         self.router = router
         self.scorer = scorer
         self.composer = composer
@@ -199,8 +201,7 @@ class Engine:
                                                   frozenset(a.guideline_id for a in session.applied), lanes=lanes,
                                                   moves_per_topic=self.settings.matching.moves_per_topic,
                                                   unbacked=self._unbacked,
-                                                  just_made=frozenset(a.guideline_id for a in session.applied
-                                                                      if a.turn == trace.turn - 1))
+                                                  just_made=self._just_made(session, trace.turn))
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id
@@ -227,6 +228,13 @@ class Engine:
                 trace.composition.notes.append("etiquette reply asks nothing before routing: receptionist's need question added")
         self._record(session, evaluated, trace, instructions)
         return text
+
+    def _just_made(self, session: Session, turn: int) -> frozenset[str]:
+        """Guidelines the agent's previous reply made, and those of the same `move` (a
+        near-duplicate rule would make it again)."""
+        made = {a.guideline_id for a in session.applied if a.turn == turn - 1}
+        moves = {self._moves[g] for g in made if g in self._moves}
+        return frozenset(made | {g for g, move in self._moves.items() if move in moves})
 
     def _compose(self, session: Session, home: Department, evaluated: list[_Evaluated], instructions: list[Guideline],
                  observations: list[Guideline], trace: TurnTrace, timer: StageTimer) -> str:

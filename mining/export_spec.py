@@ -38,7 +38,7 @@ from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
 from guideminer.mining.claims import claim_free_part, field_free_part, states_outcome
 from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples, previous_move_examples
 from guideminer.mining.phrasing import looks_like_injection
-from guideminer.mining.proposals_schema import DepartmentSet
+from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
 
 MAX_EXAMPLES = 5
@@ -106,12 +106,39 @@ def condition_examples(reviewed: ReviewedGuideline, answered: tuple[str, ...] = 
 def with_previous_moves(spec: AgentSpec, moves: Mapping[str, tuple[str, ...]]) -> AgentSpec:
     """`spec` with each "after" guideline's `after_examples` extended by `moves` (its previous
     move's agent turns, mining/match_examples.py `previous_move_examples`)."""
-    def extended(department: Department) -> Department:
-        guidelines = tuple(g.model_copy(update={"after_examples": tuple(dict.fromkeys((*g.after_examples, *moves[g.id])))})
-                           if g.after_examples and g.id in moves else g for g in department.guidelines)
-        return department.model_copy(update={"guidelines": guidelines})
-    etiquette = extended(spec.etiquette) if spec.etiquette is not None else None
-    return spec.model_copy(update={"departments": tuple(map(extended, spec.departments)), "etiquette": etiquette})
+    return _each_guideline(spec, lambda g: g.model_copy(update={
+        "after_examples": tuple(dict.fromkeys((*g.after_examples, *moves[g.id])))}) if g.after_examples and g.id in moves else g)
+
+
+def agent_moves(workspace: Path, proposals: Mapping[str, GuidelineProposal]) -> dict[str, str]:
+    """Guideline id -> its move: the signature of the first of the agent clusters near its
+    action cluster (mining/match_examples.py `_near_agent_clusters`: one move phrased apart)."""
+    from guideminer.mining.guidelines import cluster_refs
+    from guideminer.mining.match_examples import _near_agent_clusters
+    from guideminer.mining.schema import MINING_FILES
+
+    path = Path(workspace) / MINING_FILES["clusters"]
+    if not proposals or not path.is_file():
+        return {}
+    import polars as pl
+
+    clusters = pl.read_parquet(path)
+    near, refs = _near_agent_clusters(clusters), cluster_refs(clusters)
+    return {gid: "m-" + refs[min(near.get(p.action.cluster_id, {p.action.cluster_id}))].signature[:12]
+            for gid, p in proposals.items()}
+
+
+def with_moves(spec: AgentSpec, moves: Mapping[str, str]) -> AgentSpec:
+    """`spec` with each guideline's `move` from `moves` (absent: unchanged)."""
+    return _each_guideline(spec, lambda g: g.model_copy(update={"move": moves[g.id]}) if g.id in moves else g)
+
+
+def _each_guideline(spec: AgentSpec, change) -> AgentSpec:
+    """`spec` with `change` applied to every guideline of every department and the etiquette set."""
+    def changed(department: Department) -> Department:
+        return department.model_copy(update={"guidelines": tuple(map(change, department.guidelines))})
+    etiquette = changed(spec.etiquette) if spec.etiquette is not None else None
+    return spec.model_copy(update={"departments": tuple(map(changed, spec.departments)), "etiquette": etiquette})
 
 
 def interchangeable_words(workspace: Path) -> tuple[InterchangeableWords, ...]:
@@ -308,6 +335,7 @@ def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = F
                                            mode=mode, auto_accept=auto_accept, answered=answered)
     spec = with_previous_moves(spec, previous_move_examples(
         workspace, ((g.guideline_id, g.proposal) for g in reviewed.guidelines.values()), match_examples))
+    spec = with_moves(spec, agent_moves(workspace, {g.guideline_id: g.proposal for g in reviewed.guidelines.values()}))
     spec = spec.model_copy(update={"interchangeable_words": interchangeable_words(workspace)})
     previous = load_agent_spec(out) if out is not None and Path(out).is_file() else None
     diff = diff_specs(previous, spec)

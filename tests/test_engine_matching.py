@@ -260,3 +260,22 @@ def test_a_move_that_can_only_claim_an_outcome_ranks_after_every_other_move_for_
                                                                  unbacked=unbacked_moves(spec),
                                                                  just_made=frozenset({"return_request"}))}
     assert again["warranty_question"].status is APPLIED and again["return_request"].status is GuidelineStatus.deferred
+
+
+def test_a_near_duplicate_of_the_move_just_made_counts_as_just_made():
+    """Two rules of one agent move (`Guideline.move`): right after one was said, the other says
+    the same again, so it ranks as the move just made (a loop), not as a new answer."""
+    from guideminer.engine import AgentSpec, Session
+    from guideminer.engine.session import AppliedAction
+
+    from engine_fakes import engine_fixture
+
+    data = retail_spec().model_dump()
+    orders = next(d for d in data["departments"] if d["id"] == "orders")
+    first, second, other = orders["guidelines"][:3]
+    first["move"] = second["move"] = "m-ask-order-number"
+    engine = engine_fixture(AgentSpec.model_validate(data))
+    session = Session(applied=[AppliedAction(guideline_id=first["id"], turn=1, department_id="orders")])
+    assert engine._just_made(session, 2) == frozenset({first["id"], second["id"]})
+    assert other["id"] not in engine._just_made(session, 2)
+    assert engine._just_made(session, 3) == frozenset()  # only the previous reply's moves
