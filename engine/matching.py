@@ -259,6 +259,29 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
     return out
 
 
+def endings_yield(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                  lanes: Mapping[str, str]) -> list[GuidelineDecision]:
+    """An ending and a department move never answer one message together ("That's everything on
+    my side" + the department's next step contradict each other). A department step placed by
+    the agent's previous move (`after_examples`: the flow goes on from here) defers the ending;
+    otherwise the ending, placed by the need's last step, defers the department moves that
+    matched the same sentence on its words alone (an answer to a last step read as a new need)."""
+    applied = [d for d in decisions if d.status is GuidelineStatus.applied]
+    endings = [d for d in applied if guidelines[d.guideline_id].ends_flow]
+    moves = [d for d in applied if lanes.get(d.guideline_id) == "department"]
+    if not endings or not moves:
+        return decisions
+    if any(guidelines[d.guideline_id].after_examples for d in moves):
+        deferred = {d.guideline_id: "deferred: a department step continues the need, so its flow does not end here"
+                    for d in endings}
+    else:
+        ending_topics = {d.segment for d in endings}
+        deferred = {d.guideline_id: "deferred: the need's last step was answered; an ending, not a new move, follows"
+                    for d in moves if d.segment in ending_topics}
+    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, deferred[d.guideline_id]]})
+            if d.status is GuidelineStatus.applied and d.guideline_id in deferred else d for d in decisions]
+
+
 def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Mapping[str, Guideline],
               applied_before: frozenset[str], unbacked: frozenset[str] = frozenset(),
               just_made: frozenset[str] = frozenset()) -> dict:

@@ -107,6 +107,10 @@ class Guideline(_Frozen):
     # is no answer ("Can you confirm the last 4 digits?" after "Which card was it? The last four
     # digits, please." from a near-duplicate rule). None: a move of its own.
     move: str | None = None
+    # Ends a need's flow ("That's everything on my side. Anything else?"; mined: the etiquette
+    # set's managed endings): said only when no department guideline applies this turn, since an
+    # ending before the department's next step contradicts it.
+    ends_flow: bool = False
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None

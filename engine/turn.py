@@ -21,6 +21,7 @@ from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_move
 from guideminer.engine.matching import (
     MatchingPolicy,
     assign_statuses,
+    endings_yield,
     evaluate_conditions,
     match_strength,
     message_segments,
@@ -202,6 +203,7 @@ class Engine:
                                                   moves_per_topic=self.settings.matching.moves_per_topic,
                                                   unbacked=self._unbacked,
                                                   just_made=self._just_made(session, trace.turn))
+        trace.guidelines = endings_yield(trace.guidelines, by_id, lanes)
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id

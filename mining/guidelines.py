@@ -72,6 +72,7 @@ STATE_MIN_GAIN = 0.15  # confidence gain needed to qualify a condition by conver
 # Base rate of a move over all departments: a move is generic when it follows everything in the
 # corpus; within a department with one main need, that need's own move follows most turns.
 CORPUS_BASE_RATE = True
+MANAGED_ENDINGS = True  # etiquette_occurrences
 SIGNATURE_KEYWORDS = 5
 EVIDENCE_EXAMPLES = 5
 CONDITION_KEY = ["department_id", "condition_cluster", "state", "after_move"]
@@ -95,6 +96,7 @@ class GuidelineParams(BaseModel):
     after_states: bool = True  # propose conditions qualified by the previous agent move
     corpus_base_rate: bool = CORPUS_BASE_RATE  # False: the base rate within the condition's department
     open_need: bool = OPEN_NEED  # answer turns take their conversation's open need as condition (open_need.py)
+    managed_endings: bool = MANAGED_ENDINGS  # the etiquette set also learns how need flows end
 
 
 def _digest(*parts: str, length: int = 16) -> str:
@@ -212,20 +214,25 @@ def with_states(occurrences: pl.DataFrame, every_state: bool = False) -> pl.Data
 
 
 def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_clusters: int,
-                    corpus_base_rate: bool = CORPUS_BASE_RATE) -> pl.DataFrame:
+                    corpus_base_rate: bool = CORPUS_BASE_RATE, counted: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per (condition, state, action) seen at least once, with every count and score;
-    the base rate over all departments (`corpus_base_rate`) or within the condition's own."""
+    the base rate over all departments (`corpus_base_rate`) or within the condition's own.
+    `counted` (conversation_id, condition_turn): only these occurrences are candidates, while
+    the base rate stays that of every occurrence (the etiquette set's managed endings)."""
     occ = with_states(occurrences)
     pairs = (occ.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
              .group_by("conversation_id", "condition_turn", *CONDITION_KEY, "agent_cluster")
              .agg(pl.col("action_turn").min()))
     scope_size = occ.group_by("department_id").agg(pl.col("conversation_id").n_unique().alias("scope_conversations"))
+    base = _base_rates(occurrences, windows, corpus_base_rate)  # of every occurrence
+    if counted is not None:
+        occ = occ.join(counted, on=["conversation_id", "condition_turn"], how="semi")
+        pairs = pairs.join(counted, on=["conversation_id", "condition_turn"], how="semi")
+    scope = ["base_state"] if corpus_base_rate else ["department_id", "base_state"]
     condition = occ.group_by(*CONDITION_KEY).agg(
         pl.len().alias("condition_occurrences"),
         pl.col("conversation_id").n_unique().alias("condition_conversations"))
-    scope = ["base_state"] if corpus_base_rate else ["department_id", "base_state"]
     base_state = pl.when(pl.col("state") == "after").then(pl.lit("any")).otherwise(pl.col("state")).alias("base_state")
-    base = _base_rates(occurrences, windows, corpus_base_rate)
     followed = pairs.group_by(*CANDIDATE_KEY).agg(
         pl.len().alias("followed_occurrences"),
         pl.col("conversation_id").n_unique().alias("followed_conversations"))
@@ -344,7 +351,8 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
     action_examples = generalised_examples(action.representative_texts)
     if not action_examples or all(map(is_empty_turn, action_examples)):
         return None  # a move of spelled letters, digit read-backs or bare names: no instruction in it
-    phrased = phrase_rule(condition, action, row["state"], phraser, after, continues_need)
+    ends_need = bool(row.get("ends_need", False))
+    phrased = phrase_rule(condition, action, row["state"], phraser, after, continues_need, ends_need)
     if phrased is None:
         return None
     rule, phrased_by = phrased
@@ -367,6 +375,7 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         condition_state=row["state"], condition=condition, action=action,
         action_window=params.action_window, scores=scores, counts=counts, evidence=evidence,
         phrased_by=phrased_by, is_etiquette=row.get("is_etiquette", False), continues_need=continues_need,
+        ends_need=ends_need,
         condition_examples=generalised_examples(condition.representative_texts, keep_shared=False),
         action_examples=action_examples,
         tags=list(dict.fromkeys(clean_keywords(condition.keywords, 5) + clean_keywords(action.keywords, 5))))
@@ -374,11 +383,54 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
 
 def _without_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
     table = selected.filter(~etiquette_pair(etiquette)) if etiquette else selected
-    return table.with_columns(pl.lit(False).alias("is_etiquette"))
+    return table.with_columns(pl.lit(False).alias("is_etiquette"), pl.lit(False).alias("ends_need"))
 
 
 def _only_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    return selected.filter(etiquette_pair(etiquette)).with_columns(pl.lit(True).alias("is_etiquette"))
+    """Rows answered by conversation management; their conditions are etiquette situations or
+    managed endings (`etiquette_occurrences`)."""
+    return (selected.filter(pl.col("agent_cluster").is_in(sorted(etiquette)))
+            .with_columns(pl.lit(True).alias("is_etiquette"),
+                          (~pl.col("condition_cluster").is_in(sorted(etiquette))).alias("ends_need")))
+
+
+def _select_etiquette(table: pl.DataFrame, etiquette: set[int], params: GuidelineParams) -> pl.DataFrame:
+    """The etiquette set's rows: etiquette situations by `select_candidates`; managed endings
+    only right after a given agent move of a need (state "after", no etiquette move), above the
+    same thresholds. An ending is "the need's flow is done", which the customer's last words do not say ("It's order 4031"
+    answers a question that is no last step) and the move before them does ("Would you like a
+    replacement or a refund?" is): without the previous move, an ending's reply examples would
+    close the conversation on any order number or e-mail address."""
+    managed = pl.col("condition_cluster").is_in(sorted(etiquette))
+    last_step = ~pl.col("after_move").is_in(sorted(etiquette))  # a need's step, no greeting or small talk
+    endings = table.filter(~managed & (pl.col("state") == "after") & last_step).filter(
+        (pl.col("followed_conversations") >= params.min_support)
+        & (pl.col("followed_conversations") >= params.min_support_share * pl.col("scope_conversations"))
+        & (pl.col("confidence") >= params.min_confidence)
+        & (pl.col("lift") >= params.min_lift)
+        & (pl.col("consistency") >= params.min_consistency))
+    return pl.concat([select_candidates(table.filter(managed), params), endings]).sort(
+        pl.col("followed_conversations"), pl.col("confidence"), *CANDIDATE_KEY,
+        descending=[True, True, False, False, False, False, False], nulls_last=True)
+
+
+def etiquette_occurrences(assignments: pl.DataFrame, whole: pl.DataFrame, etiquette: set[int],
+                          params: GuidelineParams) -> pl.DataFrame:
+    """(conversation_id, condition_turn) of the whole-conversation occurrences the etiquette set
+    is mined from: etiquette situations, and, with `managed_endings`, need turns that the need
+    view leaves unanswered because only conversation management follows them ("A replacement
+    please." -> "That's all sorted, anything else?"; "ok it's working again" -> the same).
+    Ending a need's flow is the same habit in every department, whatever the customer's last
+    words were; without it the agent has no move there and hands the customer off. A need turn
+    the need view answers (its move comes after a detour: name, spelling, hold) is no ending."""
+    keys = ["conversation_id", "condition_turn"]
+    managed = whole.filter(pl.col("condition_cluster").is_in(sorted(etiquette))).select(keys)
+    if not params.managed_endings:
+        return managed
+    answered, _ = occurrences_and_windows(assignments, params.action_window, None, etiquette)
+    endings = (whole.filter(~pl.col("condition_cluster").is_in(sorted(etiquette))).select(keys)
+               .join(answered.select(keys), on=keys, how="anti"))
+    return pl.concat([managed, endings]).unique()
 
 
 def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
@@ -400,11 +452,17 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
                                                        params.open_need)
         if not params.after_states:
             occurrences = occurrences.with_columns(pl.lit(None, pl.Int32).alias("previous_move"))
-        chosen = select_candidates(candidate_table(occurrences, windows, n_agent, params.corpus_base_rate), params)
-        chosen = _only_etiquette(chosen, etiquette) if global_set else _without_etiquette(chosen, etiquette)
+        counted = etiquette_occurrences(assignments, occurrences, etiquette, params) if global_set else None
+        table = candidate_table(occurrences, windows, n_agent, params.corpus_base_rate, counted)
+        if global_set:
+            chosen = _only_etiquette(_select_etiquette(table, etiquette, params), etiquette)
+        else:
+            chosen = _without_etiquette(select_candidates(table, params), etiquette)
         selected_parts.append(chosen)
-        pair_parts.append(followed_pairs(occurrences, windows).join(chosen.select(key), on=key, how="semi",
-                                                                      nulls_equal=True))
+        counted_occurrences = occurrences if counted is None else occurrences.join(
+            counted, on=["conversation_id", "condition_turn"], how="semi")
+        pair_parts.append(followed_pairs(counted_occurrences, windows).join(chosen.select(key), on=key, how="semi",
+                                                                              nulls_equal=True))
     selected = pl.concat(selected_parts, how="vertical_relaxed").sort(
         pl.col("followed_conversations"), pl.col("confidence"), *CANDIDATE_KEY,
         descending=[True, True, False, False, False, False, False], nulls_last=True)

@@ -20,6 +20,11 @@ Two proposals are one habit when
 - their action clusters are the same or near (centroid cosine >= `action_similarity`), or, for
   etiquette rules, *answer alike*: the customer turns they follow have TV <= `answered_alike`
   ("Let me bring in a supervisor" / "I've escalated your case": cosine 0.66);
+  a *managed ending* (an etiquette rule whose condition is a need turn that only conversation
+  management follows: "A replacement please." -> "That's all sorted"; guidelines.py
+  `etiquette_occurrences`) has the condition "the need's flow is done", whatever the customer's
+  last words, after the agent's last step (its state is always "after" that move): endings with
+  near actions are one habit, each last step a scope (the run-time gate accepts any of them);
 department, state and previous move do not separate habits, they become the habit's `scopes`.
 Behaviour joins etiquette rules only: conversation management is phrased freely while the
 exchange stays one habit, whereas two needs can share their first reply ("charged twice" and "I
@@ -133,7 +138,9 @@ def _described(proposal: GuidelineProposal) -> str:
 def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.ndarray],
                  params: HabitParams, profiles: tuple[Profiles, Profiles] = ({}, {})) -> list[list[int]]:
     """Indices of `proposals` grouped into habits (module docstring), in proposal order;
-    `profiles` from `exchange_profiles` (empty: no behavioural test)."""
+    `profiles` from `exchange_profiles` (empty: no behavioural test). Managed endings
+    (`ends_need`) with near actions are one habit whatever the last step was, and an ending
+    never joins a rule about the customer's own words."""
     if not proposals:
         return []
     conditions, actions = [p.condition.cluster_id for p in proposals], [p.action.cluster_id for p in proposals]
@@ -141,13 +148,18 @@ def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.nda
     both_etiquette = etiquette[:, None] & etiquette[None, :]
     condition_alike = _alike(conditions, profiles[0], params.answered_alike) & both_etiquette
     action_alike = _alike(actions, profiles[1], params.answered_alike) & both_etiquette
+    # a managed ending's condition is "the need's flow is done", whatever the last words were
+    ending = np.asarray([p.ends_need for p in proposals])
+    ends_alike = ending[:, None] & ending[None, :]  # after any last step: the scopes keep each move
     condition = _similarity(conditions, centroids)
     action = _similarity(actions, centroids)
     # wording joins etiquette rules only: two department rules worded alike can be different acts
     # (SGD: one gold pair lost and held-out next action 0.531 -> 0.506 when they merged too)
     described = [_described(p) if p.is_etiquette else f"\0{i}" for i, p in enumerate(proposals)]
     worded_alike = np.asarray(described, dtype=object)[:, None] == np.asarray(described, dtype=object)[None, :]
-    near = (condition >= params.condition_similarity) | (worded_alike if params.merge_by_wording else False) | condition_alike
+    near = ((condition >= params.condition_similarity) | (worded_alike if params.merge_by_wording else False)
+            | condition_alike)
+    near = np.where(ending[:, None] | ending[None, :], ends_alike, near)  # endings join endings only
     same = near & ((action >= params.action_similarity) | action_alike)
     same &= np.asarray([p.is_etiquette for p in proposals])[:, None] == np.asarray([p.is_etiquette for p in proposals])[None, :]
     continuing = np.asarray([p.continues_need for p in proposals])  # judged on another message at run time

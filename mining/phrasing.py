@@ -170,9 +170,10 @@ class ReadablePhraser:
 
     def phrase(self, condition: ClusterRef, action: ClusterRef, state: ConditionState,
                draft: PhrasedRule | None = None, after: ClusterRef | None = None,
-               continues_need: bool = False) -> PhrasedRule | None:
+               continues_need: bool = False, ends_need: bool = False) -> PhrasedRule | None:
         """`continues_need`: the condition is the open need and the customer now answers the
-        agent's previous move (mining/open_need.py), so the quote is the need, not the answer."""
+        agent's previous move (mining/open_need.py), so the quote is the need, not the answer.
+        `ends_need`: the customer answers a need's last step, whatever the words."""
         said = generalised_examples(condition.representative_texts, keep_shared=False)
         done = generalised_examples(action.representative_texts)
         if not said or not done or is_empty_turn(done[0]):
@@ -184,11 +185,13 @@ class ReadablePhraser:
         lead = {"any": "", "first": ", opening the conversation,", "later": ", later in the conversation,",
                 "after": ""}[state]
         condition_text = f"the customer{lead} {says} (e.g. {_quote(example)})"
-        if state == "after" and after is not None:
-            previous = generalised_examples(after.representative_texts)
-            if previous:
-                link = ", and then answers the agent's" if continues_need else " in reply to the agent's"
-                condition_text += f"{link} {_quote(previous[0])}"
+        previous = generalised_examples(after.representative_texts) if state == "after" and after is not None else []
+        if previous and ends_need:
+            condition_text = (f"the customer answers the last step of their need (e.g. {_quote(example)} "
+                              f"after the agent's {_quote(previous[0])})")
+        elif previous:
+            link = ", and then answers the agent's" if continues_need else " in reply to the agent's"
+            condition_text += f"{link} {_quote(previous[0])}"
         instruction = describe_agent(done[0], _LEAD_VERBS.get(move_verb(action)))
         action_text = instruction if "\u201c" in instruction else f"{instruction} (e.g. {_quote(done[0])})"
         return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
@@ -211,11 +214,12 @@ def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:
 
 def phrase_rule(condition: ClusterRef, action: ClusterRef, state: ConditionState,
                 phraser: RulePhraser | None = None, after: ClusterRef | None = None,
-                continues_need: bool = False) -> tuple[PhrasedRule, str] | None:
+                continues_need: bool = False, ends_need: bool = False) -> tuple[PhrasedRule, str] | None:
     """The checked rule and who phrased it; None when even the keyword template is unsafe. A
     phraser rewrites the readable draft, which already names the previous agent move of an
     "after" rule; the keyword template is the last resort."""
-    readable = ReadablePhraser().phrase(condition, action, state, after=after, continues_need=continues_need)
+    readable = ReadablePhraser().phrase(condition, action, state, after=after, continues_need=continues_need,
+                                        ends_need=ends_need)
     keywords = TemplatePhraser().phrase(condition, action, state, after=after)
     draft = readable if readable is not None and check_rule(readable, condition) is None else None
     if phraser is not None:

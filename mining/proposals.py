@@ -144,7 +144,7 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
         action = (proposal.action.model_copy(update={"representative_texts": replies})
                   if len(replies) >= 2 else proposal.action)
         phrased = phrase_rule(condition, action, proposal.condition_state, phraser, proposal.after_action,
-                              proposal.continues_need) if len(texts) >= 2 else None
+                              proposal.continues_need, proposal.ends_need) if len(texts) >= 2 else None
         if phrased is None:
             out.append(proposal)
             continue
@@ -276,6 +276,7 @@ def proposal_steps() -> list[Step]:
         # 15: an etiquette habit's reply: the phrasing sayable without its details first;
         # 16: "2-year" / "30-day" are no references; 17: "that's all taken care of" claims an outcome
         # 18: answer turns take their conversation's open need as condition (open_need.py)
+        # 19: a need turn answered only by conversation management is answered by it (managed endings)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

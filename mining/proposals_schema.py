@@ -162,6 +162,10 @@ class GuidelineProposal(_Frozen):
     # the condition is the conversation's open need, its occurrences the customer's answers to
     # `after_action` within it (mining/open_need.py); judged on the need's message at run time
     continues_need: bool = False
+    # an etiquette rule whose condition is the customer's answer to a need's last step, answered
+    # by conversation management ("A replacement please." -> "That's everything on my side"):
+    # how need flows end (guidelines.py `etiquette_occurrences`)
+    ends_need: bool = False
     # readable rule material (mining/phrasing.py): representative turns, instance details as <TYPE>
     condition_examples: list[str] = Field(default_factory=list)
     action_examples: list[str] = Field(default_factory=list)

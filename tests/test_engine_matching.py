@@ -279,3 +279,27 @@ def test_a_near_duplicate_of_the_move_just_made_counts_as_just_made():
     assert engine._just_made(session, 2) == frozenset({first["id"], second["id"]})
     assert other["id"] not in engine._just_made(session, 2)
     assert engine._just_made(session, 3) == frozenset()  # only the previous reply's moves
+
+
+def test_an_ending_and_a_department_move_never_answer_one_message_together():
+    from guideminer.engine import Guideline
+    from guideminer.engine.matching import endings_yield
+
+    guidelines = {
+        "end": Guideline(id="end", condition="answers a last step", action="close", ends_flow=True,
+                         after_examples=("Replacement or refund?",)),
+        "step": Guideline(id="step", condition="damaged item", action="arrange it", after_examples=("Photo?",)),
+        "words": Guideline(id="words", condition="a new need", action="ask for the order number"),
+        "other": Guideline(id="other", condition="warranty", action="explain the warranty"),
+    }
+    lanes = {"end": "etiquette", "step": "department", "words": "department", "other": "department"}
+    status = lambda out: {d.guideline_id: d.status for d in out}  # noqa: E731
+    # a department step placed by the previous move: the flow goes on, the ending waits
+    out = status(endings_yield([_applied("end", 0.9), _applied("step", 0.8)], guidelines, lanes))
+    assert out == {"end": GuidelineStatus.deferred, "step": APPLIED}
+    # only a word match in the same sentence: the answer to the last step is no new need
+    out = status(endings_yield([_applied("end", 0.9), _applied("words", 0.8), _applied("other", 0.8, "warranty?")],
+                               guidelines, lanes))
+    assert out == {"end": APPLIED, "words": GuidelineStatus.deferred, "other": APPLIED}  # another sentence stays
+    alone = [_applied("words", 0.8)]
+    assert endings_yield(alone, guidelines, lanes) == alone
