@@ -74,6 +74,14 @@ def occurrences_and_windows(assignments: pl.DataFrame, action_window: int,
                            pl.col("cluster_id").alias("condition_cluster"), "confidence",
                            pl.when(pl.col("turn_index") == pl.col("first_turn")).then(pl.lit("first"))
                            .otherwise(pl.lit("later")).alias("state"), "previous_move", "said_turn"))
+    if skip:
+        # on the need view a need's own turn after conversation management ("How can I help
+        # you?", small talk) is placed nowhere by it: no "after" state (an answer turn keeps the
+        # etiquette question it answers, e.g. the identification question, as its place)
+        own = pl.col("said_turn") == pl.col("condition_turn")
+        occurrences = occurrences.with_columns(
+            pl.when(own & pl.col("previous_move").is_in(sorted(skip))).then(None)
+            .otherwise(pl.col("previous_move")).alias("previous_move"))
     return occurrences, agents
 
 

@@ -13,7 +13,10 @@ Definitions (every number in a proposal can be re-derived from its `counts`):
   to a need comes after such a detour ("I need to close my account" -> "your name please?" ->
   spelled name -> read-back -> hold -> the answer), and without the view the need's action
   window holds only the detour. "after" states keep the real previous agent move (what the
-  engine's context gate sees). The global etiquette set is mined on the whole conversation and
+  engine's context gate sees), except that a need's own turn after an etiquette move ("How can I
+  help you?", small talk) has none: that qualifier places it nowhere in a need's flow, and on
+  calls it gated need rules on one phrasing of the greeting (call-style routing 0.53 -> 0.69 without
+  it, docs/results.md); an answer turn keeps the etiquette question it answers (identification). The global etiquette set is mined on the whole conversation and
   keeps only etiquette situations answered by etiquette moves.
 - department: with the miner's routing (conversation_departments), every count is taken within
   one department's conversations and each proposal belongs to that department

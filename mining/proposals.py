@@ -112,6 +112,7 @@ def evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | Non
     if turns is None or not proposals:
         return {}
     keys = [k for p in proposals for which in _EVIDENCE_TURNS for k in _keys(p, which)]
+    keys += [(c, i - 1) for p in proposals if p.ends_need for c, i in _keys(p, "condition_turn_index")]
     wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
                           schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
     return {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
@@ -143,7 +144,11 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
         condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
         action = (proposal.action.model_copy(update={"representative_texts": replies})
                   if len(replies) >= 2 else proposal.action)
-        phrased = phrase_rule(condition, action, proposal.condition_state, phraser, proposal.after_action,
+        after = proposal.after_action
+        if proposal.ends_need and (pair := _last_step_pair(proposal, said)) is not None:
+            condition, after = (condition.model_copy(update={"representative_texts": [pair[1]]}),
+                                after.model_copy(update={"representative_texts": [pair[0]]}))
+        phrased = phrase_rule(condition, action, proposal.condition_state, phraser, after,
                               proposal.continues_need, proposal.ends_need) if len(texts) >= 2 else None
         if phrased is None:
             out.append(proposal)
@@ -152,6 +157,16 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
         out.append(proposal.model_copy(update={"condition_text": rule.condition_text, "action_text": rule.action_text,
                                                "rule_text": rule.rule_text, "phrased_by": by}))
     return out
+
+
+def _last_step_pair(proposal: GuidelineProposal, said: dict[tuple[str, int], str]) -> tuple[str, str] | None:
+    """(the agent's last step, the customer's answer) of the ending's first evidence conversation
+    that has both: an ending merges many last steps, and quoting a step and an answer from two
+    conversations reads as nonsense ("The new address is ..." after "An exchange is no problem")."""
+    for c, i in _keys(proposal, "condition_turn_index"):
+        if (c, i - 1) in said and (c, i) in said:
+            return said[(c, i - 1)], said[(c, i)]
+    return None
 
 
 def _replies_first(proposal: GuidelineProposal, replies: list[str]) -> list[str]:
@@ -262,7 +277,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=19),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=20),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -277,6 +292,7 @@ def proposal_steps() -> list[Step]:
         # 16: "2-year" / "30-day" are no references; 17: "that's all taken care of" claims an outcome
         # 18: answer turns take their conversation's open need as condition (open_need.py)
         # 19: a need turn answered only by conversation management is answered by it (managed endings)
+        # 20: no "after" state on an etiquette move for a need's own turn; an ending quotes one step/answer pair
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

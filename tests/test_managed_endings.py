@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from proposals_world import _seq, assignments_from, clusters_table
+from proposals_world import _seq, assignments_from, clusters_table, turns_table
 
 from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
 from guideminer.mining.habits import merge_habits
@@ -27,9 +27,12 @@ AGENT = {
 }
 
 
+SEQUENCES = {**{f"d{i}": _seq("c1", "a10", "c3", "a11", "c5", "a19", "c9", "a18") for i in range(8)},
+             **{f"b{i}": _seq("c2", "a12", "c6", "a19", "c9", "a18") for i in range(8)}}
+
+
 def _proposals(managed_endings: bool = True):
-    sequences = {**{f"d{i}": _seq("c1", "a10", "c3", "a11", "c5", "a19", "c9", "a18") for i in range(8)},
-                 **{f"b{i}": _seq("c2", "a12", "c6", "a19", "c9", "a18") for i in range(8)}}
+    sequences = SEQUENCES
     clusters = clusters_table(CUSTOMER, AGENT).with_columns(pl.col("cluster_id").is_in([9, 18, 19]).alias("is_etiquette"))
     assignments = assignments_from(sequences)
     proposals = propose_guidelines(assignments, clusters, GuidelineParams(managed_endings=managed_endings))
@@ -48,3 +51,15 @@ def test_answers_to_each_last_step_end_the_flow_as_one_habit_placed_by_the_steps
 
 def test_without_managed_endings_no_rule_ends_a_need():
     assert not [p for p in _proposals(False) if p.ends_need or (p.is_etiquette and p.action.cluster_id == 19)]
+
+
+def test_an_ending_quotes_a_last_step_and_its_answer_from_one_conversation():
+    from guideminer.mining.proposals import phrase_from_evidence
+
+    texts = {cid: t for spec in (CUSTOMER, AGENT) for cid, (_, t) in spec.items()}
+    turns = turns_table(SEQUENCES, texts)
+    (ending,) = phrase_from_evidence([p for p in _proposals() if p.ends_need], turns)
+    pairs = {(s, a) for c, i in ((e.conversation_id, e.condition_turn_index) for e in ending.evidence)
+             for s, a in [(turns.filter((turns["conversation_id"] == c) & (turns["turn_index"] == i - 1))["text"][0],
+                           turns.filter((turns["conversation_id"] == c) & (turns["turn_index"] == i))["text"][0])]}
+    assert any(f"\u201c{a}\u201d after the agent's \u201c{s}\u201d" in ending.condition_text for s, a in pairs)

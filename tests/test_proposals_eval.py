@@ -307,7 +307,9 @@ def test_need_view_skips_etiquette_detours_and_keeps_the_real_previous_move():
     replies = dict(first.select("condition_cluster", "agent_cluster").iter_rows())
     assert replies == {1: 10, 3: 11}  # on the whole conversation: 1 -> 20
     after = dict(occurrences.select("condition_cluster", "previous_move").iter_rows())
-    assert after == {1: None, 3: 22}
+    assert after == {1: None, 3: None}  # a need's own turn after "anything else?" (etiquette) is placed by no move
+    kept, _ = occurrences_and_windows(assignments, 2, None, {2, 20, 21}, open_need=False)
+    assert dict(kept.select("condition_cluster", "previous_move").iter_rows()) == {1: None, 3: 22}  # 22 a need's move
     whole, whole_windows = occurrences_and_windows(assignments, 2, None)
     assert set(whole["condition_cluster"]) == {1, 2, 3}
     assert whole_windows.filter(pl.col("rank") == 1).join(whole, on=["conversation_id", "block"]).filter(
