@@ -21,10 +21,13 @@ stay rejected; explicit decisions always win.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import polars as pl
 
 from guideminer.engine.spec import (
     AgentSpec,
@@ -36,10 +39,15 @@ from guideminer.engine.spec import (
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
 from guideminer.mining.claims import claim_free_part, field_free_part, states_outcome
-from guideminer.mining.match_examples import MATCH_EXAMPLES, matching_examples, previous_move_examples
+from guideminer.mining.guidelines import cluster_refs
+from guideminer.mining.match_examples import (
+    MATCH_EXAMPLES, matching_examples, near_agent_clusters, previous_move_examples,
+)
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
+from guideminer.mining.schema import MINING_FILES
+from guideminer.mining.slots import SlotClass, class_targets
 
 MAX_EXAMPLES = 5
 AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.2, "min_lift": 2.0}
@@ -112,18 +120,12 @@ def with_previous_moves(spec: AgentSpec, moves: Mapping[str, tuple[str, ...]]) -
 
 def agent_moves(workspace: Path, proposals: Mapping[str, GuidelineProposal]) -> dict[str, str]:
     """Guideline id -> its move: the signature of the first of the agent clusters near its
-    action cluster (mining/match_examples.py `_near_agent_clusters`: one move phrased apart)."""
-    from guideminer.mining.guidelines import cluster_refs
-    from guideminer.mining.match_examples import _near_agent_clusters
-    from guideminer.mining.schema import MINING_FILES
-
+    action cluster (mining/match_examples.py `near_agent_clusters`: one move phrased apart)."""
     path = Path(workspace) / MINING_FILES["clusters"]
     if not proposals or not path.is_file():
         return {}
-    import polars as pl
-
     clusters = pl.read_parquet(path)
-    near, refs = _near_agent_clusters(clusters), cluster_refs(clusters)
+    near, refs = near_agent_clusters(clusters), cluster_refs(clusters)
     return {gid: "m-" + refs[min(near.get(p.action.cluster_id, {p.action.cluster_id}))].signature[:12]
             for gid, p in proposals.items()}
 
@@ -144,11 +146,6 @@ def _each_guideline(spec: AgentSpec, change) -> AgentSpec:
 def interchangeable_words(workspace: Path) -> tuple[InterchangeableWords, ...]:
     """The workspace's slot classes (mining/slot_classes.json, absent: none) as the engine reads
     them: each member as what mining rewrote it to (mining/slots.py `class_targets`)."""
-    import json
-
-    from guideminer.mining.schema import MINING_FILES
-    from guideminer.mining.slots import SlotClass, class_targets
-
     path = Path(workspace) / MINING_FILES["slots"]
     if not path.is_file():
         return ()

@@ -85,7 +85,7 @@ def matching_examples(workspace: Path, proposals: Iterable[tuple[str, GuidelineP
     return examples
 
 
-def _near_agent_clusters(clusters: pl.DataFrame) -> dict[int, set[int]]:
+def near_agent_clusters(clusters: pl.DataFrame) -> dict[int, set[int]]:
     """Agent cluster -> itself and the agent clusters whose centroids are within ACTION_SIMILARITY."""
     agents = clusters.filter(pl.col("role").cast(pl.String) == "agent")
     if agents.is_empty():
@@ -112,7 +112,7 @@ def previous_move_examples(workspace: Path, proposals: Iterable[tuple[str, Guide
              for key, p in proposals if p.after_action is not None}
     if not after or limit <= 0:
         return {}
-    near = _near_agent_clusters(pl.read_parquet(workspace / MINING_FILES["clusters"]))
+    near = near_agent_clusters(pl.read_parquet(workspace / MINING_FILES["clusters"]))
     wanted_moves = {key: {n for cid in moves for n in near.get(cid, {cid})} for key, moves in after.items()}
     turns = scan_turns(workspace).select("conversation_id", "turn_index", pl.col("role").cast(pl.String), "text").collect()
     followed = (turns.sort("conversation_id", "turn_index")

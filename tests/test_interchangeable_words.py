@@ -13,7 +13,7 @@ from guideminer.engine import Guideline, Message
 from guideminer.engine.embedding import EmbeddingConditionScorer, RewritingEmbedder
 from guideminer.engine.spec import InterchangeableWords
 from guideminer.mining.export_spec import interchangeable_words
-from guideminer.mining.match_examples import _near_agent_clusters
+from guideminer.mining.match_examples import near_agent_clusters
 
 PRODUCTS = InterchangeableWords(replacement="item", members=("toaster", "smartwatch", "air fryer"))
 
@@ -49,8 +49,8 @@ def test_export_reads_slot_classes_as_mining_rewrote_them(tmp_path):
     assert interchangeable_words(tmp_path / "nowhere") == ()
 
 
-def test_near_agent_clusters_are_one_move_phrased_apart():
+def testnear_agent_clusters_are_one_move_phrased_apart():
     a, b, c = np.eye(3)[0], np.eye(3)[0] * 0.9 + np.eye(3)[1] * 0.3, np.eye(3)[2]
     clusters = pl.DataFrame({"cluster_id": [10, 11, 12, 1], "role": ["agent", "agent", "agent", "customer"],
                              "centroid": [a.tolist(), b.tolist(), c.tolist(), a.tolist()]})
-    assert _near_agent_clusters(clusters) == {10: {10, 11}, 11: {10, 11}, 12: {12}}
+    assert near_agent_clusters(clusters) == {10: {10, 11}, 11: {10, 11}, 12: {12}}
