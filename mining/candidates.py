@@ -114,13 +114,15 @@ def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_cl
     """One row per (condition, state, action) seen at least once, with every count and score;
     the base rate over all departments (`corpus_base_rate`) or within the condition's own.
     `counted` (conversation_id, condition_turn): only these occurrences are candidates, while
-    the base rate stays that of every occurrence (the etiquette set's managed endings)."""
+    the base rate stays that of every occurrence (the etiquette set's managed endings);
+    `counted_share` is the share of a condition's occurrences that are counted (1 without)."""
     occ = with_states(occurrences)
     pairs = (occ.join(windows.filter(pl.col("agent_cluster").is_not_null()), on=["conversation_id", "block"])
              .group_by("conversation_id", "condition_turn", *CONDITION_KEY, "agent_cluster")
              .agg(pl.col("action_turn").min()))
     scope_size = occ.group_by("department_id").agg(pl.col("conversation_id").n_unique().alias("scope_conversations"))
     base = _base_rates(occurrences, windows, corpus_base_rate)  # of every occurrence
+    every = occ.group_by(*CONDITION_KEY).agg(pl.len().alias("every_occurrence"))
     if counted is not None:
         occ = occ.join(counted, on=["conversation_id", "condition_turn"], how="semi")
         pairs = pairs.join(counted, on=["conversation_id", "condition_turn"], how="semi")
@@ -140,8 +142,11 @@ def candidate_table(occurrences: pl.DataFrame, windows: pl.DataFrame, n_agent_cl
             .join(base, on=[*scope, "agent_cluster"], nulls_equal=True).drop("base_state")
             .join(consistency, on=CONDITION_KEY, how="left", nulls_equal=True)
             .join(scope_size, on="department_id", how="left", nulls_equal=True)
+            .join(every, on=CONDITION_KEY, nulls_equal=True)
             .with_columns((pl.col("followed_occurrences") / pl.col("condition_occurrences")).alias("confidence"),
-                          (pl.col("action_occurrences") / pl.col("all_occurrences")).alias("base_rate"))
+                          (pl.col("action_occurrences") / pl.col("all_occurrences")).alias("base_rate"),
+                          (pl.col("condition_occurrences") / pl.col("every_occurrence")).alias("counted_share"))
+            .drop("every_occurrence")
             .with_columns((pl.col("confidence") / pl.col("base_rate")).alias("lift"),
                           pl.col("consistency").fill_null(0.0), pl.col("top_move_share").fill_null(0.0))
             .sort(*CANDIDATE_KEY, nulls_last=True))

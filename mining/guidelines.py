@@ -75,6 +75,11 @@ MIN_CONSISTENCY = 0.2
 PER_DEPARTMENT = True  # mine each department's conversations apart (module docstring)
 STATE_MIN_GAIN = 0.15  # confidence gain needed to qualify a condition by conversation state
 MANAGED_ENDINGS = True  # etiquette_occurrences
+# An ending is what most such answers after that step get (the share of them that only
+# conversation management follows): after a step where the flow often goes on ("It's <EMAIL>"
+# after "confirm the e-mail address?" ends an e-mail change and leads to the reset link of a
+# password reset) closing would end a need half done (docs/results.md "Answers belong to the open need")
+ENDING_MIN_SHARE = 0.5
 SIGNATURE_KEYWORDS = 5
 EVIDENCE_EXAMPLES = 5
 
@@ -211,6 +216,7 @@ def _select_etiquette(table: pl.DataFrame, etiquette: set[int], params: Guidelin
     endings = table.filter(~managed & (pl.col("state") == "after") & last_step).filter(
         (pl.col("followed_conversations") >= params.min_support)
         & (pl.col("followed_conversations") >= params.min_support_share * pl.col("scope_conversations"))
+        & (pl.col("counted_share") >= ENDING_MIN_SHARE)
         & (pl.col("confidence") >= params.min_confidence)
         & (pl.col("lift") >= params.min_lift)
         & (pl.col("consistency") >= params.min_consistency))
