@@ -63,3 +63,14 @@ def test_an_ending_quotes_a_last_step_and_its_answer_from_one_conversation():
              for s, a in [(turns.filter((turns["conversation_id"] == c) & (turns["turn_index"] == i - 1))["text"][0],
                            turns.filter((turns["conversation_id"] == c) & (turns["turn_index"] == i))["text"][0])]}
     assert any(f"\u201c{a}\u201d after the agent's \u201c{s}\u201d" in ending.condition_text for s, a in pairs)
+
+
+def test_a_step_after_which_the_flow_mostly_goes_on_is_no_last_step():
+    """After "The last 4 digits?" most answers get the refund (a department move): closing there
+    would end a need half done, so only the replacement question stays a last step."""
+    going_on = {f"r{i}": _seq("c2", "a12", "c6", "a10", "c9", "a18") for i in range(12)}
+    clusters = clusters_table(CUSTOMER, AGENT).with_columns(pl.col("cluster_id").is_in([9, 18, 19]).alias("is_etiquette"))
+    assignments = assignments_from({**SEQUENCES, **going_on})
+    endings = [p for p in merge_habits(propose_guidelines(assignments, clusters), clusters, assignments=assignments)
+               if p.ends_need]
+    assert [{s.after_action_cluster_id for s in p.scopes} for p in endings] == [{11}]
