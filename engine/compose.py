@@ -85,8 +85,7 @@ def unbacked_moves(spec: AgentSpec) -> frozenset[str]:
     claim-free parts), and no tool. Matching ranks them after every other applied move for a
     topic, so another approved move that matched answers in full; without one, the part is
     sent (or the hand-off), never a claimed cancellation."""
-    sets = [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
-    return frozenset(g.id for d in sets for g in d.guidelines
+    return frozenset(g.id for d in spec.guideline_sets for g in d.guidelines
                      if not g.tools and _claims_only(g.id, d.canned_responses, or_parts=True))
 
 

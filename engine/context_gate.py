@@ -48,8 +48,9 @@ class OpenNeedScorer:
         self.model_id = f"{scorer.model_id}+open-need"
 
     def score(self, conversation: Sequence[Message], guidelines: Sequence[Guideline]) -> Mapping[str, ConditionScore]:
-        scores = dict(self.inner.score(conversation, guidelines))
         continuing = [g for g in guidelines if g.continues_need]
+        others = [g for g in guidelines if not g.continues_need]
+        scores = dict(self.inner.score(conversation, others)) if others else {}
         if not continuing:
             return scores
         best = {g.id: 0.0 for g in continuing}
@@ -63,12 +64,8 @@ class OpenNeedScorer:
         return {**scores, **{gid: ConditionScore(score=value, fresh=None) for gid, value in best.items()}}
 
 
-def _guideline_sets(spec: AgentSpec):
-    return [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
-
-
 def has_after_examples(spec: AgentSpec) -> bool:
-    return any(g.after_examples for d in _guideline_sets(spec) for g in d.guidelines)
+    return any(g.after_examples for d in spec.guideline_sets for g in d.guidelines)
 
 
 class PreviousMoveGate:
@@ -84,7 +81,7 @@ class PreviousMoveGate:
         self._examples = TextVectorCache(embedder)
         self._messages = embedder if isinstance(embedder, MemoizingEmbedder) else MemoizingEmbedder(embedder)
         if spec is not None:
-            self._examples.ensure([t for d in _guideline_sets(spec) for g in d.guidelines for t in g.after_examples])
+            self._examples.ensure([t for d in spec.guideline_sets for g in d.guidelines for t in g.after_examples])
 
     def score(self, conversation: Sequence[Message], guidelines: Sequence[Guideline]) -> Mapping[str, ConditionScore]:
         scores = dict(self.inner.score(conversation, guidelines))

@@ -108,8 +108,8 @@ class Guideline(_Frozen):
     # digits, please." from a near-duplicate rule). None: a move of its own.
     move: str | None = None
     # Ends a need's flow ("That's everything on my side. Anything else?"; mined: the etiquette
-    # set's managed endings): said only when no department guideline applies this turn, since an
-    # ending before the department's next step contradicts it.
+    # set's managed endings): never said together with a department move (matching.endings_yield:
+    # a department step placed by the previous move wins; else the ending wins over word matches).
     ends_flow: bool = False
     action: str | None = None
     tools: tuple[str, ...] = ()
@@ -239,6 +239,11 @@ class AgentSpec(_Frozen):
         if problems:
             raise SpecReferenceError(problems)
         return self
+
+    @property
+    def guideline_sets(self) -> tuple[Department, ...]:
+        """Every department and then the etiquette set, if any: all the guidelines of the agent."""
+        return (*self.departments, *((self.etiquette,) if self.etiquette is not None else ()))
 
     def department(self, department_id: str) -> Department:
         for department in self.departments:

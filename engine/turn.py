@@ -88,8 +88,7 @@ class Engine:
     ) -> None:
         self.spec = spec
         self._unbacked = unbacked_moves(spec)
-        self._moves = {g.id: g.move for d in (*spec.departments, *([spec.etiquette] if spec.etiquette else []))
-                       for g in d.guidelines if g.move is not None}
+        self._moves = {g.id: g.move for d in spec.guideline_sets for g in d.guidelines if g.move is not None}
         self.router = router
         self.scorer = scorer
         self.composer = composer

@@ -89,8 +89,7 @@ def learn_fit_labels(fit: Path, spec: AgentSpec, gold: AgentGold) -> FitLabels:
     conditions = proposal_conditions(assignments, labels, routed, etiquette, mined_open_need(mined))
     proposals = {p.guideline_id: p for p in mined.proposals}
     action_labels, condition_labels = {}, {}
-    departments = [*spec.departments, *([spec.etiquette] if spec.etiquette else [])]
-    for guideline in (g for d in departments for g in d.guidelines):
+    for guideline in (g for d in spec.guideline_sets for g in d.guidelines):
         proposal = proposals.get(mined_proposal_id(guideline) or "")
         if proposal is None:
             continue

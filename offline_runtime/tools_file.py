@@ -89,17 +89,15 @@ class ToolsFileError(ValueError):
 
 def declared_tools(spec: AgentSpec) -> dict[str, list[ToolSpec]]:
     """Tool name -> its declarations (one per department declaring it)."""
-    sets = [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
     found: dict[str, list[ToolSpec]] = {}
-    for department in sets:
+    for department in spec.guideline_sets:
         for tool in department.tools:
             found.setdefault(tool.name, []).append(tool)
     return found
 
 
 def used_tools(spec: AgentSpec) -> set[str]:
-    sets = [*spec.departments, *([spec.etiquette] if spec.etiquette is not None else [])]
-    return {t for d in sets for g in d.guidelines for t in g.tools}
+    return {t for d in spec.guideline_sets for g in d.guidelines for t in g.tools}
 
 
 def load_tools_file(path: Path | None, spec: AgentSpec) -> BoundTools:
