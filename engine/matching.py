@@ -231,7 +231,8 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
     or the whole message) per lane (`lanes`: guideline id -> "etiquette" | "department"; a
     greeting and the answer to the need are two lanes); high-criticality guidelines are never
     deferred by this cap (module docstring, item 5). `unbacked` moves (compose.unbacked_moves:
-    only replies claiming an outcome, no tool) rank after every other move, and a move `just_made`
+    only replies claiming an outcome, no tool; not a `placed_step`) rank after every other
+    move, and a move `just_made`
     (the agent's previous reply) after those: saying the same thing again in answer to a new
     message is a loop ("I'll need the order number" once more after the customer gave it), and
     an honest hand-off for an unbacked move beats it."""
@@ -282,13 +283,27 @@ def endings_yield(decisions: list[GuidelineDecision], guidelines: Mapping[str, G
             if d.status is GuidelineStatus.applied and d.guideline_id in deferred else d for d in decisions]
 
 
+def placed_step(guideline: Guideline) -> bool:
+    """A step of the open need that holds only after one agent move (`continues_need` and
+    `after_examples`): when it applies, the agent's previous move placed the conversation at it.
+    It is not ranked after the other moves for being `unbacked` (only a claim, no tool): a weaker
+    match would answer in its place ("its jane@example.com" after "could you confirm the email?"
+    in a password reset got the question for the email again, or the closing), where the honest
+    hand-off is the answer until a tool sends the link. (Ranking placed steps before every other
+    move was measured too: docs/results.md.)"""
+    return guideline.continues_need and bool(guideline.after_examples)
+
+
 def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Mapping[str, Guideline],
               applied_before: frozenset[str], unbacked: frozenset[str] = frozenset(),
               just_made: frozenset[str] = frozenset()) -> dict:
     """key -> ids of the `keep` most important decisions with that key, most important first."""
     ranked: dict = {}
-    for decision in sorted(decisions, key=lambda d: (d.guideline_id in just_made, d.guideline_id in unbacked,
-                                                     _importance(d, guidelines, applied_before))):
+    def rank(d: GuidelineDecision) -> tuple:
+        demoted = d.guideline_id in unbacked and not placed_step(guidelines[d.guideline_id])
+        return d.guideline_id in just_made, demoted, _importance(d, guidelines, applied_before)
+
+    for decision in sorted(decisions, key=rank):
         ranked.setdefault(key(decision), [])
         if len(ranked[key(decision)]) < keep:
             ranked[key(decision)].append(decision.guideline_id)

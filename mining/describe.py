@@ -77,20 +77,44 @@ def _swap(text: str, table: dict[str, str]) -> str:
     return _WORD.sub(one, text)
 
 
-def _first_sentence(text: str) -> str:
-    """The first sentence that is not a greeting, filler or small talk (leading fillers cut)."""
+def _first_sentence(text: str, keywords: tuple[str, ...] = ()) -> str:
+    """The sentence that says the need: of the sentences that are not a greeting, filler or small
+    talk (leading fillers cut), the first naming one of the cluster's `keywords` (else the first).
+    Why keywords: they are the cluster's class-based tf-idf words, the ones that tell its turns from
+    other clusters', so a sentence of style every cluster's customers say ("This is ridiculous.")
+    names none of them; no word list of one corpus's manners is needed. A leading or trailing
+    clause that names none is cut when the rest of the sentence names one: a lead of at most three
+    words ("Long story short, ..."; not a detail, a yes or a no) or a trailing question ("..., can
+    you help me with that?")."""
     parts = [p for p in re.split(r"(?<=[.!?)])\s+", text.strip()) if p]
     cut = [_clean(_FILLER.sub("", p)) for p in parts]
     meaningful = [c for p, c in zip(parts, cut) if c and not _GREETING.match(p) and not _SOCIAL.match(c)]
-    return (meaningful or [c for c in cut if c] or parts)[0].strip()
+    candidates = meaningful or [c for c in cut if c] or parts
+    words = {w for k in keywords for w in k.lower().split()}
+    if not words:
+        return candidates[0].strip()
+    best = next((c for c in candidates if _names(c, words)), candidates[0])
+    lead, comma, rest = best.partition(", ")
+    if (comma and len(lead.split()) <= 3 and "<" not in lead and not _AGREE.match(lead) and not _DECLINE.match(lead)
+            and not _names(lead, words) and _names(rest, words)):
+        best = rest[0].upper() + rest[1:] if lead[:1].isupper() and not rest[:2].isupper() else rest
+    head, comma, tail = best.rpartition(", ")
+    if comma and tail.rstrip().endswith("?") and not _names(tail, words) and _names(head, words):
+        best = head  # "..., can you help me with that?": the request for help, not the need
+    return best.strip()
+
+
+def _names(text: str, words: set[str]) -> int:
+    return len({w.lower() for w in _WORD.findall(text)} & words)
 
 
 def _clean(text: str) -> str:
     return " ".join(text.split()).strip(" ,")
 
 
-def describe_customer(text: str) -> str:
-    """What the customer says, in reported speech ("says they want ...", "agrees", "asks ...")."""
+def describe_customer(text: str, keywords: tuple[str, ...] = ()) -> str:
+    """What the customer says, in reported speech ("says they want ...", "agrees", "asks ...");
+    `keywords` (the cluster's) pick the sentence that says the need (`_first_sentence`)."""
     whole = _clean(text)
     short = len(whole.split()) <= 4
     if _DONE.search(whole):
@@ -103,14 +127,14 @@ def describe_customer(text: str) -> str:
         return "agrees"
     if short and _DECLINE.match(whole):
         return "declines"
-    sentence = _first_sentence(whole)
+    sentence = _first_sentence(whole, keywords)
     if _AGREE.match(sentence) or _DECLINE.match(sentence):
         rest = _clean(re.sub(r"^[^,.!]*[,.!]\s*(?:and |but )?", "", sentence, count=1))
         lead = "agrees" if _AGREE.match(sentence) else "declines"
-        return f"{lead} and {describe_customer(rest)}" if rest and rest != sentence else lead
+        return f"{lead} and {describe_customer(rest, keywords)}" if rest and rest != sentence else lead
     if len(sentence.split()) <= 5 and _ENDS_DECLINED.search(sentence):  # "tempting, but no. Cancel it please."
         rest = _clean(whole[whole.find(sentence) + len(sentence):]) if sentence in whole else ""
-        return f"declines and {describe_customer(rest)}" if rest else "declines"
+        return f"declines and {describe_customer(rest, keywords)}" if rest else "declines"
     ask = _CUSTOMER_ASK.match(sentence)
     if ask:
         return f"asks the agent to {_swap(ask.group('rest'), _CUSTOMER_PRONOUNS)}"

@@ -180,7 +180,7 @@ class ReadablePhraser:
             return None
         kinds = {s.kind.lower() for s in instance_spans(said[0])}
         says = (f"gives a {' and a '.join(sorted(kinds))}" if is_empty_turn(said[0]) and kinds
-                else describe_customer(said[0]))
+                else describe_customer(said[0], tuple(condition.keywords)))
         example = said[1] if len(said) > 1 else said[0]
         lead = {"any": "", "first": ", opening the conversation,", "later": ", later in the conversation,",
                 "after": ""}[state]

@@ -262,6 +262,29 @@ def test_a_move_that_can_only_claim_an_outcome_ranks_after_every_other_move_for_
     assert again["warranty_question"].status is APPLIED and again["return_request"].status is GuidelineStatus.deferred
 
 
+def test_a_step_placed_by_the_previous_move_is_not_ranked_last_for_being_unbacked():
+    """Whole demo, before: "its jane@example.com" after "could you confirm the email?" in a
+    password reset: the reset-link step (a claim, no tool) ranked after a weaker word match
+    asking for the email again, and the closing answered. Placed steps keep their rank."""
+    from guideminer.engine.matching import one_move_per_situation, placed_step
+
+    guidelines = {g.id: g for g in (
+        Guideline(id="send_link", condition="forgot their password, and then answers the agent's email question",
+                  action="say the reset link is on its way", continues_need=True,
+                  after_examples=("Could you confirm the email address on the account?",)),
+        Guideline(id="ask_email", condition="forgot their password", action="ask for the email"),
+        Guideline(id="claim_only", condition="forgot their password", action="say the password was reset"))}
+    assert placed_step(guidelines["send_link"]) and not placed_step(guidelines["ask_email"])
+    unbacked = frozenset({"send_link", "claim_only"})
+    decisions = [_applied("send_link", None, score=1.0), _applied("ask_email", 0.79)]
+    out = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1, unbacked=unbacked)}
+    assert out["send_link"].status is APPLIED and out["ask_email"].status is GuidelineStatus.deferred
+    # an unbacked move no previous move placed still ranks after the backed one, however well it matched
+    decisions = [_applied("claim_only", 0.95), _applied("ask_email", 0.79)]
+    out = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1, unbacked=unbacked)}
+    assert out["ask_email"].status is APPLIED and out["claim_only"].status is GuidelineStatus.deferred
+
+
 def test_a_near_duplicate_of_the_move_just_made_counts_as_just_made():
     """Two rules of one agent move (`Guideline.move`): right after one was said, the other says
     the same again, so it ranks as the move just made (a loop), not as a new answer."""

@@ -32,6 +32,27 @@ def test_customer_turns_in_reported_speech():
     assert describe_customer("Italian food") == "says \u201cItalian food\u201d"  # no rewrite fits: quoted
 
 
+def test_the_sentence_naming_the_clusters_keywords_is_the_condition():
+    # whole demo, before: 'the customer says “This is ridiculous.” (e.g. "I'm locked out because I
+    # forgot my password ...")' - a style sentence every cluster's angry customers say
+    keywords = ("password", "forgot password", "log")
+    text = "This is ridiculous. I'm locked out because I forgot my password, can you help me with that?"
+    assert describe_customer(text, keywords) == "says they're locked out because they forgot their password"
+    assert describe_customer(text) == "says “This is ridiculous.”"  # without keywords: the first sentence
+    assert (describe_customer("Long story short, the address on order <REFERENCE> is my old one.", ("address", "new address"))
+            == "says the address on order <REFERENCE> is their old one")
+    # a clause naming no keyword stays unless it is a short lead or a trailing question
+    assert (describe_customer("Although it says delivered, there is no package at my door.", ("package", "door"))
+            == "says “Although it says delivered, there is no package at my door.”")
+    assert (describe_customer("I ordered a lamp, but it never arrived.", ("ordered", "lamp"))
+            == "says they ordered a lamp, but it never arrived")
+    assert describe_customer("No thanks, I just want to cancel.", ("cancel",)) == "declines and says they just want to cancel"
+    assert describe_customer("<REFERENCE>, photo attached", ("photo", "attached")) == "says \u201c<REFERENCE>, photo attached\u201d"
+    # the first sentence naming a keyword, not the one naming most (a second topic names others)
+    assert (describe_customer("I want to send back order <REFERENCE>. Also I'm waiting on a refund.", ("refund", "back"))
+            == "says they want to send back order <REFERENCE>")
+
+
 def test_greetings_and_small_talk_do_not_become_the_condition():
     # before: "Hi there. My card ..." read as 'says "there."', "Hiya! ..." as 'says "Hiya!"'
     assert describe_customer("Hi there. My card keeps getting declined at checkout.") == "says their card keeps getting declined at checkout"
