@@ -18,15 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves
-from guideminer.engine.matching import (
-    MatchingPolicy,
-    assign_statuses,
-    endings_yield,
-    evaluate_conditions,
-    match_strength,
-    message_segments,
-    one_move_per_situation,
-)
+from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
+from guideminer.engine.moves import endings_yield, match_strength, one_move_per_situation
 from guideminer.engine.protocols import (
     ConditionScorer,
     ConditionVerifier,

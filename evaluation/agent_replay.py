@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from guideminer.engine import Engine, GuidelineStatus, Guideline, Message, Session
-from guideminer.engine.matching import match_strength
+from guideminer.engine.moves import match_strength
 from guideminer.engine.relations import order_applied
 
 

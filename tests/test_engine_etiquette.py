@@ -17,7 +17,8 @@ from guideminer.engine import (
     GuidelineStatus,
     Session,
 )
-from guideminer.engine.matching import message_segments, situation_groups
+from guideminer.engine.matching import message_segments
+from guideminer.engine.moves import situation_groups
 from guideminer.engine.spec import DEFAULT_CLARIFY, DEFAULT_FALLBACK
 from guideminer.offline_runtime.template_composer import TemplateComposer
 

@@ -216,7 +216,7 @@ def _applied(gid, fresh, segment=None, score=None):
 
 def test_one_move_per_topic_keeps_the_best_match_of_the_latest_message_per_lane_and_sentence():
     from guideminer.engine import Criticality
-    from guideminer.engine.matching import one_move_per_situation
+    from guideminer.engine.moves import one_move_per_situation
 
     guidelines = {g.id: g for g in (
         Guideline(id="stale", condition="wants events", action="ask the city", priority=9),
@@ -240,7 +240,7 @@ def test_one_move_per_topic_keeps_the_best_match_of_the_latest_message_per_lane_
 def test_a_move_that_can_only_claim_an_outcome_ranks_after_every_other_move_for_the_topic():
     from guideminer.engine import AgentSpec
     from guideminer.engine.compose import unbacked_moves
-    from guideminer.engine.matching import one_move_per_situation
+    from guideminer.engine.moves import one_move_per_situation
 
     data = retail_spec().model_dump()
     orders = next(d for d in data["departments"] if d["id"] == "orders")
@@ -266,7 +266,7 @@ def test_a_step_placed_by_the_previous_move_is_not_ranked_last_for_being_unbacke
     """Whole demo, before: "its jane@example.com" after "could you confirm the email?" in a
     password reset: the reset-link step (a claim, no tool) ranked after a weaker word match
     asking for the email again, and the closing answered. Placed steps keep their rank."""
-    from guideminer.engine.matching import one_move_per_situation, placed_step
+    from guideminer.engine.moves import one_move_per_situation, placed_step
 
     guidelines = {g.id: g for g in (
         Guideline(id="send_link", condition="forgot their password, and then answers the agent's email question",
@@ -306,7 +306,7 @@ def test_a_near_duplicate_of_the_move_just_made_counts_as_just_made():
 
 def test_an_ending_and_a_department_move_never_answer_one_message_together():
     from guideminer.engine import Guideline
-    from guideminer.engine.matching import endings_yield
+    from guideminer.engine.moves import endings_yield
 
     guidelines = {
         "end": Guideline(id="end", condition="answers a last step", action="close", ends_flow=True,

@@ -1,0 +1,143 @@
+"""Which of the applied instructions one agent reply makes: one move per situation and topic,
+and endings that never share a reply with a department step (items 4 and 5 of
+`guideminer.engine.matching`'s docstring, which decides which conditions hold)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from guideminer.engine.spec import Criticality, Guideline
+from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
+
+
+def situation_groups(guidelines: Sequence[Guideline]) -> dict[str, int]:
+    """Guideline id -> situation group: guidelines with the same condition text or a shared
+    example describe one situation (mined: one condition cluster with several action clusters);
+    guidelines with the same action text are one move (saying it twice is not two answers)."""
+    parent = {g.id: g.id for g in guidelines}
+
+    def root(node: str) -> str:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    owner: dict[str, str] = {}
+    for guideline in guidelines:
+        texts = {("condition", t) for t in (guideline.condition, *guideline.examples)}
+        texts |= {("action", guideline.action)} if guideline.action else set()
+        for kind, text in texts:
+            key = kind + ":" + " ".join(text.lower().split())
+            if key in owner:
+                parent[root(guideline.id)] = root(owner[key])
+            else:
+                owner[key] = guideline.id
+    roots = sorted({root(g.id) for g in guidelines})
+    return {g.id: roots.index(root(g.id)) for g in guidelines}
+
+
+def match_strength(decision: GuidelineDecision) -> float:
+    """How well the guideline matched the latest message: its fresh score where the scorer gives
+    one (the windowed score also credits earlier messages, so a topic the customer left keeps
+    scoring), else its score. Used to rank moves, never to decide whether a condition holds."""
+    return decision.fresh_score if decision.fresh_score is not None else (decision.score or 0.0)
+
+
+def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                           applied_before: frozenset[str] = frozenset(), *,
+                           lanes: Mapping[str, str] | None = None,
+                           moves_per_topic: int | None = None,
+                           unbacked: frozenset[str] = frozenset(),
+                           just_made: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
+    """Defer all but the most important applied instruction per situation (module docstring,
+    item 4): two moves for one situation are alternatives or steps, not two answers. A move
+    not made yet goes before one `applied_before` (the conversation moves on, not round).
+    With `moves_per_topic`, at most that many moves answer one topic (a sentence of the message,
+    or the whole message) per lane (`lanes`: guideline id -> "etiquette" | "department"; a
+    greeting and the answer to the need are two lanes); high-criticality guidelines are never
+    deferred by this cap (module docstring, item 5). `unbacked` moves (compose.unbacked_moves:
+    only replies claiming an outcome, no tool; not a `placed_step`) rank after every other
+    move, and a move `just_made`
+    (the agent's previous reply) after those: saying the same thing again in answer to a new
+    message is a loop ("I'll need the order number" once more after the customer gave it), and
+    an honest hand-off for an unbacked move beats it."""
+    applied = [d for d in decisions if d.status is GuidelineStatus.applied]
+    group = situation_groups([guidelines[d.guideline_id] for d in applied])
+    last = unbacked | just_made
+    winners = _best_per(applied, lambda d: group[d.guideline_id], 1, guidelines, applied_before, last, just_made)
+    reasons = {d.guideline_id: f"deferred: {winners[group[d.guideline_id]][0]} answers the same situation this turn"
+               for d in applied if d.guideline_id not in {w for ws in winners.values() for w in ws}}
+    if moves_per_topic is not None:
+        capped = [d for d in applied if d.guideline_id not in reasons
+                  and guidelines[d.guideline_id].criticality is not Criticality.high]
+        topic = {d.guideline_id: ((lanes or {}).get(d.guideline_id, "department"), d.segment) for d in capped}
+        # across situations the best match of the latest message wins, made before or not
+        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(), last, just_made)
+        for d in capped:
+            if d.guideline_id not in kept[topic[d.guideline_id]]:
+                reasons[d.guideline_id] = f"deferred: {kept[topic[d.guideline_id]][0]} is the move for this topic this turn"
+    out = []
+    for decision in decisions:
+        if decision.guideline_id in reasons and decision.status is GuidelineStatus.applied:
+            decision = decision.model_copy(update={"status": GuidelineStatus.deferred,
+                                                   "reasons": [*decision.reasons, reasons[decision.guideline_id]]})
+        out.append(decision)
+    return out
+
+
+def endings_yield(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                  lanes: Mapping[str, str]) -> list[GuidelineDecision]:
+    """An ending and a department move never answer one message together ("That's everything on
+    my side" + the department's next step contradict each other). A department step placed by
+    the agent's previous move (`after_examples`: the flow goes on from here) defers the ending;
+    otherwise the ending, placed by the need's last step, defers the department moves that
+    matched the same sentence on its words alone (an answer to a last step read as a new need)."""
+    applied = [d for d in decisions if d.status is GuidelineStatus.applied]
+    endings = [d for d in applied if guidelines[d.guideline_id].ends_flow]
+    moves = [d for d in applied if lanes.get(d.guideline_id) == "department"]
+    if not endings or not moves:
+        return decisions
+    if any(guidelines[d.guideline_id].after_examples for d in moves):
+        deferred = {d.guideline_id: "deferred: a department step continues the need, so its flow does not end here"
+                    for d in endings}
+    else:
+        ending_topics = {d.segment for d in endings}
+        deferred = {d.guideline_id: "deferred: the need's last step was answered; an ending, not a new move, follows"
+                    for d in moves if d.segment in ending_topics}
+    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, deferred[d.guideline_id]]})
+            if d.status is GuidelineStatus.applied and d.guideline_id in deferred else d for d in decisions]
+
+
+def placed_step(guideline: Guideline) -> bool:
+    """A step of the open need that holds only after one agent move (`continues_need` and
+    `after_examples`): when it applies, the agent's previous move placed the conversation at it.
+    It is not ranked after the other moves for being `unbacked` (only a claim, no tool): a weaker
+    match would answer in its place ("its jane@example.com" after "could you confirm the email?"
+    in a password reset got the question for the email again, or the closing), where the honest
+    hand-off is the answer until a tool sends the link. (Ranking placed steps before every other
+    move was measured too: docs/results.md.)"""
+    return guideline.continues_need and bool(guideline.after_examples)
+
+
+def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Mapping[str, Guideline],
+              applied_before: frozenset[str], unbacked: frozenset[str] = frozenset(),
+              just_made: frozenset[str] = frozenset()) -> dict:
+    """key -> ids of the `keep` most important decisions with that key, most important first."""
+    ranked: dict = {}
+    def rank(d: GuidelineDecision) -> tuple:
+        demoted = d.guideline_id in unbacked and not placed_step(guidelines[d.guideline_id])
+        return d.guideline_id in just_made, demoted, _importance(d, guidelines, applied_before)
+
+    for decision in sorted(decisions, key=rank):
+        ranked.setdefault(key(decision), [])
+        if len(ranked[key(decision)]) < keep:
+            ranked[key(decision)].append(decision.guideline_id)
+    return ranked
+
+
+def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline], applied_before: frozenset[str]) -> tuple:
+    """Sort key, most important first: not made yet, criticality, match to the latest message,
+    priority, then id."""
+    guideline = guidelines[decision.guideline_id]
+    return (guideline.id in applied_before, -guideline.criticality.rank, -round(match_strength(decision), 2),
+            -guideline.priority, guideline.id)
