@@ -195,6 +195,9 @@ class EmbeddingConditionScorer:
         return cached
 
 
+ROUTER_C = 10.0  # inverse regularisation of the department classifier (C=1: demo 0.84, C=10: 0.84-0.87)
+
+
 def department_profile(department: Department, shared: frozenset[str] = frozenset()) -> list[str]:
     """Texts that describe what a department handles: its description, routing examples, and
     its guidelines' conditions and examples except `shared` ones.
@@ -213,11 +216,19 @@ def shared_texts(departments: Sequence[Department]) -> frozenset[str]:
 
 
 class EmbeddingRouter:
-    """DepartmentRouter: a department scores the best calibrated cosine between the latest
-    customer message and any text of its profile (`department_profile`).
+    """DepartmentRouter: a linear classifier over department profile texts chooses the
+    department; its confidence is the best calibrated cosine between the latest customer message
+    and any text of that department's profile (`department_profile`); `scores` holds that cosine
+    for every department.
 
-    The max, not the mean, because a department is the right place as soon as one of its
-    situations matches; a broad department must not be penalised for having many guidelines.
+    Why a classifier chooses: nearest texts are dominated by words every department shares (the
+    product, the order, "I want to"), so the department owning the single most similar text is
+    often not the one whose texts are alike in what tells departments apart; a logistic
+    regression over all profile texts weighs the dimensions that separate them (held-out demo
+    routing 0.77 -> 0.87 with the same spec, docs/results.md). Why the cosine stays the
+    confidence: "is this message like anything the department handles?" is what the clarify and
+    transfer thresholds ask, and a classifier's probability is high for gibberish too. With a
+    single department, or `classifier=False`, the best cosine chooses (the method before).
     """
 
     def __init__(
@@ -226,13 +237,33 @@ class EmbeddingRouter:
         spec: AgentSpec | None = None,
         *,
         calibration: LinearCalibration = MINILM_CALIBRATION,
+        classifier: bool = True,
     ) -> None:
         self.model_id = f"embedding-router:{embedder.model_id}"
         self.calibration = calibration
+        self.classifier = classifier
         self._cache = TextVectorCache(embedder)
         self._shared: dict[tuple[str, ...], frozenset[str]] = {}
+        self._models: dict[tuple[str, ...], object | None] = {}
+        self._lock = threading.Lock()
         if spec is not None:
             self._cache.ensure([t for d in spec.departments for t in department_profile(d)])
+            if classifier:
+                self._model(spec.departments)
+
+    def _profiles(self, departments: Sequence[Department]) -> list[list[str]]:
+        key = tuple(d.id for d in departments)
+        if key not in self._shared:
+            self._shared[key] = shared_texts(departments)
+        return [department_profile(d, self._shared[key]) for d in departments]
+
+    def _model(self, departments: Sequence[Department]):
+        """The fitted classifier for this department list (cached), or None when it cannot choose."""
+        key = tuple(d.id for d in departments)
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = fit_department_classifier(self._cache, self._profiles(departments))
+            return self._models[key]
 
     def route(
         self, conversation: Sequence[Message], departments: Sequence[Department]
@@ -240,12 +271,23 @@ class EmbeddingRouter:
         if not departments:
             raise ValueError("cannot route without departments")
         query = self._cache.embedder.embed(customer_messages(conversation, 1))[0]
-        key = tuple(d.id for d in departments)
-        if key not in self._shared:
-            self._shared[key] = shared_texts(departments)
-        scores: dict[str, float] = {}
-        for department in departments:
-            similarities = self._cache.matrix(department_profile(department, self._shared[key])) @ query
-            scores[department.id] = float(self.calibration(np.max(similarities)))
-        best = max(departments, key=lambda d: scores[d.id])  # first department wins ties
+        scores = {department.id: float(self.calibration(np.max(self._cache.matrix(profile) @ query)))
+                  for department, profile in zip(departments, self._profiles(departments), strict=True)}
+        model = self._model(departments) if self.classifier else None
+        if model is None:
+            best = max(departments, key=lambda d: scores[d.id])  # first department wins ties
+        else:
+            best = departments[int(model.predict(np.asarray(query, dtype=np.float64)[None, :])[0])]
         return RouteDecision(department_id=best.id, confidence=scores[best.id], scores=scores)
+
+
+def fit_department_classifier(cache: TextVectorCache, profiles: Sequence[Sequence[str]]):
+    """Multinomial logistic regression (scikit-learn, lbfgs: deterministic) from a profile
+    text's vector to its department's index; None with fewer than two departments with texts."""
+    labels = [i for i, profile in enumerate(profiles) for _ in profile]
+    if len(set(labels)) < 2:
+        return None
+    from sklearn.linear_model import LogisticRegression
+
+    vectors = cache.matrix([t for profile in profiles for t in profile]).astype(np.float64)
+    return LogisticRegression(C=ROUTER_C, max_iter=2000).fit(vectors, np.asarray(labels))

@@ -46,6 +46,7 @@ from guideminer.mining.match_examples import (
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal
 from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_decisions, review_workspace
+from guideminer.mining.routing_examples import ROUTING_EXAMPLES, opening_examples
 from guideminer.mining.schema import MINING_FILES
 from guideminer.mining.slots import SlotClass, class_targets
 
@@ -133,6 +134,17 @@ def agent_moves(workspace: Path, proposals: Mapping[str, GuidelineProposal]) -> 
 def with_moves(spec: AgentSpec, moves: Mapping[str, str]) -> AgentSpec:
     """`spec` with each guideline's `move` from `moves` (absent: unchanged)."""
     return _each_guideline(spec, lambda g: g.model_copy(update={"move": moves[g.id]}) if g.id in moves else g)
+
+
+def with_routing_examples(spec: AgentSpec, openings: Mapping[str, tuple[str, ...]],
+                          reviewed: ReviewedProposals) -> AgentSpec:
+    """`spec` with each department's routing examples extended by the openings of the
+    conversations mined into it or into a department merged into it (mining/routing_examples.py)."""
+    def extended(department: Department) -> Department:
+        sources = [d for d in openings if reviewed.department_of(d) == department.id]
+        extra = [t for d in sorted(sources, key=lambda d: d != department.id) for t in openings[d]]
+        return department.model_copy(update={"routing_examples": tuple(dict.fromkeys((*department.routing_examples, *extra)))})
+    return spec.model_copy(update={"departments": tuple(extended(d) for d in spec.departments)})
 
 
 def _each_guideline(spec: AgentSpec, change) -> AgentSpec:
@@ -310,10 +322,11 @@ def diff_specs(old: AgentSpec | None, new: AgentSpec) -> SpecDiff:
 
 def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = False,
                      mode: CompositionMode = CompositionMode.canned_fluid, name: str | None = None,
-                     match_examples: int = MATCH_EXAMPLES) -> ExportResult:
+                     match_examples: int = MATCH_EXAMPLES, routing_examples: int = ROUTING_EXAMPLES) -> ExportResult:
     """Build the spec from the workspace's proposals and decisions; write it to `out` if given.
     Each guideline gets up to `match_examples` answered customer turns as extra matching
-    examples (mining/match_examples.py; 0 = the condition medoids only)."""
+    examples (mining/match_examples.py; 0 = the condition medoids only), each department up to
+    `routing_examples` openings of its conversations (mining/routing_examples.py; 0 = none)."""
     workspace = Path(workspace)
     if not read_decisions(workspace) and not auto_accept:
         raise ExportError(
@@ -332,6 +345,7 @@ def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = F
                                            mode=mode, auto_accept=auto_accept, answered=answered)
     spec = with_previous_moves(spec, previous_move_examples(
         workspace, ((g.guideline_id, g.proposal) for g in reviewed.guidelines.values()), match_examples))
+    spec = with_routing_examples(spec, opening_examples(workspace, routing_examples), reviewed)
     spec = with_moves(spec, agent_moves(workspace, {g.guideline_id: g.proposal for g in reviewed.guidelines.values()}))
     spec = spec.model_copy(update={"interchangeable_words": interchangeable_words(workspace)})
     previous = load_agent_spec(out) if out is not None and Path(out).is_file() else None

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from guideminer.mining.cluster import ClusterParams
+from guideminer.mining.cluster import ClusterParams, ClusterResult
 from guideminer.mining.cluster_sample import cluster_rows
 from guideminer.mining.embed import embed_turns_distinct, workspace_embeddings_dir
 from guideminer.mining.labels import label_clusters
@@ -153,11 +153,29 @@ def _slots(ctx: MineContext) -> dict:
             "distinct_texts_rewritten": changed, "embedded": stats.embedded}
 
 
+def _cluster_customers(ctx: MineContext, vectors: np.ndarray, text_rows: np.ndarray) -> tuple[ClusterResult, dict]:
+    """Customer turns cluster on their embedding joined with the agents' next need move
+    (mining/customer_space.py)."""
+    from guideminer.mining.customer_space import cluster_customers
+
+    keys = pl.read_parquet(ctx.path(KEYS), columns=["conversation_id", "turn_index", "role"])
+    agent = pq.read_table(ctx.path(cluster_rows_file("agent")))
+    moves = pl.DataFrame({"row": agent.column("row").to_numpy().astype(np.int64),
+                          "move": agent.column("label").to_numpy().astype(np.int64),
+                          "noise": agent.column("is_noise").to_numpy()})
+    return cluster_customers(vectors, text_rows, keys, moves, ctx.config.customer_params, ctx.config.customer_space,
+                             ctx.config.etiquette, ctx.config.fit_rows)
+
+
 def _cluster_role(role: str):
     def run(ctx: MineContext) -> dict:
         rows, text_rows, vectors = role_vectors(ctx, role)
         params: ClusterParams = getattr(ctx.config, f"{role}_params")
-        result = cluster_rows(vectors, params, fit_rows=ctx.config.fit_rows, index=text_rows)
+        space: dict = {}
+        if role == "customer":
+            result, space = _cluster_customers(ctx, vectors, text_rows)
+        else:
+            result = cluster_rows(vectors, params, fit_rows=ctx.config.fit_rows, index=text_rows)
         table = pa.table({
             "row": pa.array(rows, pa.int64()), "label": pa.array(result.labels, pa.int32()),
             "hdbscan_noise": pa.array(result.hdbscan_noise), "is_noise": pa.array(result.is_noise),
@@ -167,7 +185,7 @@ def _cluster_role(role: str):
         _save_npy(ctx, centroids_file(role), result.centroids.astype(np.float32))
         return {"n": len(rows), "k": result.k, "hdbscan_noise_share": round(result.hdbscan_noise_share, 4),
                 "noise_share": round(result.noise_share, 4), "resolved": result.params.as_dict(),
-                "seconds": result.seconds}
+                "seconds": result.seconds, **space}
     return run
 
 
@@ -271,8 +289,12 @@ def default_steps() -> list[Step]:
         Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
              lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump()}, _slots,
              version=2),  # 2: misspelling classes normalised to their word
-        Step("cluster_customer", (KEYS, *customer_space), (cluster_rows_file("customer"), centroids_file("customer")),
-             cluster_params("customer"), _cluster_role("customer")),
+        # customer turns after agent moves: they cluster on the agents' next need move too
+        Step("cluster_customer", (KEYS, *customer_space, cluster_rows_file("agent")),
+             (cluster_rows_file("customer"), centroids_file("customer")),
+             lambda ctx: {**cluster_params("customer")(ctx), "space": ctx.config.customer_space.model_dump(),
+                          "etiquette": ctx.config.etiquette.model_dump()},
+             _cluster_role("customer"), version=2),  # 2: joined with the next need move's discriminant
         Step("label", label_inputs, (LABELS,),
              lambda ctx: {"top_keywords": ctx.config.top_keywords,
                           "representatives": ctx.config.representatives}, _label),

@@ -26,6 +26,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from guideminer.mining.cluster import ClusterParams
+from guideminer.mining.customer_space import CustomerSpaceParams
 from guideminer.mining.etiquette import EtiquetteParams
 from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.slots import SlotParams
@@ -53,6 +54,7 @@ class MineConfig(BaseModel):
     representatives: int = 5
     slots: SlotParams = SlotParams()  # words customers use interchangeably (mining/slots.py)
     etiquette: EtiquetteParams = EtiquetteParams()  # which clusters manage the conversation (mining/etiquette.py)
+    customer_space: CustomerSpaceParams = CustomerSpaceParams()  # what customer turns cluster on (mining/customer_space.py)
     proposals: ProposalConfig = ProposalConfig()
     # Texts embedded (and persisted to the workspace cache) per chunk: a killed run keeps every
     # finished chunk. Changes memory and resume granularity, never the vectors.

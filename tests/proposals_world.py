@@ -146,8 +146,8 @@ def department_world(groups: int = 4, per_group: int = 3, per_situation: int = 1
 
 
 def proposals_workspace(root):
-    """A workspace folder holding the planted world's turns, turn assignments and mined
-    proposals, as review, export (evidence and matching examples) and the Parlant export read it."""
+    """A workspace folder holding the planted world's turns, clusters, turn assignments and
+    mined proposals, as review, export (evidence and matching examples) and the Parlant export read it."""
     from pathlib import Path
 
     from guideminer.mining.proposals import write_proposals
@@ -158,6 +158,7 @@ def proposals_workspace(root):
     (ws / "mining" / "proposals").mkdir(parents=True)
     write_proposals(ws, world["assignments"], world["clusters"], world["conversations"])
     world["assignments"].write_parquet(ws / MINING_FILES["turn_assignments"])
+    world["clusters"].write_parquet(ws / MINING_FILES["clusters"])  # etiquette flags: routing examples
     (ws / "turns.parquet").mkdir(parents=True, exist_ok=True)
     world["turns"].write_parquet(ws / "turns.parquet" / "part-000000.parquet")
     return ws

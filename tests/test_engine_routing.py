@@ -119,3 +119,43 @@ def test_a_failing_turn_leaves_the_session_as_it_was():
     with pytest.raises(ValueError):
         engine.respond(session, "anything")
     assert session.model_dump() == before
+
+
+def _products_and_needs():
+    """Two departments whose texts share product words; only 'never arrived' / 'return' tell them apart."""
+    from guideminer.engine.spec import Department
+
+    products = ("kettle", "toaster", "lamp", "blender", "speaker", "router")
+    orders = Department(id="orders", name="Orders", description="Deliveries.",
+                        routing_examples=tuple(f"my {p} never arrived" for p in products))
+    returns = Department(id="returns", name="Returns", description="Sending items back.",
+                         routing_examples=(*(f"I want to return the {p}" for p in products),
+                                           "return the blender mixer jug lid"))
+    return [orders, returns]
+
+
+@pytest.mark.parametrize("classifier, expected", [(True, "orders"), (False, "returns")])
+def test_a_classifier_over_profiles_chooses_by_the_words_that_tell_departments_apart(classifier, expected):
+    """The single most similar text shares the product ('blender mixer jug lid'); every orders
+    text shares 'never arrived'. The best cosine alone (classifier=False) picks returns."""
+    from engine_fakes import HashedBagOfWordsEmbedder
+
+    from guideminer.engine.embedding import EmbeddingRouter, LinearCalibration
+
+    departments = _products_and_needs()
+    router = EmbeddingRouter(HashedBagOfWordsEmbedder(), calibration=LinearCalibration(low=0.0, high=1.0),
+                             classifier=classifier)
+    decision = router.route([Message(role="customer", text="the blender mixer jug lid never arrived", turn=0)], departments)
+    assert decision.department_id == expected
+    assert decision.confidence == decision.scores[expected]  # the chosen department's best cosine
+    assert decision.scores["returns"] > decision.scores["orders"]
+
+
+def test_one_department_is_chosen_without_a_classifier():
+    from engine_fakes import FAKE_CALIBRATION, HashedBagOfWordsEmbedder
+
+    from guideminer.engine.embedding import EmbeddingRouter
+
+    orders = _products_and_needs()[:1]
+    router = EmbeddingRouter(HashedBagOfWordsEmbedder(), calibration=FAKE_CALIBRATION)
+    assert router.route([Message(role="customer", text="my kettle never arrived", turn=0)], orders).department_id == "orders"

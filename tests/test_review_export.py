@@ -154,7 +154,8 @@ def test_export_carries_routing_examples_and_previous_moves(tmp_path: Path) -> N
     ws = tmp_path / "ws"
     (ws / "mining" / "proposals").mkdir(parents=True)
     guidelines, departments = write_proposals(ws, assignments, clusters)
-    spec = export_workspace(ws, tmp_path / "agent.yaml", auto_accept=True, match_examples=0).spec  # no turns here
+    spec = export_workspace(ws, tmp_path / "agent.yaml", auto_accept=True, match_examples=0,
+                            routing_examples=0).spec  # no turns here
     for department in spec.departments:
         mined = next(d for d in departments.departments if d.department_id == department.id)
         assert set(department.routing_examples) == {t for s in mined.situations for t in s.representative_texts}
@@ -180,3 +181,41 @@ def test_a_claiming_canned_reply_is_exported_with_its_claim_free_part(workspace:
     from guideminer.engine.compose import unbacked_moves
 
     assert ids[0] in unbacked_moves(spec)  # a partial answer: ranked after moves approved in full
+
+
+def test_export_adds_each_departments_conversation_openings_to_its_routing_examples(workspace: Path) -> None:
+    import polars as pl
+
+    from guideminer.ingest.workspace import read_turns
+    from guideminer.mining.routing_examples import opening_examples
+    from guideminer.mining.schema import MINING_FILES
+
+    spec = export_workspace(workspace, None, auto_accept=True, routing_examples=1000).spec
+    openings = opening_examples(workspace, 1000)
+    routed = dict(pl.read_parquet(workspace / MINING_FILES["conversation_departments"])
+                  .select("conversation_id", "department_id").iter_rows())
+    first_customer = (read_turns(workspace).filter(pl.col("role").cast(pl.String) == "customer")
+                      .sort("conversation_id", "turn_index").group_by("conversation_id", maintain_order=True)
+                      .agg(pl.col("text").first()))
+    from guideminer.mining.phrasing import looks_like_injection
+
+    assert sum(map(len, openings.values())) >= 3
+    for department in spec.departments:
+        assert set(openings[department.id]) <= set(department.routing_examples)
+        # the planted world flags no etiquette: an opening is the conversation's first customer
+        # turn, except one that reads like an instruction to the agent (the world plants one)
+        mine = {t.strip() for c, t in first_customer.iter_rows() if routed.get(c) == department.id}
+        assert set(openings[department.id]) == {t for t in mine if not looks_like_injection(t)}
+    assert all(len(texts) <= 2 for texts in opening_examples(workspace, 2).values())
+
+
+def test_an_opening_is_the_first_customer_turn_that_is_not_etiquette() -> None:
+    import polars as pl
+
+    from guideminer.mining.routing_examples import conversation_opening_turns
+
+    assignments = pl.DataFrame({"conversation_id": ["a", "a", "a", "b", "b"], "turn_index": [0, 1, 2, 0, 1],
+                                "role": ["customer", "agent", "customer", "customer", "agent"],
+                                "cluster_id": [7, 9, 3, 7, 9]})
+    openings = dict(conversation_opening_turns(assignments, {7}).iter_rows())
+    assert openings == {"a": 2, "b": 0}  # b: only etiquette, so its first customer turn
