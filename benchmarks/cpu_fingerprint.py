@@ -42,6 +42,17 @@ def digest(array: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()[:16]
 
 
+def intermediate_digests(vectors: np.ndarray) -> dict[str, str]:
+    """Hashes of the stages between vectors and labels (the cosine kNN graph UMAP starts from,
+    and UMAP's coordinates), so a CPU that changes the labels shows which stage first differs."""
+    from guideminer.mining.cluster import ClusterParams, exact_knn, reduce_dimensions, resolve_params
+
+    params = resolve_params(ClusterParams(), len(vectors))
+    distinct = np.unique(vectors, axis=0)
+    indices, _ = exact_knn(distinct, params.umap_neighbors)
+    return {"knn": digest(indices.astype(np.int64)), "umap": digest(reduce_dimensions(vectors, params).astype(np.float32))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=300)
@@ -57,9 +68,11 @@ def main() -> None:
     embedder = load_embedder()
     vectors = embedder.embed(texts).astype(np.float32)
     labels = cluster_embeddings(vectors, ClusterParams()).labels
+    reduced = intermediate_digests(vectors)
     print(f"cpu: {cpu_name()} ({os.cpu_count()} cpus); numba target {os.environ.get('NUMBA_CPU_NAME', 'host')}")
     print(f"embedder: {embedder.model_id}; {len(texts)} distinct agent texts of {args.conversations} demo conversations")
     print(f"vectors sha256 {digest(vectors)}; rounded to 1e-4: {digest(np.round(vectors, 4))}")
+    print(f"exact kNN graph sha256 {reduced['knn']}; UMAP coordinates sha256 {reduced['umap']}")
     print(f"clusters: {labels.max() + 1}, labels sha256 {digest(labels.astype(np.int32))}")
     if args.save:
         np.save(args.save, vectors)
