@@ -76,6 +76,9 @@ class MatchingPolicy:
     max_verifier_calls: int | None = None  # per turn; None = every unsure guideline
     moves_per_topic: int | None = None  # item 5; None = no cap beyond one move per situation
     best_match_floor: float | None = None  # module docstring, item 2b; None = off
+    # a first routing opens a department on a best match only from this router confidence on
+    # (engine/turn.py `_first_routing_matches`); None = `accept`
+    first_route_confidence: float | None = None
     latest_message_only: bool = False  # score = the scorer's `fresh` (the etiquette set: see Engine._evaluate)
 
     def __post_init__(self) -> None:
@@ -85,6 +88,10 @@ class MatchingPolicy:
             raise ValueError(f"best_match_floor must be in (0, accept], got {self.best_match_floor}")
         if self.max_verifier_calls is not None and self.max_verifier_calls < 0:
             raise ValueError(f"max_verifier_calls must be >= 0 or None, got {self.max_verifier_calls}")
+
+    @property
+    def first_route_bar(self) -> float:
+        return self.accept if self.first_route_confidence is None else self.first_route_confidence
 
     def unsure(self, score: float) -> bool:
         return self.reject < score < self.accept

@@ -173,7 +173,7 @@ class Engine:
             return []
         home = self._evaluate(self.spec.department(department_id), session, segments)
         if session.department_id is None:
-            home = _first_routing_matches(home, trace.routing.confidence, self.settings.matching.accept)
+            home = _first_routing_matches(home, trace.routing.confidence, self.settings.matching.first_route_bar)
             if not any(d.condition_holds for d in home.decisions):
                 trace.routing = _unknown_need(trace.routing)
                 return [home]  # in the trace for the record; nothing of it holds, so nothing applies
@@ -287,7 +287,7 @@ class Engine:
 
 def _first_routing_matches(home: _Evaluated, route_confidence: float | None, accept: float) -> _Evaluated:
     """On the turn that would open a department, a best match (engine/matching.py, item 2b)
-    counts only when the router is confident (>= `accept`) that the need belongs there: a greeting
+    counts only when the router is confident (>= `accept`, the policy's `first_route_bar`) that the need belongs there: a greeting
     or small talk the router barely places ("is this customer service?") must not open billing
     with a card-digits question; the receptionist asks instead."""
     if route_confidence is not None and route_confidence >= accept:

@@ -133,7 +133,7 @@ def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
     matching = config.matching
     settings = EngineSettings(matching=MatchingPolicy(
         accept=matching.accept, reject=matching.reject, best_match_floor=matching.best_match_floor,
-        moves_per_topic=matching.moves_per_topic,
+        moves_per_topic=matching.moves_per_topic, first_route_confidence=matching.first_route_confidence,
         max_verifier_calls=config.verifier.max_calls))
     return Engine(spec, router=_router(pool, spec), scorer=_scorer(pool, spec), composer=_composer(pool),
                   verifier=_verifier(pool), argument_extractor=_argument_extractor(pool), settings=settings)

@@ -63,6 +63,11 @@ class MatchingBinding(_Strict):
     # 0.3 = the reject threshold: measured best of 0.2 / 0.3 / 0.5 / off on SGD and demo held-out
     # splits (docs/results.md, "An agent that answers")
     best_match_floor: float | None = Field(0.3, gt=0.0, le=1.0)
+    # a first routing opens a department on a best match only from this router confidence on
+    # (greetings the router barely places get the receptionist's question instead); 0.5, not the
+    # accept threshold 0.7: "my kettle arrived broken" (router 0.63) got that question; held-out
+    # demo / calls routing 0.833 / 0.803 -> 0.837 / 0.817 (0.6: 0.837 / 0.813; docs/results.md)
+    first_route_confidence: float = Field(0.5, gt=0.0, le=1.0)
     # moves per topic (whole message or one sentence) and lane; the rest are deferred
     # (engine/matching.py, item 5); null: every holding situation gets its move
     moves_per_topic: int | None = Field(1, ge=1)

@@ -6,6 +6,8 @@ below comes from the engine's rules on real (fake-embedded) similarities, not sc
 
 from __future__ import annotations
 
+import pytest
+
 from engine_fakes import FAKE_CALIBRATION, FixedRouter, FixedScorer, FreeTextComposer, HashedBagOfWordsEmbedder
 
 from guideminer.engine import (
@@ -140,12 +142,20 @@ def test_segments_and_situation_groups():
     assert groups["g_return"] == groups["g_return_refund"] != groups["g_warranty"]
 
 
-def _best_match_shop(router_confidence: float, scores: dict[str, float]) -> Engine:
+def _best_match_shop(router_confidence: float, scores: dict[str, float], first_route: float | None = None) -> Engine:
     from guideminer.engine import EngineSettings, MatchingPolicy
 
     spec = shop_spec()
+    policy = MatchingPolicy(best_match_floor=0.3, first_route_confidence=first_route)
     return Engine(spec, router=FixedRouter("returns", confidence=router_confidence), scorer=FixedScorer(scores),
-                  composer=TemplateComposer(), settings=EngineSettings(matching=MatchingPolicy(best_match_floor=0.3)))
+                  composer=TemplateComposer(), settings=EngineSettings(matching=policy))
+
+
+@pytest.mark.parametrize("first_route, opens", [(None, False), (0.5, True), (0.7, False)])
+def test_the_first_routing_bar_is_the_policys_own(first_route, opens):
+    reply = _best_match_shop(0.63, {"g_return": 0.5}, first_route).respond(Session(), "my kettle arrived broken")
+    assert (reply.trace.routing.department_id == "returns") is opens
+    assert (reply.text == RETURN_TEXT) is opens
 
 
 def test_a_first_routing_opens_a_department_on_a_best_match_only_when_the_router_is_confident():
