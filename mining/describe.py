@@ -156,12 +156,19 @@ def describe_customer(text: str, keywords: tuple[str, ...] = ()) -> str:
     return f"says \u201c{sentence}\u201d"
 
 
+ACKNOWLEDGEMENT_WORDS = 4  # a lead statement this short ("Of course.", "Thanks!", "I can do that.") is joined to the next
+
+
 def describe_agent(text: str, verb: str | None = None) -> str:
     """What the agent does, as an instruction ("ask the customer to ...", "ask what time ...").
-    `verb` (e.g. "apologise") leads when the turn fits no rewrite."""
+    `verb` (e.g. "apologise") leads when the turn fits no rewrite. A lead statement of at most
+    ACKNOWLEDGEMENT_WORDS words is said with the sentence after it: "say “Of course.”" told a
+    reviewer nothing of the reply that emails the invoice."""
     sentences = [s for s in re.split(r"(?<=[.!?])\s+", _clean(text)) if s and not _GREETING.match(s)] or [_clean(text)]
     index = next((i for i, s in enumerate(sentences) if s.endswith("?")), None)
     statement = sentences[0] if index != 0 else None
+    if statement is not None and len(_WORD.findall(statement)) <= ACKNOWLEDGEMENT_WORDS and index != 1 and len(sentences) > 1:
+        statement = f"{statement} {sentences[1]}"  # "Of course." says nothing; the next sentence does
     said = (f"{verb}: \u201c{statement}\u201d" if verb else f"say \u201c{statement}\u201d") if statement else ""
     if index is None:
         return said

@@ -73,6 +73,10 @@ def test_agent_turns_as_instructions():
     assert (describe_agent("There are <NUMBER> restaurants. How about <NAME>?")
             == "say \u201cThere are <NUMBER> restaurants.\u201d and suggest <NAME>")
     assert describe_agent("Sorry about that.", verb="apologise") == "apologise: \u201cSorry about that.\u201d"
+    assert (describe_agent("Of course. I've emailed the invoice to you.")
+            == "say \u201cOf course. I've emailed the invoice to you.\u201d")
+    assert (describe_agent("Sure. Which card was it?")
+            == "say \u201cSure.\u201d and ask which card it was")  # a question is described on its own
 
 
 def test_template_fields_are_what_varies_and_carry_their_source():
