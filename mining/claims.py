@@ -31,14 +31,15 @@ _DONE_VERBS = (
 )
 _OUTCOME_STATES = (
     r"(?:cancel+ed|done|booked|refunded|sorted|processed|reserved|confirmed|updated|changed|reset|"
-    r"unlocked|scheduled|set up|approved|on (?:its|their|the) way|in progress|complete|completed|taken care of)"
+    r"unlocked|scheduled|set up|approved|on (?:its|their|the) way|in progress|complete|completed|taken care of|"
+    r"in transit|out for delivery|delivered)"
 )
 # looked-up facts: what follows one in the same reply reports the finding (`claim_free_part`)
 _LOOKUP_PATTERNS = (
     r"\b(?:i|we)(?:'ve| have)?\s+(?:just\s+|already\s+)?(?:checked|looked (?:it |that |this )?up|verified|found|located|pulled up)\b",
     r"\bi can (?:now )?see\b",
     r"\baccording to (?:our|the|my) (?:system|records|tracking|notes)\b",
-    r"\b(?:our|the) (?:system|records) (?:show|shows|say|says)\b",
+    r"\b(?:(?:our|the|your) )?(?:system|records?|tracking|account|order history) (?:shows?|says?|indicates?)\b",
 )
 _PATTERNS = (
     rf"\b(?:i|we)(?:'ve| have| just| now| already)*\s+(?:just\s+|now\s+|already\s+|also\s+)?{_DONE_VERBS}\b",

@@ -153,12 +153,16 @@ def test_agent_texts_that_state_an_outcome_need_a_tool():
                  "I can see the return was received.", "Your refund has been issued.", "Your table is booked.",
                  "According to our system it should be with you by {date}.", "I've checked and it ships on {date}.",
                  "I checked and the charge matches an order on your account.", "I found {number} restaurants.",
-                 "Thanks, that's all taken care of now."]:
+                 "Thanks, that's all taken care of now.",
+                 "Tracking shows it's in transit with {value}; the latest scan was yesterday.",
+                 "Your account shows a second charge on {date}.", "It's out for delivery today.",
+                 "Tracking shows the parcel at the depot."]:
         assert states_outcome(text), text
     for text in ["An exchange is no problem. What would you like instead?", "Would you like a replacement or a refund?",
                  "Could you hold the power button for {number} seconds to reset it?", "I can help with that.",
                  "Which city do you want me to look in?", "I will book it for you once you confirm.",
-                 "I will reset it for you now.", "I can reset that for you."]:
+                 "I will reset it for you now.", "I can reset that for you.",
+                 "Tracking can take a day to update once it's shipped."]:
         assert not states_outcome(text), text
 
 
