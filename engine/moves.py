@@ -89,9 +89,14 @@ def endings_yield(decisions: list[GuidelineDecision], guidelines: Mapping[str, G
                   lanes: Mapping[str, str]) -> list[GuidelineDecision]:
     """An ending and a department move never answer one message together ("That's everything on
     my side" + the department's next step contradict each other). A department step placed by
-    the agent's previous move (`after_examples`: the flow goes on from here) defers the ending;
-    otherwise the ending, placed by the need's last step, defers the department moves that
-    matched the same sentence on its words alone (an answer to a last step read as a new need)."""
+    the agent's previous move (`after_examples`: the flow goes on from here), or a department
+    move matching the latest message better than the ending does, defers the ending: an ending
+    is one habit over every need's last step, judged on the previous move, so after "Could you
+    share the order number and a photo?" it also held where that was not this need's last step
+    ("LF-555555, photo attached" got "that's everything on my side" instead of the replacement
+    or refund question). Otherwise the ending, placed by the need's last step, defers the
+    department moves that matched the same sentence on its words alone (an answer to a last step
+    read as a new need)."""
     applied = [d for d in decisions if d.status is GuidelineStatus.applied]
     endings = [d for d in applied if guidelines[d.guideline_id].ends_flow]
     moves = [d for d in applied if lanes.get(d.guideline_id) == "department"]
@@ -99,6 +104,9 @@ def endings_yield(decisions: list[GuidelineDecision], guidelines: Mapping[str, G
         return decisions
     if any(guidelines[d.guideline_id].after_examples for d in moves):
         deferred = {d.guideline_id: "deferred: a department step continues the need, so its flow does not end here"
+                    for d in endings}
+    elif max(map(match_strength, moves)) > max(map(match_strength, endings)):
+        deferred = {d.guideline_id: "deferred: a department move matches the message better than the ending"
                     for d in endings}
     else:
         ending_topics = {d.segment for d in endings}

@@ -324,5 +324,8 @@ def test_an_ending_and_a_department_move_never_answer_one_message_together():
     out = status(endings_yield([_applied("end", 0.9), _applied("words", 0.8), _applied("other", 0.8, "warranty?")],
                                guidelines, lanes))
     assert out == {"end": APPLIED, "words": GuidelineStatus.deferred, "other": APPLIED}  # another sentence stays
+    # a department move matching the message better than the ending: this was not the need's last step
+    out = status(endings_yield([_applied("end", 0.76), _applied("words", 1.0)], guidelines, lanes))
+    assert out == {"end": GuidelineStatus.deferred, "words": APPLIED}
     alone = [_applied("words", 0.8)]
     assert endings_yield(alone, guidelines, lanes) == alone
