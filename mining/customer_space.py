@@ -119,10 +119,22 @@ def cluster_customers(vectors: np.ndarray, index: np.ndarray, keys: pl.DataFrame
     if projected is None:
         return first, {"space": "embedding", "reason": "too few customer turns answered by a need move"}
     result = cluster_rows(joined_space(vectors, projected, params.move_weight), cluster_params, fit_rows=fit_rows, index=index)
-    centroids = cluster_centroids(np.asarray(vectors[index], dtype=np.float32), result.labels)
+    centroids = embedding_centroids(vectors, index, result.labels)
     stats = {"space": "next_move", "first_pass_k": first.k, "etiquette_moves": len(skip),
              "labelled_turns": int((targets >= 0).sum()), "components": int(projected.shape[1])}
     return _with_centroids(result, centroids), stats
+
+
+def embedding_centroids(vectors: np.ndarray, index: np.ndarray, labels: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Unit mean embedding of each cluster's rows (`vectors[index]`), read in chunks so a
+    memory-mapped matrix of millions of turns is never copied whole."""
+    k = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
+    sums = np.zeros((k, vectors.shape[1]), dtype=np.float64)
+    for start in range(0, len(index), chunk):
+        part, part_labels = index[start:start + chunk], labels[start:start + chunk]
+        keep = part_labels >= 0
+        np.add.at(sums, part_labels[keep], np.asarray(vectors[part[keep]], dtype=np.float64))
+    return cluster_centroids(sums, np.arange(k)) if k else np.zeros((0, vectors.shape[1]), np.float32)
 
 
 def _with_centroids(result: ClusterResult, centroids: np.ndarray) -> ClusterResult:

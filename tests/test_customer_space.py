@@ -45,3 +45,15 @@ def test_too_few_answered_turns_leave_the_embedding_alone() -> None:
     vectors, need = _alike_needs(np.random.default_rng(1), n=20)
     assert discriminant(vectors, np.arange(20), np.where(need == 0, 10, 11), CustomerSpaceParams()) is None
     assert discriminant(vectors, np.arange(20), np.full(20, -1), CustomerSpaceParams(min_labelled_turns=1)) is None
+
+
+def test_embedding_centroids_in_chunks_equal_the_mean_of_the_rows() -> None:
+    from guideminer.mining.cluster_assign import cluster_centroids
+    from guideminer.mining.customer_space import embedding_centroids
+
+    rng = np.random.default_rng(2)
+    distinct = rng.normal(size=(7, 5))
+    index = rng.integers(0, 7, size=40)
+    labels = rng.integers(-1, 3, size=40)
+    expected = cluster_centroids(distinct[index], labels)
+    assert np.allclose(embedding_centroids(distinct, index, labels, chunk=6), expected, atol=1e-6)
