@@ -97,7 +97,7 @@ def discriminant(vectors: np.ndarray, index: np.ndarray, targets: np.ndarray,
     return projected / np.maximum(np.linalg.norm(projected, axis=1, keepdims=True), 1e-12)
 
 
-def joined_space(vectors: np.ndarray, projected: np.ndarray, move_weight: float = 0.5) -> np.ndarray:
+def joined_space(vectors: np.ndarray, projected: np.ndarray, move_weight: float) -> np.ndarray:
     """Unit rows [sqrt(1 - w) x embedding, sqrt(w) x discriminant]: cosine in this space is
     (1 - w) x embedding cosine + w x discriminant cosine."""
     units = np.asarray(vectors, dtype=np.float64)
