@@ -185,7 +185,8 @@ class Department(_Frozen):
     name: str
     description: str
     # Messages that open a conversation belonging here (mined: the department's opening
-    # situations); the receptionist routes on these when given, else on guideline conditions.
+    # situations' medoids and up to 40 real openings of the conversations mined into it,
+    # mining/routing_examples.py); the receptionist routes on these and the guideline conditions.
     routing_examples: tuple[str, ...] = ()
     guidelines: tuple[Guideline, ...] = ()
     relationships: tuple[Relationship, ...] = ()
