@@ -243,7 +243,7 @@ class EmbeddingRouter:
         self.calibration = calibration
         self.classifier = classifier
         self._cache = TextVectorCache(embedder)
-        self._shared: dict[tuple[str, ...], frozenset[str]] = {}
+        self._matrices: dict[tuple[str, ...], list[np.ndarray]] = {}
         self._models: dict[tuple[str, ...], object | None] = {}
         self._lock = threading.Lock()
         if spec is not None:
@@ -251,18 +251,23 @@ class EmbeddingRouter:
             if classifier:
                 self._model(spec.departments)
 
-    def _profiles(self, departments: Sequence[Department]) -> list[list[str]]:
+    def _profile_matrices(self, departments: Sequence[Department]) -> list[np.ndarray]:
+        """Per department, its profile's vectors (shared texts left out), stacked once per
+        department list: routing runs per message and per sentence, the profiles never change."""
         key = tuple(d.id for d in departments)
-        if key not in self._shared:
-            self._shared[key] = shared_texts(departments)
-        return [department_profile(d, self._shared[key]) for d in departments]
+        with self._lock:
+            if key not in self._matrices:
+                shared = shared_texts(departments)
+                self._matrices[key] = [self._cache.matrix(department_profile(d, shared)) for d in departments]
+            return self._matrices[key]
 
     def _model(self, departments: Sequence[Department]):
         """The fitted classifier for this department list (cached), or None when it cannot choose."""
         key = tuple(d.id for d in departments)
+        matrices = self._profile_matrices(departments)
         with self._lock:
             if key not in self._models:
-                self._models[key] = fit_department_classifier(self._cache, self._profiles(departments))
+                self._models[key] = fit_department_classifier(matrices)
             return self._models[key]
 
     def route(
@@ -271,8 +276,8 @@ class EmbeddingRouter:
         if not departments:
             raise ValueError("cannot route without departments")
         query = self._cache.embedder.embed(customer_messages(conversation, 1))[0]
-        scores = {department.id: float(self.calibration(np.max(self._cache.matrix(profile) @ query)))
-                  for department, profile in zip(departments, self._profiles(departments), strict=True)}
+        scores = {department.id: float(self.calibration(np.max(matrix @ query)))
+                  for department, matrix in zip(departments, self._profile_matrices(departments), strict=True)}
         model = self._model(departments) if self.classifier else None
         if model is None:
             best = max(departments, key=lambda d: scores[d.id])  # first department wins ties
@@ -281,13 +286,14 @@ class EmbeddingRouter:
         return RouteDecision(department_id=best.id, confidence=scores[best.id], scores=scores)
 
 
-def fit_department_classifier(cache: TextVectorCache, profiles: Sequence[Sequence[str]]):
+def fit_department_classifier(matrices: Sequence[np.ndarray]):
     """Multinomial logistic regression (scikit-learn, lbfgs: deterministic) from a profile
-    text's vector to its department's index; None with fewer than two departments with texts."""
-    labels = [i for i, profile in enumerate(profiles) for _ in profile]
-    if len(set(labels)) < 2:
+    text's vector to its department's index (`matrices`: each department's profile vectors);
+    None with fewer than two departments with texts."""
+    labels = np.concatenate([np.full(len(m), i) for i, m in enumerate(matrices)])
+    if len(set(labels.tolist())) < 2:
         return None
     from sklearn.linear_model import LogisticRegression
 
-    vectors = cache.matrix([t for profile in profiles for t in profile]).astype(np.float64)
-    return LogisticRegression(C=ROUTER_C, max_iter=2000).fit(vectors, np.asarray(labels))
+    vectors = np.concatenate(matrices).astype(np.float64)
+    return LogisticRegression(C=ROUTER_C, max_iter=2000).fit(vectors, labels)

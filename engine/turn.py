@@ -285,17 +285,17 @@ class Engine:
             session.conditions_held_last_turn = []
 
 
-def _first_routing_matches(home: _Evaluated, route_confidence: float | None, accept: float) -> _Evaluated:
+def _first_routing_matches(home: _Evaluated, route_confidence: float | None, bar: float) -> _Evaluated:
     """On the turn that would open a department, a best match (engine/matching.py, item 2b)
-    counts only when the router is confident (>= `accept`, the policy's `first_route_bar`) that the need belongs there: a greeting
-    or small talk the router barely places ("is this customer service?") must not open billing
-    with a card-digits question; the receptionist asks instead."""
-    if route_confidence is not None and route_confidence >= accept:
+    counts only when the router is confident (>= `bar`, the policy's `first_route_bar`) that the
+    need belongs there: a greeting or small talk the router barely places ("is this customer
+    service?") must not open billing with a card-digits question; the receptionist asks instead."""
+    if route_confidence is not None and route_confidence >= bar:
         return home
     undone = []
     for decision in home.decisions:
         if decision.decided_by == "best_match" and decision.condition_holds:
-            reason = f"not held: a first routing needs a confident match (router confidence {route_confidence or 0:.2f} < {accept:.2f})"
+            reason = f"not held: a first routing needs a confident match (router confidence {route_confidence or 0:.2f} < {bar:.2f})"
             decision = decision.model_copy(update={"condition_holds": False, "status": GuidelineStatus.inactive,
                                                    "reasons": [*decision.reasons, reason]})
         undone.append(decision)
