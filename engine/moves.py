@@ -116,6 +116,32 @@ def endings_yield(decisions: list[GuidelineDecision], guidelines: Mapping[str, G
             if d.status is GuidelineStatus.applied and d.guideline_id in deferred else d for d in decisions]
 
 
+def opening_moves(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                  agent_spoke: bool, first_segment: str | None = None) -> list[GuidelineDecision]:
+    """An opening move (`Guideline.opens_conversation`, mined: mining/openers.py) holds exactly
+    when the agent has not said anything yet, whatever the message's words, and never later: the
+    agents' greeting is positional ("Hello, thank you for contacting ..." before the answer to
+    any first message), so its words say nothing about whether it holds. It answers the
+    message's first part (`first_segment`, None for a one-part message), where a greeting the
+    customer opens with is, so one move per topic keeps one greeting, not two."""
+    out = []
+    for decision in decisions:
+        guideline = guidelines.get(decision.guideline_id)
+        if guideline is None or not guideline.opens_conversation:
+            out.append(decision)
+        elif agent_spoke:
+            out.append(decision.model_copy(update={
+                "condition_holds": False, "status": GuidelineStatus.inactive, "decided_by": "default",
+                "reasons": ["not held: the agent has spoken; an opening move holds at the conversation's start only"]}))
+        else:
+            out.append(decision.model_copy(update={
+                "condition_holds": True, "status": GuidelineStatus.observed if guideline.is_observation
+                else GuidelineStatus.applied, "decided_by": "default", "score": 1.0, "fresh_score": None,
+                "whole_score": None, "segment": first_segment,
+                "reasons": ["holds: the conversation starts (the agent has not spoken yet)"]}))
+    return out
+
+
 def placed_step(guideline: Guideline) -> bool:
     """A step of the open need that holds only after one agent move (`continues_need` and
     `after_examples`): when it applies, the agent's previous move placed the conversation at it.

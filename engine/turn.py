@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
-from guideminer.engine.moves import endings_yield, match_strength, one_move_per_situation
+from guideminer.engine.moves import endings_yield, match_strength, one_move_per_situation, opening_moves
 from guideminer.engine.protocols import (
     ConditionScorer,
     ConditionVerifier,
@@ -138,7 +138,7 @@ class Engine:
             with timer.stage("matching"):
                 evaluated = self._department_sets(session, routing.department_id, segments, trace)
             if manners is not None:
-                evaluated.append(manners)
+                evaluated.append(_with_opening(manners, session, segments))
             text = self._reply(session, evaluated, trace, timer, given)
         trace.timings_ms = timer.timings_ms
         session.messages.append(Message(role="agent", text=text, turn=turn))
@@ -303,13 +303,26 @@ def _first_routing_matches(home: _Evaluated, route_confidence: float | None, bar
     return _Evaluated(home.department, undone, home.conditions_held & held)
 
 
+def _with_opening(manners: _Evaluated, session: Session, segments: list[str]) -> _Evaluated:
+    """The etiquette outcome with its opening move held at the conversation's start only
+    (moves.opening_moves). Applied after routing: an opening move holds on every first message,
+    and must not hold routing back as a greeting does."""
+    by_id = {g.id: g for g in manners.department.guidelines}
+    agent_spoke = any(m.role == "agent" for m in session.messages)
+    decisions = opening_moves(manners.decisions, by_id, agent_spoke, segments[0] if len(segments) > 1 else None)
+    held = {d.guideline_id for d in decisions if d.condition_holds}
+    openers = {g.id for g in manners.department.guidelines if g.opens_conversation}
+    return _Evaluated(manners.department, decisions, (manners.conditions_held - openers) | (held & openers))
+
+
 def _best_holding(manners: _Evaluated | None) -> float | None:
     """The best whole-message score of an etiquette guideline holding this turn (None: none
     holds): a greeting sentence before a need must not hold routing back."""
     if manners is None:
         return None
+    openers = {g.id for g in manners.department.guidelines if g.opens_conversation}  # positional, not a greeting
     held = [d.whole_score if d.whole_score is not None else d.score or 0.0
-            for d in manners.decisions if d.condition_holds and d.actionable]
+            for d in manners.decisions if d.condition_holds and d.actionable and d.guideline_id not in openers]
     return max(held) if held else None
 
 

@@ -107,8 +107,14 @@ def proposal_condition_key(p) -> tuple:
 def map_proposals(guidelines: GuidelineSet, majority: dict[int, str], conditions: dict[tuple, str]) -> list[MappedProposal]:
     """Each proposal's (condition label, action label): `conditions` from `condition_majority`,
     `majority` (of action clusters) from `cluster_majority`; None where a cluster has no label."""
-    return [MappedProposal(p.guideline_id, (conditions.get(proposal_condition_key(p)), majority.get(p.action.cluster_id)),
+    return [MappedProposal(p.guideline_id, (_condition_label(p, conditions), majority.get(p.action.cluster_id)),
                            p.scores.support, p.scores.confidence) for p in guidelines.proposals]
+
+
+def _condition_label(p, conditions: dict[tuple, str]) -> str | None:
+    """An opening move's condition is the conversation's start, no customer turn (mining/openers.py):
+    the wildcard, which claims a generic gold guideline (demo: "a conversation starts -> greet")."""
+    return ANY_CONDITION if p.opens_conversation else conditions.get(proposal_condition_key(p))
 
 
 def gold_target(pair: tuple[str | None, str | None], gold: Gold) -> tuple[str, str] | None:

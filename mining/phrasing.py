@@ -192,9 +192,15 @@ class ReadablePhraser:
         elif previous:
             link = ", and then answers the agent's" if continues_need else " in reply to the agent's"
             condition_text += f"{link} {_quote(previous[0])}"
-        instruction = describe_agent(done[0], _LEAD_VERBS.get(move_verb(action)))
-        action_text = instruction if "\u201c" in instruction else f"{instruction} (e.g. {_quote(done[0])})"
+        action_text = describe_action(action, done)
         return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
+
+
+def describe_action(action: ClusterRef, done: list[str]) -> str:
+    """The agent instruction of a rule from its move's generalised turns `done` (most typical
+    first): what the agent does, quoting the move's wording."""
+    instruction = describe_agent(done[0], _LEAD_VERBS.get(move_verb(action)))
+    return instruction if "\u201c" in instruction else f"{instruction} (e.g. {_quote(done[0])})"
 
 
 def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:

@@ -22,7 +22,8 @@ from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.habits import merge_habits
 from guideminer.mining.outcomes import attach_outcomes
-from guideminer.mining.phrasing import RulePhraser, phrase_rule
+from guideminer.mining.openers import OpeningParams, opener_clusters, opening_proposal, with_opening_move
+from guideminer.mining.phrasing import RulePhraser, describe_action, generalised_examples, is_empty_turn, phrase_rule
 from guideminer.mining.pipeline import CONVERSATIONS_INPUT, TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic
 from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal, GuidelineSet
@@ -141,6 +142,9 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     for proposal in proposals:
         texts = [said[k] for k in _keys(proposal, "said_turn_index") if k in said]  # a need's words, not an answer's
         replies = _replies_first(proposal, [said[k] for k in _keys(proposal, "action_turn_index") if k in said])
+        if proposal.opens_conversation:  # the condition is the start itself (mining/openers.py), not a saying
+            out.append(_opening_worded(proposal, replies))
+            continue
         condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
         action = (proposal.action.model_copy(update={"representative_texts": replies})
                   if len(replies) >= 2 else proposal.action)
@@ -157,6 +161,25 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
         out.append(proposal.model_copy(update={"condition_text": rule.condition_text, "action_text": rule.action_text,
                                                "rule_text": rule.rule_text, "phrased_by": by}))
     return out
+
+
+def _opening_worded(proposal: GuidelineProposal, replies: list[str]) -> GuidelineProposal:
+    """The opening move's action worded from the greetings its evidence conversations got."""
+    done = generalised_examples(replies)
+    if len(done) < 2 or is_empty_turn(done[0]):
+        return proposal
+    action = proposal.action.model_copy(update={"representative_texts": replies})
+    action_text = describe_action(action, done)
+    return proposal.model_copy(update={"action": action, "action_text": action_text, "action_examples": done,
+                                       "rule_text": f"When {proposal.condition_text}, {action_text}."})
+
+
+def _with_opening(proposals: list[GuidelineProposal], assignments: pl.DataFrame, clusters: pl.DataFrame,
+                  params: OpeningParams) -> list[GuidelineProposal]:
+    etiquette = etiquette_clusters(clusters)
+    opening = opening_proposal(assignments, clusters, etiquette, params)
+    merged = with_opening_move(proposals, opening, set(opener_clusters(assignments, etiquette, params)))
+    return [p.model_copy(update={"rank": rank}) for rank, p in enumerate(merged, start=1)]
 
 
 def _last_step_pair(proposal: GuidelineProposal, said: dict[tuple[str, int], str]) -> tuple[str, str] | None:
@@ -209,6 +232,7 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     ranked_by = "support"
     if conversations is not None:
         proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped, etiquette_clusters(clusters))
+    proposals = _with_opening(proposals, assignments, clusters, config.opening)
     said = evidence_texts(proposals, turns)
     proposals = attach_templates(proposals, assignments, turns, said)
     proposals = phrase_from_evidence(proposals, turns, phraser, said)
@@ -277,7 +301,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=24),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=25),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -297,6 +321,7 @@ def proposal_steps() -> list[Step]:
         # 22: a condition words the sentence naming the cluster's keywords (describe._first_sentence)
         # 23: an action's lead acknowledgement ("Of course.") is said with the sentence after it
         # 24: "tracking shows ...", "it's in transit / out for delivery / delivered" state looked-up facts
+        # 25: the agents' opening move, held at the conversation's start (mining/openers.py)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 from guideminer.mining.departments import DepartmentParams
 from guideminer.mining.guidelines import GuidelineParams
 from guideminer.mining.habits import HabitParams
+from guideminer.mining.openers import OpeningParams
 
 
 class ProposalConfig(BaseModel):
@@ -18,3 +19,4 @@ class ProposalConfig(BaseModel):
     guidelines: GuidelineParams = GuidelineParams()
     departments: DepartmentParams = DepartmentParams()
     habits: HabitParams = HabitParams()
+    opening: OpeningParams = OpeningParams()

@@ -166,6 +166,10 @@ class GuidelineProposal(_Frozen):
     # by conversation management ("A replacement please." -> "That's everything on my side"):
     # how need flows end (guidelines.py `etiquette_occurrences`)
     ends_need: bool = False
+    # the agents' opening move (mining/openers.py): holds when the conversation starts, before the
+    # agent has said anything, whatever the customer's words; `condition` is the start itself
+    # (cluster id openers.CONVERSATION_START, no customer turns)
+    opens_conversation: bool = False
     # readable rule material (mining/phrasing.py): representative turns, instance details as <TYPE>
     condition_examples: list[str] = Field(default_factory=list)
     action_examples: list[str] = Field(default_factory=list)

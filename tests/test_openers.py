@@ -1,0 +1,144 @@
+"""The opening move: the agents' greeting at a conversation's start, mined by position
+(mining/openers.py) and held at run time exactly when the agent has not spoken yet
+(engine `Guideline.opens_conversation`)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+import pytest
+from engine_fakes import FAKE_CALIBRATION, HashedBagOfWordsEmbedder
+from proposals_world import _seq, assignments_from, clusters_table
+from test_engine_etiquette import GREETING_TEXT, RETURN_TEXT, shop_engine, shop_spec
+
+from guideminer.engine import AgentSpec, EmbeddingConditionScorer, EmbeddingRouter, Engine, Guideline, GuidelineStatus, Session
+from guideminer.engine.matching import MatchingPolicy
+from guideminer.engine.turn import EngineSettings
+from guideminer.offline_runtime.template_composer import TemplateComposer
+from guideminer.evaluation.gold import ANY_CONDITION, Gold
+from guideminer.evaluation.proposals import gold_target, map_proposals
+from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
+from guideminer.mining.habits import merge_habits
+from guideminer.mining.openers import (
+    CONVERSATION_START, START_CONDITION, OpeningParams, opener_clusters, opening_proposal, with_opening_move,
+)
+from guideminer.mining.proposals_schema import GuidelineSet
+
+CUSTOMER = {
+    1: (["damaged"], ["my kettle arrived damaged", "the box was crushed"]),
+    2: (["charged twice"], ["I was charged twice", "you took the payment twice"]),
+    8: (["hello"], ["hello", "hi there"]),
+    9: (["thanks"], ["thanks", "thank you"]),
+}
+AGENT = {
+    10: (["order number"], ["Could you share the order number?", "What's the order number?"]),
+    12: (["last four digits"], ["Which card was it? The last four digits, please.", "The last 4 digits?"]),
+    17: (["welcome"], ["Hello, thank you for contacting Larkfield. I'll be helping you today.",
+                       "Hello, thank you for contacting Larkfield, I'll be helping you today."]),
+    18: (["goodbye"], ["Take care, goodbye!", "Bye!"]),
+}
+ETIQUETTE = [8, 9, 17, 18]
+
+
+def _world(sequences: dict) -> tuple[pl.DataFrame, pl.DataFrame]:
+    clusters = clusters_table(CUSTOMER, AGENT).with_columns(pl.col("cluster_id").is_in(ETIQUETTE).alias("is_etiquette"))
+    return assignments_from(sequences), clusters
+
+
+CHATS = {**{f"d{i}": _seq("c1", "a17", "a10", "c9", "a18") for i in range(8)},
+         **{f"b{i}": _seq("c2", "a17", "a12", "c9", "a18") for i in range(8)},
+         **{f"h{i}": _seq("c8", "a17", "c2", "a12", "c9", "a18") for i in range(6)}}
+
+
+def test_the_greeting_every_conversation_starts_with_is_one_opening_rule():
+    assignments, clusters = _world(CHATS)
+    opening = opening_proposal(assignments, clusters, set(ETIQUETTE))
+    assert opening is not None and opening.opens_conversation and opening.is_etiquette
+    assert opening.condition.cluster_id == CONVERSATION_START and opening.condition_text == START_CONDITION
+    assert opening.action.cluster_id == 17 and opening.scores.support == len(CHATS)
+    assert opening.rule_text.startswith(f"When {START_CONDITION}, ") and "thank you for contacting" in opening.rule_text
+    # evidence: the customer's first message and the greeting that answered it
+    assert all(e.condition_turn_index == 0 and e.action_turn_index == 1 for e in opening.evidence)
+
+
+def test_on_calls_the_agent_greets_before_the_customer_speaks_and_the_rule_still_holds():
+    calls = {f"k{i}": _seq("a17", "c1", "a10", "c9", "a18") for i in range(10)}
+    opening = opening_proposal(*_world(calls), set(ETIQUETTE))
+    assert opening is not None and opening.action.cluster_id == 17
+    assert all(e.condition_turn_index == -1 for e in opening.evidence)  # no customer turn before it
+
+
+def test_a_move_also_made_later_or_by_few_agents_is_no_opening():
+    assignments, clusters = _world(CHATS)
+    # closings are etiquette too, but never the first thing an agent says
+    assert set(opener_clusters(assignments, set(ETIQUETTE), OpeningParams())) == {17}
+    few = {**{f"d{i}": _seq("c1", "a10", "c9", "a18") for i in range(8)},
+           **{f"g{i}": _seq("c1", "a17", "a10", "c9", "a18") for i in range(3)}}
+    assert opening_proposal(*_world(few), set(ETIQUETTE)) is None  # 3 of 11 conversations: a few agents' style
+    assert opening_proposal(assignments, clusters, set(ETIQUETTE), OpeningParams(enabled=False)) is None
+
+
+def test_the_greeting_rule_for_hello_is_merged_into_the_opening_move():
+    assignments, clusters = _world(CHATS)
+    proposals = merge_habits(propose_guidelines(assignments, clusters, GuidelineParams()), clusters,
+                             assignments=assignments)
+    greeting = [p for p in proposals if p.is_etiquette and p.action.cluster_id == 17]
+    assert greeting, "the planted 'hello -> greet' etiquette rule is mined"
+    opening = opening_proposal(assignments, clusters, set(ETIQUETTE))
+    merged = with_opening_move(proposals, opening, {17})
+    assert merged[0].opens_conversation and not [p for p in merged[1:] if p.action.cluster_id == 17]
+    assert {p.guideline_id for p in greeting} <= set(merged[0].merged_from)
+    assert len(merged[0].evidence) == len(opening.evidence) + sum(len(p.evidence) for p in greeting)
+
+
+def test_the_opening_move_claims_the_generic_start_guideline_in_eval_proposals():
+    opening = opening_proposal(*_world(CHATS), set(ETIQUETTE))
+    gold = Gold(pl.DataFrame(), pl.DataFrame(), {("damaged", "ask_order")}, {"greet"}, {"damaged"})
+    (mapped,) = map_proposals(GuidelineSet(thresholds={}, ranked_by="support", n_conversations=1, proposals=[opening]),
+                              {17: "greet"}, {})
+    assert mapped.pair == (ANY_CONDITION, "greet") and gold_target(mapped.pair, gold) == (ANY_CONDITION, "greet")
+
+
+OPENING_TEXT = "Hello, thank you for contacting Larkfield."
+
+
+def _spec_with_opening() -> AgentSpec:
+    spec = shop_spec()
+    opening = Guideline(id="e_open", condition=START_CONDITION, action="greet the customer", opens_conversation=True,
+                        priority=100)
+    etiquette = spec.etiquette.model_copy(update={
+        "guidelines": (opening, *spec.etiquette.guidelines),
+        "canned_responses": (*spec.etiquette.canned_responses,
+                             spec.etiquette.canned_responses[0].model_copy(update={
+                                 "id": "c_open", "template": OPENING_TEXT, "guideline_ids": ("e_open",)}))})
+    return spec.model_copy(update={"etiquette": etiquette})
+
+
+def test_the_first_message_gets_the_opening_before_the_answer_and_later_ones_never():
+    engine, session = shop_engine(_spec_with_opening()), Session()
+    first = engine.respond(session, "I want to return my laptop")
+    assert first.trace.routing.department_id == "returns"  # the opening holds, routing does not wait for it
+    assert set(first.trace.applied_guideline_ids) == {"e_open", "g_return"}
+    assert first.text == f"{OPENING_TEXT}\n\n{RETURN_TEXT}"  # the opening leads
+    assert "the conversation starts" in first.trace.decision("e_open").reasons[-1]
+    later = engine.respond(session, "hello? I want to return my laptop")
+    assert later.trace.decision("e_open").status is GuidelineStatus.inactive
+    assert OPENING_TEXT not in later.text
+
+
+def test_a_first_hello_gets_one_greeting_and_the_need_question():
+    """With the runtime's one move per topic, the opening and the spec's "greets -> greet back"
+    rule answer the same part of the message: one greeting, not two (the opening ranks first, as
+    a mined one does: mining merges greeting rules into it and ranks it first)."""
+    message = "Hello there, good morning"
+    spec = _spec_with_opening()
+    embedder = HashedBagOfWordsEmbedder()
+    engine = Engine(spec, router=EmbeddingRouter(embedder, spec, calibration=FAKE_CALIBRATION),
+                    scorer=EmbeddingConditionScorer(embedder, spec, calibration=FAKE_CALIBRATION),
+                    composer=TemplateComposer(), settings=EngineSettings(matching=MatchingPolicy(moves_per_topic=1)))
+    session = Session()
+    hello = engine.respond(session, message)
+    assert hello.trace.routing.department_id is None and "e_open" in hello.trace.applied_guideline_ids
+    assert hello.text.startswith(OPENING_TEXT) and hello.text.endswith("?")
+    # one greeting, not two: the "greets -> greet back" rule is the same etiquette move for this message
+    assert GREETING_TEXT not in hello.text and hello.trace.decision("e_greet").status is GuidelineStatus.deferred
