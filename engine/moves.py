@@ -116,30 +116,50 @@ def endings_yield(decisions: list[GuidelineDecision], guidelines: Mapping[str, G
             if d.status is GuidelineStatus.applied and d.guideline_id in deferred else d for d in decisions]
 
 
-def opening_moves(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
-                  agent_spoke: bool, first_segment: str | None = None) -> list[GuidelineDecision]:
-    """An opening move (`Guideline.opens_conversation`, mined: mining/openers.py) holds exactly
-    when the agent has not said anything yet, whatever the message's words, and never later: the
-    agents' greeting is positional ("Hello, thank you for contacting ..." before the answer to
-    any first message), so its words say nothing about whether it holds. It answers the
-    message's first part (`first_segment`, None for a one-part message), where a greeting the
-    customer opens with is, so one move per topic keeps one greeting, not two."""
+def positional_moves(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline], *,
+                     agent_spoke: bool, need_opens: bool, first_segment: str | None = None) -> list[GuidelineDecision]:
+    """A positional move (`Guideline.position`, mined: mining/openers.py) holds at its point of
+    the conversation only, whatever the message's words: "conversation_start" while the agent has
+    not said anything yet (the greeting before the answer to any first message), "first_need" on
+    the turn the customer's message opens a department (`need_opens`: the identification question
+    callers get whatever their need). It answers the message's first part (`first_segment`, None
+    for a one-part message), where a greeting the customer opens with is, so one move per topic
+    keeps one greeting, not two."""
+    at_point = {"conversation_start": not agent_spoke, "first_need": need_opens}
     out = []
     for decision in decisions:
         guideline = guidelines.get(decision.guideline_id)
-        if guideline is None or not guideline.opens_conversation:
+        if guideline is None or guideline.position is None:
             out.append(decision)
-        elif agent_spoke:
+        elif not at_point[guideline.position]:
             out.append(decision.model_copy(update={
                 "condition_holds": False, "status": GuidelineStatus.inactive, "decided_by": "default",
-                "reasons": ["not held: the agent has spoken; an opening move holds at the conversation's start only"]}))
+                "reasons": [f"not held: a {guideline.position.replace('_', ' ')} move holds at that point only"]}))
         else:
             out.append(decision.model_copy(update={
                 "condition_holds": True, "status": GuidelineStatus.observed if guideline.is_observation
                 else GuidelineStatus.applied, "decided_by": "default", "score": 1.0, "fresh_score": None,
                 "whole_score": None, "segment": first_segment,
-                "reasons": ["holds: the conversation starts (the agent has not spoken yet)"]}))
+                "reasons": [f"holds: {_POINTS[guideline.position]}"]}))
     return out
+
+
+_POINTS = {"conversation_start": "the conversation starts (the agent has not spoken yet)",
+           "first_need": "the customer has just stated their need"}
+
+
+def need_waits_for_identification(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                                  lanes: Mapping[str, str]) -> list[GuidelineDecision]:
+    """When the move after the first need applies (the agents' identification question, mined by
+    position), the department's moves wait: agents ask who is calling first and serve the need
+    after ("Can I start with your name?", not that question and the order-number request in one
+    reply); a deferred move may apply at a later turn."""
+    applied = {d.guideline_id for d in decisions if d.status is GuidelineStatus.applied}
+    if not any(guidelines[g].position == "first_need" for g in applied):
+        return decisions
+    reason = "deferred: the agents identify the customer first; the need's move follows"
+    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, reason]})
+            if d.guideline_id in applied and lanes.get(d.guideline_id) == "department" else d for d in decisions]
 
 
 def placed_step(guideline: Guideline) -> bool:

@@ -111,9 +111,10 @@ class Guideline(_Frozen):
     # set's managed endings): never said together with a department move (matching.endings_yield:
     # a department step placed by the previous move wins; else the ending wins over word matches).
     ends_flow: bool = False
-    # The agents' opening move (mined: mining/openers.py): holds exactly when the conversation
-    # starts, i.e. the agent has not said anything yet, whatever the customer's words; never later.
-    opens_conversation: bool = False
+    # A positional move (mined: mining/openers.py): holds at this point of the conversation only,
+    # whatever the customer's words: "conversation_start" (the agent has not said anything yet),
+    # "first_need" (the turn whose message opens a department: the customer's first need).
+    position: Literal["conversation_start", "first_need"] | None = None
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None

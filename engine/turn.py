@@ -19,7 +19,9 @@ from dataclasses import dataclass, field, replace
 
 from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
-from guideminer.engine.moves import endings_yield, match_strength, one_move_per_situation, opening_moves
+from guideminer.engine.moves import (
+    endings_yield, match_strength, need_waits_for_identification, one_move_per_situation, positional_moves,
+)
 from guideminer.engine.protocols import (
     ConditionScorer,
     ConditionVerifier,
@@ -138,7 +140,8 @@ class Engine:
             with timer.stage("matching"):
                 evaluated = self._department_sets(session, routing.department_id, segments, trace)
             if manners is not None:
-                evaluated.append(_with_opening(manners, session, segments))
+                evaluated.append(_with_positions(manners, session, segments, need_opens=session.department_id is None
+                                                 and trace.routing.department_id is not None))
             text = self._reply(session, evaluated, trace, timer, given)
         trace.timings_ms = timer.timings_ms
         session.messages.append(Message(role="agent", text=text, turn=turn))
@@ -196,6 +199,7 @@ class Engine:
                                                   unbacked=self._unbacked,
                                                   just_made=self._just_made(session, trace.turn))
         trace.guidelines = endings_yield(trace.guidelines, by_id, lanes)
+        trace.guidelines = need_waits_for_identification(trace.guidelines, by_id, lanes)
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id
@@ -303,16 +307,17 @@ def _first_routing_matches(home: _Evaluated, route_confidence: float | None, bar
     return _Evaluated(home.department, undone, home.conditions_held & held)
 
 
-def _with_opening(manners: _Evaluated, session: Session, segments: list[str]) -> _Evaluated:
-    """The etiquette outcome with its opening move held at the conversation's start only
-    (moves.opening_moves). Applied after routing: an opening move holds on every first message,
-    and must not hold routing back as a greeting does."""
+def _with_positions(manners: _Evaluated, session: Session, segments: list[str], *, need_opens: bool) -> _Evaluated:
+    """The etiquette outcome with its positional moves held at their points only
+    (moves.positional_moves). Applied after routing: an opening move holds on every first
+    message, and must not hold routing back as a greeting does."""
     by_id = {g.id: g for g in manners.department.guidelines}
     agent_spoke = any(m.role == "agent" for m in session.messages)
-    decisions = opening_moves(manners.decisions, by_id, agent_spoke, segments[0] if len(segments) > 1 else None)
+    decisions = positional_moves(manners.decisions, by_id, agent_spoke=agent_spoke, need_opens=need_opens,
+                                 first_segment=segments[0] if len(segments) > 1 else None)
     held = {d.guideline_id for d in decisions if d.condition_holds}
-    openers = {g.id for g in manners.department.guidelines if g.opens_conversation}
-    return _Evaluated(manners.department, decisions, (manners.conditions_held - openers) | (held & openers))
+    positional = {g.id for g in manners.department.guidelines if g.position is not None}
+    return _Evaluated(manners.department, decisions, (manners.conditions_held - positional) | (held & positional))
 
 
 def _best_holding(manners: _Evaluated | None) -> float | None:
@@ -320,9 +325,9 @@ def _best_holding(manners: _Evaluated | None) -> float | None:
     holds): a greeting sentence before a need must not hold routing back."""
     if manners is None:
         return None
-    openers = {g.id for g in manners.department.guidelines if g.opens_conversation}  # positional, not a greeting
+    positional = {g.id for g in manners.department.guidelines if g.position is not None}  # not a greeting
     held = [d.whole_score if d.whole_score is not None else d.score or 0.0
-            for d in manners.decisions if d.condition_holds and d.actionable and d.guideline_id not in openers]
+            for d in manners.decisions if d.condition_holds and d.actionable and d.guideline_id not in positional]
     return max(held) if held else None
 
 

@@ -112,9 +112,11 @@ def map_proposals(guidelines: GuidelineSet, majority: dict[int, str], conditions
 
 
 def _condition_label(p, conditions: dict[tuple, str]) -> str | None:
-    """An opening move's condition is the conversation's start, no customer turn (mining/openers.py):
-    the wildcard, which claims a generic gold guideline (demo: "a conversation starts -> greet")."""
-    return ANY_CONDITION if p.opens_conversation else conditions.get(proposal_condition_key(p))
+    """A positional move's condition is a point of the conversation, no customer cluster
+    (mining/openers.py): the wildcard, which claims a generic gold guideline (demo: "a
+    conversation starts -> greet", "the caller has stated the reason for the call -> ask for
+    the name")."""
+    return ANY_CONDITION if p.position is not None else conditions.get(proposal_condition_key(p))
 
 
 def gold_target(pair: tuple[str | None, str | None], gold: Gold) -> tuple[str, str] | None:

@@ -22,7 +22,7 @@ from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.habits import merge_habits
 from guideminer.mining.outcomes import attach_outcomes
-from guideminer.mining.openers import OpeningParams, opener_clusters, opening_proposal, with_opening_move
+from guideminer.mining.openers import OpeningParams, with_positional_moves
 from guideminer.mining.phrasing import RulePhraser, describe_action, generalised_examples, is_empty_turn, phrase_rule
 from guideminer.mining.pipeline import CONVERSATIONS_INPUT, TURNS_INPUT, MineContext, Step, atomic_path, commit_atomic
 from guideminer.mining.proposals_config import ProposalConfig
@@ -142,7 +142,7 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     for proposal in proposals:
         texts = [said[k] for k in _keys(proposal, "said_turn_index") if k in said]  # a need's words, not an answer's
         replies = _replies_first(proposal, [said[k] for k in _keys(proposal, "action_turn_index") if k in said])
-        if proposal.opens_conversation:  # the condition is the start itself (mining/openers.py), not a saying
+        if proposal.position is not None:  # the condition is a point of the conversation (mining/openers.py)
             out.append(_opening_worded(proposal, replies))
             continue
         condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
@@ -164,7 +164,7 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
 
 
 def _opening_worded(proposal: GuidelineProposal, replies: list[str]) -> GuidelineProposal:
-    """The opening move's action worded from the greetings its evidence conversations got."""
+    """A positional move's action worded from the agent turns its evidence conversations got."""
     done = generalised_examples(replies)
     if len(done) < 2 or is_empty_turn(done[0]):
         return proposal
@@ -176,9 +176,7 @@ def _opening_worded(proposal: GuidelineProposal, replies: list[str]) -> Guidelin
 
 def _with_opening(proposals: list[GuidelineProposal], assignments: pl.DataFrame, clusters: pl.DataFrame,
                   params: OpeningParams) -> list[GuidelineProposal]:
-    etiquette = etiquette_clusters(clusters)
-    opening = opening_proposal(assignments, clusters, etiquette, params)
-    merged = with_opening_move(proposals, opening, set(opener_clusters(assignments, etiquette, params)))
+    merged = with_positional_moves(proposals, assignments, clusters, etiquette_clusters(clusters), params)
     return [p.model_copy(update={"rank": rank}) for rank, p in enumerate(merged, start=1)]
 
 
@@ -321,7 +319,7 @@ def proposal_steps() -> list[Step]:
         # 22: a condition words the sentence naming the cluster's keywords (describe._first_sentence)
         # 23: an action's lead acknowledgement ("Of course.") is said with the sentence after it
         # 24: "tracking shows ...", "it's in transit / out for delivery / delivered" state looked-up facts
-        # 25: the agents' opening move, held at the conversation's start (mining/openers.py)
+        # 25: positional moves: the opening greeting, the identification after the need (mining/openers.py)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

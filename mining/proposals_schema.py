@@ -16,6 +16,9 @@ PROPOSALS_SCHEMA_VERSION = 3  # 2: condition_scope, state "after"; 3: readable r
 
 ConditionState = Literal["any", "first", "later", "after"]  # "after": right after the agent move `after_action`
 ConditionScope = Literal["all", "department"]
+# where in a conversation a positional move holds (mining/openers.py): the conversation's start,
+# or the customer's first statement of their need
+Position = Literal["conversation_start", "first_need"]
 
 
 class _Frozen(BaseModel):
@@ -166,10 +169,10 @@ class GuidelineProposal(_Frozen):
     # by conversation management ("A replacement please." -> "That's everything on my side"):
     # how need flows end (guidelines.py `etiquette_occurrences`)
     ends_need: bool = False
-    # the agents' opening move (mining/openers.py): holds when the conversation starts, before the
-    # agent has said anything, whatever the customer's words; `condition` is the start itself
-    # (cluster id openers.CONVERSATION_START, no customer turns)
-    opens_conversation: bool = False
+    # a positional move (mining/openers.py): holds at this point of the conversation, whatever the
+    # customer's words (the opening greeting; the identification question after the need);
+    # `condition` is the point itself (openers.POSITION_CLUSTER_IDS, no customer turns)
+    position: Position | None = None
     # readable rule material (mining/phrasing.py): representative turns, instance details as <TYPE>
     condition_examples: list[str] = Field(default_factory=list)
     action_examples: list[str] = Field(default_factory=list)

@@ -185,8 +185,9 @@ def guideline_table(guidelines: GuidelineSet, turn_text: dict[tuple[str, int], s
             f"<td class='num'>{p.scores.support}</td><td class='num'>{p.scores.confidence:.2f}</td>"
             f"<td class='num'>{p.scores.lift:.2f}</td><td class='num'>{p.scores.base_rate:.2f}</td>"
             f"<td class='num'>{p.scores.consistency:.2f}</td><td>{_outcome_cell(p)}</td>"
-            f"<td>{p.condition.cluster_id}: {_list(p.condition.representative_texts[:3])}</td>"
-            f"<td>{p.action.cluster_id}: {_list(p.action.representative_texts[:3])}</td><td>{_evidence_list(evidence)}</td></tr>")
+            + (f"<td>{esc(p.position.replace('_', ' '))}: a point of the conversation, whatever the customer says</td>"
+               if p.position else f"<td>{p.condition.cluster_id}: {_list(p.condition.representative_texts[:3])}</td>")
+            + f"<td>{p.action.cluster_id}: {_list(p.action.representative_texts[:3])}</td><td>{_evidence_list(evidence)}</td></tr>")
     return f"<table id='{table_id}'>{head}{''.join(rows)}</table>"
 
 

@@ -95,6 +95,8 @@ def proposal_card(reviewed: ReviewedProposals, guideline: ReviewedGuideline,
              "<h4>Scores</h4>", _scores(guideline), "<h4>Outcomes</h4>", _outcomes(guideline),
              "<h4>Customers in this situation say</h4><ul>",
              *(f"<li>{escape(t)}</li>" for t in proposal.condition.representative_texts[:3]),
+             *([f"<li>(anything: it holds at a point of the conversation, the {escape(proposal.position.replace('_', ' '))})</li>"]
+               if proposal.position else []),
              "</ul><h4>Agents then say</h4><ul>",
              *(f"<li>{escape(t)}</li>" for t in proposal.action.representative_texts[:3]), "</ul>",
              f"<h4>Evidence ({len(evidence)} of {len(proposal.evidence)} conversations)</h4>",

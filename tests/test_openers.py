@@ -1,6 +1,6 @@
 """The opening move: the agents' greeting at a conversation's start, mined by position
 (mining/openers.py) and held at run time exactly when the agent has not spoken yet
-(engine `Guideline.opens_conversation`)."""
+(engine `Guideline.position`); and the identification question after the first need."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from guideminer.evaluation.proposals import gold_target, map_proposals
 from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
 from guideminer.mining.habits import merge_habits
 from guideminer.mining.openers import (
-    CONVERSATION_START, START_CONDITION, OpeningParams, opener_clusters, opening_proposal, with_opening_move,
+    CONDITIONS, CONVERSATION_START, START_CONDITION, OpeningParams, belonging_clusters, point_turns,
+    positional_proposal, with_positional_move, with_positional_moves,
 )
 from guideminer.mining.proposals_schema import GuidelineSet
 
@@ -52,8 +53,8 @@ CHATS = {**{f"d{i}": _seq("c1", "a17", "a10", "c9", "a18") for i in range(8)},
 
 def test_the_greeting_every_conversation_starts_with_is_one_opening_rule():
     assignments, clusters = _world(CHATS)
-    opening = opening_proposal(assignments, clusters, set(ETIQUETTE))
-    assert opening is not None and opening.opens_conversation and opening.is_etiquette
+    opening, _ = positional_proposal(assignments, clusters, set(ETIQUETTE), "conversation_start")
+    assert opening is not None and opening.position == "conversation_start" and opening.is_etiquette
     assert opening.condition.cluster_id == CONVERSATION_START and opening.condition_text == START_CONDITION
     assert opening.action.cluster_id == 17 and opening.scores.support == len(CHATS)
     assert opening.rule_text.startswith(f"When {START_CONDITION}, ") and "thank you for contacting" in opening.rule_text
@@ -63,7 +64,7 @@ def test_the_greeting_every_conversation_starts_with_is_one_opening_rule():
 
 def test_on_calls_the_agent_greets_before_the_customer_speaks_and_the_rule_still_holds():
     calls = {f"k{i}": _seq("a17", "c1", "a10", "c9", "a18") for i in range(10)}
-    opening = opening_proposal(*_world(calls), set(ETIQUETTE))
+    opening, _ = positional_proposal(*_world(calls), set(ETIQUETTE), "conversation_start")
     assert opening is not None and opening.action.cluster_id == 17
     assert all(e.condition_turn_index == -1 for e in opening.evidence)  # no customer turn before it
 
@@ -71,11 +72,14 @@ def test_on_calls_the_agent_greets_before_the_customer_speaks_and_the_rule_still
 def test_a_move_also_made_later_or_by_few_agents_is_no_opening():
     assignments, clusters = _world(CHATS)
     # closings are etiquette too, but never the first thing an agent says
-    assert set(opener_clusters(assignments, set(ETIQUETTE), OpeningParams())) == {17}
+    points = point_turns(assignments, set(ETIQUETTE), "conversation_start")
+    assert set(belonging_clusters(assignments, points, set(ETIQUETTE), OpeningParams())) == {17}
     few = {**{f"d{i}": _seq("c1", "a10", "c9", "a18") for i in range(8)},
            **{f"g{i}": _seq("c1", "a17", "a10", "c9", "a18") for i in range(3)}}
-    assert opening_proposal(*_world(few), set(ETIQUETTE)) is None  # 3 of 11 conversations: a few agents' style
-    assert opening_proposal(assignments, clusters, set(ETIQUETTE), OpeningParams(enabled=False)) is None
+    assert positional_proposal(*_world(few), set(ETIQUETTE), "conversation_start")[0] is None  # 3 of 11: a few agents' style
+    assert positional_proposal(assignments, clusters, set(ETIQUETTE), "conversation_start",
+                               OpeningParams(enabled=False))[0] is None
+    assert positional_proposal(assignments, clusters, set(ETIQUETTE), "first_need")[0] is None  # chats: the need is answered
 
 
 def test_the_greeting_rule_for_hello_is_merged_into_the_opening_move():
@@ -84,15 +88,15 @@ def test_the_greeting_rule_for_hello_is_merged_into_the_opening_move():
                              assignments=assignments)
     greeting = [p for p in proposals if p.is_etiquette and p.action.cluster_id == 17]
     assert greeting, "the planted 'hello -> greet' etiquette rule is mined"
-    opening = opening_proposal(assignments, clusters, set(ETIQUETTE))
-    merged = with_opening_move(proposals, opening, {17})
-    assert merged[0].opens_conversation and not [p for p in merged[1:] if p.action.cluster_id == 17]
+    opening, _ = positional_proposal(assignments, clusters, set(ETIQUETTE), "conversation_start")
+    merged = with_positional_move(proposals, opening, {17})
+    assert merged[0].position == "conversation_start" and not [p for p in merged[1:] if p.action.cluster_id == 17]
     assert {p.guideline_id for p in greeting} <= set(merged[0].merged_from)
     assert len(merged[0].evidence) == len(opening.evidence) + sum(len(p.evidence) for p in greeting)
 
 
 def test_the_opening_move_claims_the_generic_start_guideline_in_eval_proposals():
-    opening = opening_proposal(*_world(CHATS), set(ETIQUETTE))
+    opening, _ = positional_proposal(*_world(CHATS), set(ETIQUETTE), "conversation_start")
     gold = Gold(pl.DataFrame(), pl.DataFrame(), {("damaged", "ask_order")}, {"greet"}, {"damaged"})
     (mapped,) = map_proposals(GuidelineSet(thresholds={}, ranked_by="support", n_conversations=1, proposals=[opening]),
                               {17: "greet"}, {})
@@ -104,7 +108,7 @@ OPENING_TEXT = "Hello, thank you for contacting Larkfield."
 
 def _spec_with_opening() -> AgentSpec:
     spec = shop_spec()
-    opening = Guideline(id="e_open", condition=START_CONDITION, action="greet the customer", opens_conversation=True,
+    opening = Guideline(id="e_open", condition=START_CONDITION, action="greet the customer", position="conversation_start",
                         priority=100)
     etiquette = spec.etiquette.model_copy(update={
         "guidelines": (opening, *spec.etiquette.guidelines),
@@ -142,3 +146,62 @@ def test_a_first_hello_gets_one_greeting_and_the_need_question():
     assert hello.text.startswith(OPENING_TEXT) and hello.text.endswith("?")
     # one greeting, not two: the "greets -> greet back" rule is the same etiquette move for this message
     assert GREETING_TEXT not in hello.text and hello.trace.decision("e_greet").status is GuidelineStatus.deferred
+
+
+NAME_QUESTION = (["name"], ["Sure, I can look into that. Can I start with your name?", "Okay, may I have your name, please?"])
+SPELLED = (["spelled"], ["it's S-M-I-T-H", "J-O-N-E-S"])
+READ_BACK = (["correct"], ["So that's S-M-I-T-H, correct?", "Let me read that back: J-O-N-E-S, is that right?"])
+
+
+def _call_world(share_identified: int = 10, answered_directly: int = 0):
+    """Calls: the agent greets first; after the need (whatever it is) most agents ask the name."""
+    customer = {**CUSTOMER, 5: SPELLED}
+    agent = {**AGENT, 14: NAME_QUESTION, 15: READ_BACK}
+    clusters = clusters_table(customer, agent).with_columns(
+        pl.col("cluster_id").is_in([*ETIQUETTE, 5, 14, 15]).alias("is_etiquette"))
+    calls = {**{f"k{i}": _seq("a17", "c8", "a17!", "c1", "a14", "c5", "a15", "c9", "a10", "c9", "a18")
+                for i in range(share_identified)},
+             **{f"m{i}": _seq("a17", "c2", "a14", "c5", "a15", "c9", "a12", "c9", "a18") for i in range(share_identified)},
+             **{f"n{i}": _seq("a17", "c2", "a12", "c9", "a18") for i in range(answered_directly)}}
+    return assignments_from(calls), clusters
+
+
+def test_the_question_every_need_gets_first_on_calls_is_one_rule_after_the_need():
+    assignments, clusters = _call_world()
+    etiquette = {*ETIQUETTE, 5, 14, 15}
+    points = point_turns(assignments, etiquette, "first_need")
+    assert set(points["condition_turn"].to_list()) == {1, 3}  # the first need turn of each call
+    identify, belonging = positional_proposal(assignments, clusters, etiquette, "first_need", exclude=frozenset({17}))
+    assert identify is not None and identify.position == "first_need" and belonging == {14}
+    assert identify.action.cluster_id == 14 and identify.condition_text == CONDITIONS["first_need"]
+    assert identify.condition.cluster_id != CONVERSATION_START
+    # both positional moves, the opening first; the read-back is not at a point (it follows the spelling)
+    moves = with_positional_moves([], assignments, clusters, etiquette)
+    assert [p.position for p in moves] == ["conversation_start", "first_need"]
+
+
+def test_no_identification_rule_where_most_agents_answer_the_need_directly():
+    assignments, clusters = _call_world(share_identified=3, answered_directly=20)
+    etiquette = {*ETIQUETTE, 5, 14, 15}
+    assert positional_proposal(assignments, clusters, etiquette, "first_need")[0] is None
+
+
+NAME_TEXT = "Sure, I can look into that. Can I start with your name?"
+
+
+def test_the_identification_question_answers_the_need_turn_and_the_need_waits():
+    spec = _spec_with_opening()
+    identify = Guideline(id="e_name", condition=CONDITIONS["first_need"], action="ask for the name", position="first_need")
+    etiquette = spec.etiquette.model_copy(update={
+        "guidelines": (*spec.etiquette.guidelines, identify),
+        "canned_responses": (*spec.etiquette.canned_responses, spec.etiquette.canned_responses[0].model_copy(
+            update={"id": "c_name", "template": NAME_TEXT, "guideline_ids": ("e_name",)}))})
+    engine, session = shop_engine(spec.model_copy(update={"etiquette": etiquette})), Session()
+    hello = engine.respond(session, "Hello there, good morning")
+    assert "e_name" not in hello.trace.applied_guideline_ids and session.department_id is None
+    need = engine.respond(session, "I want to return my laptop")
+    assert need.trace.routing.department_id == "returns" and need.trace.applied_guideline_ids == ["e_name"]
+    assert need.text == NAME_TEXT and need.trace.decision("g_return").status is GuidelineStatus.deferred
+    later = engine.respond(session, "it's Smith. I want to return my laptop")
+    assert later.trace.decision("e_name").status is GuidelineStatus.inactive  # once, at the need only
+    assert "g_return" in later.trace.applied_guideline_ids and RETURN_TEXT in later.text
