@@ -53,6 +53,8 @@ class TurnMaterial:
     # canned responses of every guideline set evaluated this turn (department, etiquette, other
     # departments answering one sentence); empty: the department's own
     canned: Sequence[CannedResponse] = ()
+    # canned id -> values of its read-back fields, from the customer's messages (engine/echoes.py)
+    echoes: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def canned_responses(self) -> Sequence[CannedResponse]:
@@ -63,7 +65,8 @@ def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyCompos
     mode = spec.mode_for(material.department)
     fields = render_fields(material.tool_calls, material.variables)
     material, withheld = _without_unbacked_claims(material)
-    selection = select_canned(material.canned_responses, material.instructions, fields, _tool_backed(material))
+    selection = select_canned(material.canned_responses, material.instructions, fields, _tool_backed(material),
+                              material.echoes)
     selection.notes.extend(withheld)
     if mode is CompositionMode.canned_strict:
         return _strict(spec, mode, selection)
@@ -111,9 +114,12 @@ def _without_unbacked_claims(material: TurnMaterial) -> tuple[TurnMaterial, list
 
 def select_canned(
     canned_responses: Sequence[CannedResponse], instructions: Sequence[Guideline], fields: Mapping[str, Any],
-    tool_backed: set[str] = frozenset(),
+    tool_backed: set[str] = frozenset(), echoes: Mapping[str, Mapping[str, str]] | None = None,
 ) -> CannedSelection:
+    """`echoes`: canned id -> its read-back field values (engine/echoes.py); a template's own
+    echoes never fill another template's fields."""
     selection = CannedSelection()
+    echoes = echoes or {}
     for guideline in instructions:
         own = [c for c in canned_responses if guideline.id in c.guideline_ids]
         candidates = [c for c in own if not c.needs_tool or guideline.id in tool_backed]
@@ -123,14 +129,15 @@ def select_canned(
             selection.notes.append(f"{guideline.id}: no canned response serves it")
             continue
         for canned in candidates:
-            missing = [f for f in canned.fields if fields.get(f) is None]
+            filled = {**fields, **echoes.get(canned.id, {})}
+            missing = [f for f in canned.fields if filled.get(f) is None]
             if missing:
                 selection.notes.append(f"{canned.id}: missing field(s) {', '.join(missing)}")
                 continue
             selection.said.append(guideline.id)
             if canned.id not in selection.canned_ids:
                 selection.canned_ids.append(canned.id)
-                selection.texts.append(render_template(canned, fields))
+                selection.texts.append(render_template(canned, filled))
             break
     return selection
 

@@ -96,6 +96,16 @@ class ReplyComposer(Protocol):
 
 
 @runtime_checkable
+class EchoFinder(Protocol):
+    """Finds what a customer message says of each kind (PERSON, EMAIL, PHONE, ...), in order,
+    for templates that read it back (`CannedResponse.echoes`)."""
+
+    model_id: str
+
+    def spans(self, text: str) -> list[tuple[str, str]]: ...  # (kind, surface text), in order
+
+
+@runtime_checkable
 class ToolArgumentExtractor(Protocol):
     """Proposes arguments for a tool call; the engine validates them against the tool's spec."""
 

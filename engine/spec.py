@@ -155,10 +155,18 @@ class CannedResponse(_Frozen):
     # the claim-free opening of the `needs_tool` reply with this id (mining/claims.py
     # `claim_free_part`): sent when no tool ran, a partial answer ranked after full ones
     part_of: str | None = None
+    # Fields that repeat what the customer said (field -> kind: PERSON, EMAIL, PHONE, DATE, ...;
+    # mined: a template field whose value the customer had said before, mining/templates.py):
+    # filled from the customer's messages, latest first (engine/echoes.py), never invented.
+    # "So that's {person} spelled {person_2}, correct?" reads back a spelled name.
+    echoes: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _simple_fields(self) -> CannedResponse:
-        template_fields(self.template)  # raises on positional/attribute/format-spec fields
+        fields = template_fields(self.template)  # raises on positional/attribute/format-spec fields
+        unknown = sorted(set(self.echoes) - set(fields))
+        if unknown:
+            raise ValueError(f"canned response {self.id}: echoes name no field of its template: {', '.join(unknown)}")
         return self
 
     @property

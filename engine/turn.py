@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves
+from guideminer.engine.echoes import PlaceholderEchoes, echo_fields
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
 from guideminer.engine.moves import (
     endings_yield, match_strength, need_waits_for_identification, one_move_per_situation, positional_moves,
@@ -26,6 +27,7 @@ from guideminer.engine.protocols import (
     ConditionScorer,
     ConditionVerifier,
     DepartmentRouter,
+    EchoFinder,
     ReplyComposer,
     ToolArgumentExtractor,
 )
@@ -79,6 +81,7 @@ class Engine:
         verifier: ConditionVerifier | None = None,
         tools: ToolRegistry | None = None,
         argument_extractor: ToolArgumentExtractor | None = None,
+        echo_finder: EchoFinder | None = None,
         settings: EngineSettings | None = None,
     ) -> None:
         self.spec = spec
@@ -90,6 +93,7 @@ class Engine:
         self.verifier = verifier
         self.tools = tools or ToolRegistry()
         self.argument_extractor = argument_extractor or SessionVariableArguments()
+        self.echo_finder = echo_finder or PlaceholderEchoes()
         self.settings = settings or EngineSettings()
 
     @property
@@ -241,9 +245,11 @@ class Engine:
             trace.tool_calls = run_tools(instructions, tool_specs, self.tools, self.argument_extractor,
                                          session.messages, session.variables)
         with timer.stage("composition"):
+            canned = tuple(c for e in evaluated for c in e.department.canned_responses)
             material = TurnMaterial(home, tuple(session.messages), instructions, observations, trace.tool_calls,
-                                    dict(session.variables),
-                                    canned=tuple(c for e in evaluated for c in e.department.canned_responses))
+                                    dict(session.variables), canned=canned,
+                                    echoes=echo_fields(canned, session.messages, self.echo_finder,
+                                                       {g.id for g in instructions}))
             result = compose_reply(self.spec, material, self.composer)
         trace.composition = result.trace
         return result.text

@@ -36,6 +36,7 @@ from guideminer.engine.spec import (
     Department,
     Guideline,
     InterchangeableWords,
+    template_fields,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
 from guideminer.mining.claims import claim_free_part, field_free_part, states_outcome
@@ -200,7 +201,8 @@ def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
     existed get one from the representatives."""
     if reviewed.canned_template is not None:
         return CannedResponse(id=f"c-{reviewed.guideline_id}", template=reviewed.canned_template,
-                              guideline_ids=(reviewed.guideline_id,), needs_tool=states_outcome(reviewed.canned_template))
+                              guideline_ids=(reviewed.guideline_id,), needs_tool=states_outcome(reviewed.canned_template),
+                              echoes=_echoes(reviewed, reviewed.canned_template))
     canned = reviewed.proposal.canned
     if canned is None:
         from guideminer.mining.templates import Member, build_template
@@ -213,7 +215,16 @@ def _canned(reviewed: ReviewedGuideline) -> CannedResponse | None:
         text = canned.text
     # a text that says something was done or looked up is sent only when a tool did it (mining/claims.py)
     return CannedResponse(id=f"c-{reviewed.guideline_id}", template=text, guideline_ids=(reviewed.guideline_id,),
-                          needs_tool=states_outcome(text))
+                          needs_tool=states_outcome(text), echoes=_echoes(reviewed, text))
+
+
+def _echoes(reviewed: ReviewedGuideline, text: str) -> dict[str, str]:
+    """Field -> kind for the mined template's fields whose value the customer had said before
+    (`session_variable`, mining/templates.py) that `text` still has: read back from the
+    customer's messages at run time (engine/echoes.py)."""
+    canned = reviewed.proposal.canned
+    present = set(template_fields(text))
+    return {f.name: f.kind for f in (canned.fields if canned else []) if f.source == "session_variable" and f.name in present}
 
 
 def _canned_responses(reviewed: ReviewedGuideline) -> list[CannedResponse]:
@@ -228,7 +239,8 @@ def _canned_responses(reviewed: ReviewedGuideline) -> list[CannedResponse]:
     part = claim_free_part(canned.template) if canned.needs_tool else None
     if part is not None:
         return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-claim-free", template=part,
-                                       guideline_ids=(reviewed.guideline_id,), part_of=canned.id)]
+                                       guideline_ids=(reviewed.guideline_id,), part_of=canned.id,
+                                       echoes={f: k for f, k in canned.echoes.items() if f in template_fields(part)})]
     part = field_free_part(canned.template) if reviewed.proposal.is_etiquette else None
     if part is not None:  # the full text first: sent when its fields are filled (an agent-name variable)
         return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-field-free", template=part,

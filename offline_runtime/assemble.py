@@ -28,6 +28,7 @@ from guideminer.engine.context_gate import OpenNeedScorer, PreviousMoveGate, con
 from guideminer.engine.embedding import RewritingEmbedder
 from guideminer.engine.spec import InterchangeableWords
 from guideminer.models.embedder import TextEmbedder
+from guideminer.offline_runtime.pii_reading import LazyRedactor, PiiEchoes, RedactingEmbedder
 from guideminer.offline_runtime.config import RuntimeConfig
 from guideminer.offline_runtime.template_composer import TemplateComposer
 
@@ -119,9 +120,13 @@ def _argument_extractor(pool: ModelPool) -> ToolArgumentExtractor | None:
     return LlamaToolArguments(pool.llama(binding.gguf), prompt=binding.prompt)
 
 
+REDACTOR = LazyRedactor()  # one PII recogniser per process, loaded on first use (offline_runtime/pii_reading.py)
+
+
 def _reading(embedder: TextEmbedder, words: tuple[InterchangeableWords, ...]) -> MemoizingEmbedder:
-    """The engine's one shared embedder: memoised, reading interchangeable words as the spec says."""
-    return MemoizingEmbedder(RewritingEmbedder(embedder, words) if words else embedder)
+    """The engine's one shared embedder: memoised, reading personal data as placeholders and
+    interchangeable words as the spec says, as mining read its texts."""
+    return MemoizingEmbedder(RedactingEmbedder(RewritingEmbedder(embedder, words) if words else embedder, REDACTOR))
 
 
 def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
@@ -136,4 +141,5 @@ def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
         moves_per_topic=matching.moves_per_topic, first_route_confidence=matching.first_route_confidence,
         max_verifier_calls=config.verifier.max_calls))
     return Engine(spec, router=_router(pool, spec), scorer=_scorer(pool, spec), composer=_composer(pool),
-                  verifier=_verifier(pool), argument_extractor=_argument_extractor(pool), settings=settings)
+                  verifier=_verifier(pool), argument_extractor=_argument_extractor(pool), echo_finder=PiiEchoes(REDACTOR),
+                  settings=settings)

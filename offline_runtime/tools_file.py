@@ -208,4 +208,4 @@ def engine_with_tools(engine: Any, bound: BoundTools, load_llama: Callable[[str]
         extractor = VariablesThenExtractor(LlamaToolArguments(load_llama(bound.extractor.gguf)))
     return Engine(engine.spec, router=engine.router, scorer=engine.scorer, composer=engine.composer,
                   verifier=engine.verifier, tools=bound.registry, argument_extractor=extractor,
-                  settings=engine.settings)
+                  echo_finder=engine.echo_finder, settings=engine.settings)
