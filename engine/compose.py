@@ -120,8 +120,14 @@ def select_canned(
     echoes never fill another template's fields."""
     selection = CannedSelection()
     echoes = echoes or {}
-    for guideline in instructions:
-        own = [c for c in canned_responses if guideline.id in c.guideline_ids]
+    for position, guideline in enumerate(instructions):
+        followed = position + 1 < len(instructions)  # a lead-in is said only before another move's reply
+        own = [c for c in canned_responses if guideline.id in c.guideline_ids and (followed or not c.lead_in)]
+        if followed and guideline.position == "conversation_start":  # before an answer: nothing it asks
+            own = [c for c in own if c.lead_in or "?" not in c.template]
+            if not own:
+                selection.notes.append(f"{guideline.id}: an opening that asks how to help is not said before an answer")
+                continue
         candidates = [c for c in own if not c.needs_tool or guideline.id in tool_backed]
         selection.notes.extend(f"{c.id}: states an outcome no tool produced this turn; not sent"
                                for c in own if c not in candidates)

@@ -155,6 +155,11 @@ class CannedResponse(_Frozen):
     # the claim-free opening of the `needs_tool` reply with this id (mining/claims.py
     # `claim_free_part`): sent when no tool ran, a partial answer ranked after full ones
     part_of: str | None = None
+    # Sent only before another move's reply in the same message (mined: an opening greeting's
+    # sentences that ask nothing, mining/claims.py `lead_in_part`): a first message that already
+    # states its need gets "Hi, thanks for contacting Larkfield!" and the answer, not "How can I
+    # help you today?" and then the answer. Alone, the guideline's other texts are said.
+    lead_in: bool = False
     # Fields that repeat what the customer said (field -> kind: PERSON, EMAIL, PHONE, DATE, ...;
     # mined: a template field whose value the customer had said before, mining/templates.py):
     # filled from the customer's messages, latest first (engine/echoes.py), never invented.

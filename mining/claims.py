@@ -125,6 +125,18 @@ def field_free_part(text: str) -> str | None:
     return _joined(kept)
 
 
+def lead_in_part(text: str) -> str | None:
+    """The sentences of a greeting that ask nothing and need no field, when some are left and
+    something was cut: what the opening says before the answer to a first message that already
+    states the need ("Hi, thanks for contacting Larkfield!" - not "How can I help you today?"
+    followed by the answer). None otherwise (fewer than 2 words left, or nothing to cut)."""
+    clauses = _clauses(text)
+    kept = [c for c in clauses if "?" not in c and not _FIELD.search(c)]
+    if len(kept) == len(clauses) or len(_WORDS.findall(" ".join(kept))) < 2:
+        return None
+    return _joined(kept)
+
+
 def kept_without_details(text: str) -> float:
     """Share of a raw reply's words in sentences with no redacted or instance detail (a name,
     date, reference...): how much of it an agent with no fact to fill could still say."""

@@ -39,7 +39,7 @@ from guideminer.engine.spec import (
     template_fields,
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
-from guideminer.mining.claims import claim_free_part, field_free_part, states_outcome
+from guideminer.mining.claims import claim_free_part, field_free_part, lead_in_part, states_outcome
 from guideminer.mining.guidelines import cluster_refs
 from guideminer.mining.match_examples import (
     MATCH_EXAMPLES, matching_examples, near_agent_clusters, previous_move_examples,
@@ -241,11 +241,14 @@ def _canned_responses(reviewed: ReviewedGuideline) -> list[CannedResponse]:
         return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-claim-free", template=part,
                                        guideline_ids=(reviewed.guideline_id,), part_of=canned.id,
                                        echoes={f: k for f, k in canned.echoes.items() if f in template_fields(part)})]
+    lead = lead_in_part(canned.template) if reviewed.proposal.position == "conversation_start" else None
+    leading = [CannedResponse(id=f"c-{reviewed.guideline_id}-lead-in", template=lead, guideline_ids=(reviewed.guideline_id,),
+                              lead_in=True)] if lead is not None and not states_outcome(lead) else []
     part = field_free_part(canned.template) if reviewed.proposal.is_etiquette else None
     if part is not None:  # the full text first: sent when its fields are filled (an agent-name variable)
-        return [canned, CannedResponse(id=f"c-{reviewed.guideline_id}-field-free", template=part,
-                                       guideline_ids=(reviewed.guideline_id,), needs_tool=states_outcome(part))]
-    return [canned]
+        return [*leading, canned, CannedResponse(id=f"c-{reviewed.guideline_id}-field-free", template=part,
+                                                 guideline_ids=(reviewed.guideline_id,), needs_tool=states_outcome(part))]
+    return [*leading, canned]
 
 
 def _department(department_id: str, name: str, departments: DepartmentSet,

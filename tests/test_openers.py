@@ -205,3 +205,26 @@ def test_the_identification_question_answers_the_need_turn_and_the_need_waits():
     later = engine.respond(session, "it's Smith. I want to return my laptop")
     assert later.trace.decision("e_name").status is GuidelineStatus.inactive  # once, at the need only
     assert "g_return" in later.trace.applied_guideline_ids and RETURN_TEXT in later.text
+
+
+def test_an_opening_before_an_answer_says_its_lead_in_not_its_question():
+    from guideminer.engine.compose import select_canned
+    from guideminer.engine.spec import CannedResponse
+
+    opening = Guideline(id="e_open", condition=START_CONDITION, action="greet", position="conversation_start")
+    answer = Guideline(id="g_return", condition="the customer wants to return an item", action="send a label")
+    canned = [CannedResponse(id="c_lead", template="Hi, thanks for contacting Larkfield!", guideline_ids=("e_open",), lead_in=True),
+              CannedResponse(id="c_open", template="Hi, thanks for contacting Larkfield! How can I help?", guideline_ids=("e_open",)),
+              CannedResponse(id="c_return", template=RETURN_TEXT, guideline_ids=("g_return",))]
+    assert select_canned(canned, [opening, answer], {}).texts == ["Hi, thanks for contacting Larkfield!", RETURN_TEXT]
+    assert select_canned(canned, [opening], {}).texts == ["Hi, thanks for contacting Larkfield! How can I help?"]
+    # no lead-in: the question is not asked before the answer
+    assert select_canned(canned[1:], [opening, answer], {}).texts == [RETURN_TEXT]
+
+
+def test_export_gives_the_opening_a_lead_in():
+    from guideminer.mining.claims import lead_in_part
+
+    assert lead_in_part("Hi, thanks for contacting Larkfield! How can I help you today?") == "Hi, thanks for contacting Larkfield!"
+    assert lead_in_part("Thank you for calling {person_1}, my name is {person_2}. How can I help you today?") is None
+    assert lead_in_part("Hi, thanks for contacting Larkfield!") is None  # nothing to cut: the text itself
