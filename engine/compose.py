@@ -9,6 +9,8 @@
   per topic (`guideminer.engine.matching`, item 4), so joined texts answer different topics,
   never two competing moves for one. If nothing renders, the spec's fallback message is sent. The composer is never called,
   so free text cannot appear, and a template with a missing field is never sent half-filled.
+  Read-back fields (`CannedResponse.echoes`) are filled from the customer's own messages only
+  (engine/echoes.py); an opening said before another move's reply says its lead-in only.
 - `canned_fluid`: canned responses when they cover every instruction, else the composer
   (with the candidate canned responses as hints).
 """

@@ -14,7 +14,7 @@ group repeats them: "yes its Smith S M I T H and the first name is Jane" reads b
 "S M I T H", not "Jane". A kind no customer message has leaves its fields empty: not sent.
 The default finder sees the typed placeholders of redacted text (`<PERSON_3>`, `<EMAIL>`: what
 replayed, redacted conversations carry) and e-mail addresses; the runtime can bind a PII
-recogniser for raw names and numbers (offline_runtime/echo_finder.py).
+recogniser for raw names and numbers (offline_runtime/pii_reading.py).
 """
 
 from __future__ import annotations
