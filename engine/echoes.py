@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from guideminer.engine.protocols import EchoFinder
 from guideminer.engine.session import Message
 from guideminer.engine.spec import CannedResponse
 
@@ -66,10 +67,10 @@ def _groups(canned: CannedResponse) -> dict[str, list[list[str]]]:
     return {kind: list(by_entity.values()) for kind, by_entity in groups.items()}
 
 
-def echo_values(canned: CannedResponse, conversation: Sequence[Message], finder) -> dict[str, str]:
+def echo_values(canned: CannedResponse, conversation: Sequence[Message], finder: EchoFinder) -> dict[str, str]:
     """Field -> value for `canned.echoes` from the customer's messages, latest first: each group
     of fields takes one of the last entities of its kind said, preferring entities said as
-    often as the group repeats them (a name and its spelling); `finder`: an EchoFinder."""
+    often as the group repeats them (a name and its spelling)."""
     groups = _groups(canned)
     values: dict[str, str] = {}
     customer = [m.text for m in reversed(conversation) if m.role == "customer"]
@@ -90,7 +91,7 @@ def echo_values(canned: CannedResponse, conversation: Sequence[Message], finder)
 class _Memo:
     """One finder call per message text within a turn (a PII recogniser takes milliseconds)."""
 
-    def __init__(self, finder) -> None:
+    def __init__(self, finder: EchoFinder) -> None:
         self.finder, self.seen = finder, {}
 
     def spans(self, text: str) -> list[tuple[str, str]]:
@@ -99,7 +100,7 @@ class _Memo:
         return self.seen[text]
 
 
-def echo_fields(canned: Sequence[CannedResponse], conversation: Sequence[Message], finder,
+def echo_fields(canned: Sequence[CannedResponse], conversation: Sequence[Message], finder: EchoFinder,
                 guideline_ids: set[str]) -> Mapping[str, dict[str, str]]:
     """Canned id -> its echo field values, for the canned responses with echoes serving
     `guideline_ids` (this turn's instructions)."""

@@ -21,6 +21,7 @@ IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_.\-]*$"
 HAND_WRITTEN = "hand-written"
 DEFAULT_FALLBACK = "I'm sorry, I can't help with that right now. Let me connect you with a colleague."
 DEFAULT_CLARIFY = "Hello! Could you tell me a little more about what you need help with?"
+Position = Literal["conversation_start", "first_need"]  # where a positional move holds (mining/openers.py)
 
 
 class _Frozen(BaseModel):
@@ -112,9 +113,9 @@ class Guideline(_Frozen):
     # a department step placed by the previous move wins; else the ending wins over word matches).
     ends_flow: bool = False
     # A positional move (mined: mining/openers.py): holds at this point of the conversation only,
-    # whatever the customer's words: "conversation_start" (the agent has not said anything yet),
-    # "first_need" (the turn whose message opens a department: the customer's first need).
-    position: Literal["conversation_start", "first_need"] | None = None
+    # whatever the words: "conversation_start" (the agent has not spoken), "first_need" (the
+    # turn whose message opens a department).
+    position: Position | None = None
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None
@@ -155,21 +156,16 @@ class CannedResponse(_Frozen):
     # the claim-free opening of the `needs_tool` reply with this id (mining/claims.py
     # `claim_free_part`): sent when no tool ran, a partial answer ranked after full ones
     part_of: str | None = None
-    # Sent only before another move's reply in the same message (mined: an opening greeting's
-    # sentences that ask nothing, mining/claims.py `lead_in_part`): a first message that already
-    # states its need gets "Hi, thanks for contacting Larkfield!" and the answer, not "How can I
-    # help you today?" and then the answer. Alone, the guideline's other texts are said.
+    # Said only before another move's reply (mined: an opening's sentences that ask nothing,
+    # mining/claims.py `lead_in_part`): "Hi, thanks for contacting Larkfield!", then the answer.
     lead_in: bool = False
-    # Fields that repeat what the customer said (field -> kind: PERSON, EMAIL, PHONE, DATE, ...;
-    # mined: a template field whose value the customer had said before, mining/templates.py):
-    # filled from the customer's messages, latest first (engine/echoes.py), never invented.
-    # "So that's {person} spelled {person_2}, correct?" reads back a spelled name.
+    # Read-back fields (field -> kind: PERSON_4, EMAIL, ...; mined: fields the customer had said
+    # before): filled from the customer's own messages only (engine/echoes.py).
     echoes: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _simple_fields(self) -> CannedResponse:
-        fields = template_fields(self.template)  # raises on positional/attribute/format-spec fields
-        unknown = sorted(set(self.echoes) - set(fields))
+        unknown = sorted(set(self.echoes) - set(template_fields(self.template)))  # raises on odd fields
         if unknown:
             raise ValueError(f"canned response {self.id}: echoes name no field of its template: {', '.join(unknown)}")
         return self

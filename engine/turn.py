@@ -87,6 +87,7 @@ class Engine:
         self.spec = spec
         self._unbacked = unbacked_moves(spec)
         self._moves = {g.id: g.move for d in spec.guideline_sets for g in d.guidelines if g.move is not None}
+        self._positional = frozenset(g.id for d in spec.guideline_sets for g in d.guidelines if g.position is not None)
         self.router = router
         self.scorer = scorer
         self.composer = composer
@@ -136,7 +137,7 @@ class Engine:
                 manners = self._evaluate(etiquette, session, segments, best_match=False) if etiquette is not None else None
             with timer.stage("routing"):
                 routing = route_turn(self.spec, session.department_id, session.messages, self.router,
-                                     self.settings.routing, turn, etiquette_score=_best_holding(manners))
+                                     self.settings.routing, turn, etiquette_score=_best_holding(manners, self._positional))
             trace = TurnTrace(turn=turn, routing=routing.trace, transfer=routing.transfer,
                               segments=segments if len(segments) > 1 else [], restored=given is not None)
             if routing.transfer is not None:
@@ -144,7 +145,8 @@ class Engine:
             with timer.stage("matching"):
                 evaluated = self._department_sets(session, routing.department_id, segments, trace)
             if manners is not None:
-                evaluated.append(_with_positions(manners, session, segments, need_opens=session.department_id is None
+                evaluated.append(_with_positions(manners, session, segments, self._positional,
+                                                 need_opens=session.department_id is None
                                                  and trace.routing.department_id is not None))
             text = self._reply(session, evaluated, trace, timer, given)
         trace.timings_ms = timer.timings_ms
@@ -313,7 +315,8 @@ def _first_routing_matches(home: _Evaluated, route_confidence: float | None, bar
     return _Evaluated(home.department, undone, home.conditions_held & held)
 
 
-def _with_positions(manners: _Evaluated, session: Session, segments: list[str], *, need_opens: bool) -> _Evaluated:
+def _with_positions(manners: _Evaluated, session: Session, segments: list[str], positional: frozenset[str], *,
+                    need_opens: bool) -> _Evaluated:
     """The etiquette outcome with its positional moves held at their points only
     (moves.positional_moves). Applied after routing: an opening move holds on every first
     message, and must not hold routing back as a greeting does."""
@@ -322,16 +325,15 @@ def _with_positions(manners: _Evaluated, session: Session, segments: list[str], 
     decisions = positional_moves(manners.decisions, by_id, agent_spoke=agent_spoke, need_opens=need_opens,
                                  first_segment=segments[0] if len(segments) > 1 else None)
     held = {d.guideline_id for d in decisions if d.condition_holds}
-    positional = {g.id for g in manners.department.guidelines if g.position is not None}
     return _Evaluated(manners.department, decisions, (manners.conditions_held - positional) | (held & positional))
 
 
-def _best_holding(manners: _Evaluated | None) -> float | None:
+def _best_holding(manners: _Evaluated | None, positional: frozenset[str] = frozenset()) -> float | None:
     """The best whole-message score of an etiquette guideline holding this turn (None: none
-    holds): a greeting sentence before a need must not hold routing back."""
+    holds): a greeting sentence before a need must not hold routing back; a `positional` move
+    (held by its point, not its words) is no greeting."""
     if manners is None:
         return None
-    positional = {g.id for g in manners.department.guidelines if g.position is not None}  # not a greeting
     held = [d.whole_score if d.whole_score is not None else d.score or 0.0
             for d in manners.decisions if d.condition_holds and d.actionable and d.guideline_id not in positional]
     return max(held) if held else None

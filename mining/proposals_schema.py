@@ -12,13 +12,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from guideminer.engine.spec import Position  # noqa: F401  (one definition: where a positional move holds)
+
 PROPOSALS_SCHEMA_VERSION = 3  # 2: condition_scope, state "after"; 3: readable rules, habits (scopes), canned templates
 
 ConditionState = Literal["any", "first", "later", "after"]  # "after": right after the agent move `after_action`
 ConditionScope = Literal["all", "department"]
-# where in a conversation a positional move holds (mining/openers.py): the conversation's start,
-# or the customer's first statement of their need
-Position = Literal["conversation_start", "first_need"]
 
 
 class _Frozen(BaseModel):
