@@ -88,6 +88,7 @@ class Engine:
         self._unbacked = unbacked_moves(spec)
         self._moves = {g.id: g.move for d in spec.guideline_sets for g in d.guidelines if g.move is not None}
         self._positional = frozenset(g.id for d in spec.guideline_sets for g in d.guidelines if g.position is not None)
+        self._identifies_first = any(g.position == "first_need" for d in spec.guideline_sets for g in d.guidelines)
         self.router = router
         self.scorer = scorer
         self.composer = composer
@@ -177,13 +178,20 @@ class Engine:
     def _department_sets(self, session: Session, department_id: str | None, segments: list[str],
                          trace: TurnTrace) -> list[_Evaluated]:
         """The routed department's outcome and those of departments claiming one sentence;
-        a first routing where none of the department's guidelines holds is undone."""
+        a first routing where none of the department's guidelines holds is undone, unless the
+        agents identify the caller before serving any need (a mined `first_need` move) and the
+        router is confident (>= `first_route_bar`): then the department opens with that move, as
+        the agents' own calls do, and its moves follow on later turns (undone, "I can't use the
+        app, it crashes on the login screen" got "Could you tell me a little more?" and the
+        conversation was routed later on the caller's phone number)."""
         if department_id is None:
             return []
         home = self._evaluate(self.spec.department(department_id), session, segments)
         if session.department_id is None:
-            home = _first_routing_matches(home, trace.routing.confidence, self.settings.matching.first_route_bar)
-            if not any(d.condition_holds for d in home.decisions):
+            bar = self.settings.matching.first_route_bar
+            home = _first_routing_matches(home, trace.routing.confidence, bar)
+            identifies = self._identifies_first and (trace.routing.confidence or 0.0) >= bar
+            if not identifies and not any(d.condition_holds for d in home.decisions):
                 trace.routing = _unknown_need(trace.routing)
                 return [home]  # in the trace for the record; nothing of it holds, so nothing applies
         evaluated = [home]

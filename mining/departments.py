@@ -6,10 +6,12 @@ spelling, "anything else?"; `clusters.is_etiquette`, decided by mining/etiquette
 nothing about where a conversation belongs, and real calls open with it.
 
 Method (plain numpy/scikit-learn over the mining tables):
-1. Opening of a conversation = its first customer turn whose cluster is not etiquette (a noise
-   turn counts with its nearest cluster and its low confidence: skipping it would route by a
-   later reply). A conversation whose customer turns are all etiquette opens with its first
-   customer turn; it is routed (step 4) but its etiquette cluster never becomes a situation.
+1. Opening of a conversation = its first customer turn whose cluster is neither etiquette nor
+   spread evenly over every kind of conversation (`clusters.is_spread`: answers any need gets,
+   such as a phone number; a noise turn counts with its nearest cluster and its low
+   confidence: skipping it would route by a later reply). A conversation with no such turn
+   opens with its first non-etiquette turn, else its first customer turn; it is routed
+   (step 4) but that cluster never becomes a situation.
 2. Situations = need clusters that open at least `min_openings` conversations. Their affinity
    is `embedding_weight` x cosine(centroids) + (1 - weight) x co-occurrence, where
    co-occurrence is the larger of the direct overlap (|conversations with both| / min(|with a|,
@@ -43,6 +45,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import silhouette_samples
 
 from guideminer.mining.guidelines import cluster_refs
+from guideminer.mining.etiquette import spread_clusters
 from guideminer.mining.phrasing import clean_keywords, looks_like_injection
 from guideminer.mining.proposals_schema import ClusterRef, Department, DepartmentSet, KCandidate
 from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, UNROUTED
@@ -71,14 +74,26 @@ def _customer_turns(assignments: pl.DataFrame) -> pl.DataFrame:
             .filter(pl.col("role") == "customer").sort("conversation_id", "turn_index"))
 
 
-def conversation_openings(customers: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    """Per conversation: opening cluster, its turn confidence and whether it is a need (rule 1 of
-    the module docstring): the first customer turn whose cluster is not etiquette, else the first."""
-    ranked = customers.with_columns(pl.col("cluster_id").is_in(list(etiquette)).alias("etiquette"))
-    return (ranked.sort("conversation_id", "etiquette", "turn_index")
+def conversation_openings(customers: pl.DataFrame, etiquette: set[int], spread: set[int] = frozenset()) -> pl.DataFrame:
+    """Per conversation: opening cluster, its turn index and confidence, and whether it is a need
+    (rule 1 of the module docstring): the first customer turn whose cluster is neither etiquette
+    nor `spread` evenly over every kind of conversation (`clusters.is_spread`), else the first
+    that is not etiquette, else the first.
+
+    Why spread clusters are passed over: a need is concentrated in the conversations about it
+    (mining/etiquette.py); a cluster spread over all of them is an answer every need gets (a
+    phone number, a name). When one comes first in the need view, the need itself sat where it
+    could not be read (in an etiquette cluster, with an angry or chatty wording), and a
+    phone-number "department" formed from such conversations drew every caller who later gave
+    their number (call-style demo: five phone clusters, concentration <= 0.002; every need
+    situation of the demo, call-style demo and SGD >= 0.23)."""
+    ranked = customers.with_columns(
+        pl.when(pl.col("cluster_id").is_in(list(etiquette))).then(2)
+        .when(pl.col("cluster_id").is_in(sorted(spread))).then(1).otherwise(0).alias("rank"))
+    return (ranked.sort("conversation_id", "rank", "turn_index")
             .group_by("conversation_id", maintain_order=True)
-            .agg(pl.col("cluster_id").first().alias("opening"), pl.col("confidence").first(),
-                 (~pl.col("etiquette").first()).alias("is_need")))
+            .agg(pl.col("cluster_id").first().alias("opening"), pl.col("turn_index").first(),
+                 pl.col("confidence").first(), (pl.col("rank").first() == 0).alias("is_need")))
 
 
 def context_profiles(ids: list[int], assignments: pl.DataFrame, etiquette: set[int] = frozenset()) -> np.ndarray:
@@ -221,7 +236,7 @@ def propose_departments(assignments: pl.DataFrame, clusters: pl.DataFrame,
     conversations = assignments.select("conversation_id").unique().sort("conversation_id")
     present = (customers.filter(~pl.col("is_noise") & ~pl.col("cluster_id").is_in(list(etiquette)))
                .select("conversation_id", "cluster_id").unique())
-    openings = conversation_openings(customers, etiquette)
+    openings = conversation_openings(customers, etiquette, spread_clusters(clusters))
     traffic = Counter(dict(openings.filter(pl.col("is_need")).group_by("opening").len().iter_rows()))
     fallback = sorted(set(openings["opening"].to_list()) - set(traffic))  # etiquette-only conversations
     situations = sorted(c for c, n in traffic.items() if n >= params.min_openings) or sorted(traffic) or fallback

@@ -61,6 +61,7 @@ class EtiquetteResult:
 
     flags: dict[int, bool]
     concentration: dict[int, float]
+    spread: dict[int, bool]  # step 3's first test alone (no answered-by-etiquette clause)
     conversations: dict[int, int]
     rounds: int
     topics: int
@@ -144,7 +145,7 @@ def detect_etiquette(assignments: pl.DataFrame, params: EtiquetteParams | None =
     _, clusters, presence = presence_matrix(assignments)
     every = set(assignments["cluster_id"].unique().to_list())
     if presence.shape[0] < 2 * params.topics or len(clusters) < 2:
-        return EtiquetteResult({int(c): False for c in every}, {}, {}, 0, 0)
+        return EtiquetteResult({int(c): False for c in every}, {}, {}, {}, 0, 0)
     sizes = np.asarray(presence.sum(axis=0)).ravel()
     roles = dict(assignments.select("cluster_id", pl.col("role").cast(pl.String)).unique("cluster_id").iter_rows())
     customer = np.array([roles[int(c)] == "customer" for c in clusters])
@@ -165,6 +166,7 @@ def detect_etiquette(assignments: pl.DataFrame, params: EtiquetteParams | None =
     result = {int(c): bool(f) for c, f in zip(clusters, flags, strict=True)}
     return EtiquetteResult({**{int(c): False for c in every}, **result},
                            {int(c): round(float(s), 4) for c, s in zip(clusters, score, strict=True)},
+                           {int(c): bool(s) for c, s in zip(clusters, spread, strict=True)},
                            {int(c): int(n) for c, n in zip(clusters, sizes, strict=True)}, rounds,
                            int(topics.max()) + 1)
 
@@ -188,6 +190,19 @@ def etiquette_pair(etiquette: set[int]) -> pl.Expr:
 
 
 def with_etiquette(clusters: pl.DataFrame, result: EtiquetteResult) -> pa.Table:
-    """The clusters table with `is_etiquette` filled in (every listed cluster gets a flag)."""
-    flags = [result.flags.get(int(c), False) for c in clusters["cluster_id"].to_list()]
-    return clusters.with_columns(pl.Series("is_etiquette", flags, dtype=pl.Boolean)).to_arrow().cast(CLUSTERS_SCHEMA)
+    """The clusters table with `is_etiquette` filled in (every listed cluster gets a flag) and
+    `is_spread` (null for a cluster in too few conversations to show a spread)."""
+    ids = clusters["cluster_id"].to_list()
+    flags = [result.flags.get(int(c), False) for c in ids]
+    spread = [result.spread.get(int(c), False) if result.conversations.get(int(c), 0) >= result.topics > 0 else None
+              for c in ids]
+    return (clusters.with_columns(pl.Series("is_etiquette", flags, dtype=pl.Boolean),
+                                  pl.Series("is_spread", spread, dtype=pl.Boolean))
+            .to_arrow().cast(CLUSTERS_SCHEMA))
+
+
+def spread_clusters(clusters: pl.DataFrame) -> set[int]:
+    """Clusters the etiquette step found spread evenly over every kind of conversation."""
+    if "is_spread" not in clusters.columns:
+        return set()
+    return set(clusters.filter(pl.col("is_spread").fill_null(False))["cluster_id"].to_list())

@@ -234,6 +234,7 @@ def _label(ctx: MineContext) -> dict:
             columns["centroid"].append(centroids[lab.cluster].tolist())
             columns["name"].append(lab.name)
             columns["is_etiquette"].append(None)  # decided by the etiquette step
+            columns["is_spread"].append(None)  # measured by the etiquette step
     _save_parquet(ctx, LABELS, pa.table(columns, schema=CLUSTERS_SCHEMA))
     return {"clusters": len(columns["cluster_id"])}
 
@@ -260,7 +261,7 @@ def _assignments(ctx: MineContext) -> dict:
 
 
 def _etiquette(ctx: MineContext) -> dict:
-    """clusters.parquet = the labelled clusters with `is_etiquette` (mining/etiquette.py)."""
+    """clusters.parquet = the labelled clusters with `is_etiquette` and `is_spread` (mining/etiquette.py)."""
     from guideminer.mining.etiquette import detect_etiquette, with_etiquette
 
     assignments = pl.read_parquet(ctx.path(MINING_FILES["turn_assignments"]),
@@ -301,7 +302,7 @@ def default_steps() -> list[Step]:
         Step("assignments", (KEYS, *label_inputs[4:]), (MINING_FILES["turn_assignments"],),
              lambda ctx: {}, _assignments),
         Step("etiquette", (LABELS, MINING_FILES["turn_assignments"]), (MINING_FILES["clusters"],),
-             lambda ctx: ctx.config.etiquette.model_dump(), _etiquette),
+             lambda ctx: ctx.config.etiquette.model_dump(), _etiquette, version=2),  # 2: is_spread
         *proposal_steps(),
     ]
 

@@ -54,7 +54,10 @@ def words_decide(answers: pl.DataFrame, min_turns: int = WORDS_DECIDE_MIN_TURNS)
     than the open need does: adjusted mutual information of the next move with the answer's own
     cluster above that with the need's, over the answer turns after that move (`answers`:
     previous_move, said_cluster, need_cluster, next_move; rows without a next move ignored).
-    Moves with fewer than `min_turns` such turns are read as the need's (the structure's prior)."""
+    Moves with fewer than `min_turns` such turns are read as the need's (the structure's prior),
+    and so are moves where the words tell the next move no better than chance (AMI <= 0: two
+    AMIs both near 0 differ by noise, and on 14 card-number answers a -0.006 "beat" the need's
+    -0.101, making "the customer gives the card ending" a rule about any need)."""
     decided = set()
     rows = answers.drop_nulls(["previous_move", "next_move", "need_cluster"])
     for (move,), group in rows.group_by("previous_move"):
@@ -63,7 +66,7 @@ def words_decide(answers: pl.DataFrame, min_turns: int = WORDS_DECIDE_MIN_TURNS)
         nxt = group["next_move"].to_list()
         own = adjusted_mutual_info_score(nxt, group["said_cluster"].to_list())
         need = adjusted_mutual_info_score(nxt, group["need_cluster"].to_list())
-        if own > need + WORDS_DECIDE_MARGIN:
+        if own > max(need, 0.0) + WORDS_DECIDE_MARGIN:
             decided.add(int(move))
     return decided
 

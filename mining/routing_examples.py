@@ -8,7 +8,7 @@ many ways. The openings the miner routed into a department are exactly what "con
 that belong here start with".
 
 Selection: per conversation, its opening (mining/departments.py rule 1: the first customer turn
-whose cluster is not etiquette); distinct texts per department, ordered by the conversation's
+whose cluster is neither etiquette nor spread over every kind of conversation); distinct texts per department, ordered by the conversation's
 routing confidence and taken at evenly spaced ranks (`spread_sample`), so the sample spans the
 department from its core to its edge. The texts are the workspace's stored (redacted) turns;
 anything that reads like an instruction to the agent is left out, as for the medoids.
@@ -21,6 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from guideminer.ingest.workspace import scan_turns
+from guideminer.mining.departments import conversation_openings
+from guideminer.mining.etiquette import etiquette_clusters, spread_clusters
 from guideminer.mining.match_examples import spread_sample
 from guideminer.mining.phrasing import looks_like_injection
 from guideminer.mining.schema import MINING_FILES
@@ -28,12 +30,15 @@ from guideminer.mining.schema import MINING_FILES
 ROUTING_EXAMPLES = 40  # openings per department
 
 
-def conversation_opening_turns(assignments: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    """conversation_id, turn_index of each conversation's opening (module docstring)."""
-    customers = assignments.filter(pl.col("role").cast(pl.String) == "customer")
-    return (customers.with_columns(pl.col("cluster_id").is_in(list(etiquette)).alias("etiquette"))
-            .sort("conversation_id", "etiquette", "turn_index")
-            .group_by("conversation_id", maintain_order=True).agg(pl.col("turn_index").first()))
+def conversation_opening_turns(assignments: pl.DataFrame, etiquette: set[int],
+                               spread: set[int] = frozenset()) -> pl.DataFrame:
+    """conversation_id, turn_index of each conversation's opening need (mining/departments.py rule
+    1); a conversation that opens with no need (etiquette or answers only) gives no example: a
+    phone number in a department's profile routed every caller who gave their number there."""
+    customers = (assignments.with_columns(pl.col("role").cast(pl.String))
+                 .filter(pl.col("role") == "customer").sort("conversation_id", "turn_index"))
+    openings = conversation_openings(customers, etiquette, spread)
+    return openings.filter(pl.col("is_need")).select("conversation_id", "turn_index")
 
 
 def opening_examples(workspace: Path, limit: int = ROUTING_EXAMPLES) -> dict[str, tuple[str, ...]]:
@@ -41,11 +46,11 @@ def opening_examples(workspace: Path, limit: int = ROUTING_EXAMPLES) -> dict[str
     workspace = Path(workspace)
     if limit <= 0:
         return {}
-    clusters = pl.read_parquet(workspace / MINING_FILES["clusters"], columns=["cluster_id", "is_etiquette"])
-    etiquette = set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
+    clusters = pl.read_parquet(workspace / MINING_FILES["clusters"])
+    etiquette, spread = etiquette_clusters(clusters), spread_clusters(clusters)
     assignments = pl.read_parquet(workspace / MINING_FILES["turn_assignments"],
-                                  columns=["conversation_id", "turn_index", "role", "cluster_id"])
-    openings = conversation_opening_turns(assignments, etiquette)
+                                  columns=["conversation_id", "turn_index", "role", "cluster_id", "is_noise", "confidence"])
+    openings = conversation_opening_turns(assignments, etiquette, spread)
     routed = pl.read_parquet(workspace / MINING_FILES["conversation_departments"])
     turns = (scan_turns(workspace).select("conversation_id", pl.col("turn_index").cast(pl.Int64), "text").collect())
     openings = openings.with_columns(pl.col("turn_index").cast(pl.Int64))

@@ -31,6 +31,10 @@ CLUSTERS_SCHEMA = pa.schema(
         # conversation management (greetings, thanks, holds, confirmations) rather than a need;
         # null where the etiquette step has not run (mining/etiquette.py decides and documents how)
         pa.field("is_etiquette", pa.bool_(), nullable=True),
+        # spread evenly over every kind of conversation (mining/etiquette.py step 3's first test):
+        # etiquette is spread, and so are the answers every need gets (a phone number, a name);
+        # no need is. Null where not measured (too few conversations to show a spread)
+        pa.field("is_spread", pa.bool_(), nullable=True),
     ]
 )
 

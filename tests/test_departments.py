@@ -86,6 +86,24 @@ def test_etiquette_clusters_are_never_situations_and_openings_skip_them():
     assert (table["department_id"] == UNROUTED).sum() == 0
 
 
+def test_a_cluster_spread_over_every_need_is_no_situation_and_openings_pass_it():
+    """An answer every need gets (here "thanks" 801, said first in its conversations, as a
+    phone number said before an unreadable need) is spread (`is_spread`, the etiquette step's
+    measure) without being etiquette: it forms no department and conversations route on the
+    need after it."""
+    world = department_world()
+    first = world["assignments"].with_columns(
+        pl.when(pl.col("cluster_id") == 801).then(-1).otherwise(pl.col("turn_index")).alias("turn_index"))
+    judged = world["clusters"].with_columns(pl.col("cluster_id").is_in([800, 900]).alias("is_etiquette"))
+    unspread, _ = propose_departments(first, judged.with_columns(pl.lit(False).alias("is_spread")))
+    assert 801 in {c for d in unspread.departments for c in d.situation_cluster_ids}
+    dept_set, table = propose_departments(first, judged.with_columns((pl.col("cluster_id") == 801).alias("is_spread")))
+    assert 801 not in {c for d in dept_set.departments for c in d.situation_cluster_ids}
+    joined = table.join(pl.DataFrame({"conversation_id": list(world["gold"]), "gold": list(world["gold"].values())}),
+                        on="conversation_id")
+    assert normalized_mutual_info_score(joined["gold"], joined["department_id"]) > 0.9
+
+
 def test_unjudged_clusters_are_judged_here():
     """A clusters table whose is_etiquette is all null (older workspace) is judged by the
     etiquette detector, not taken as 'no etiquette'."""

@@ -11,7 +11,7 @@ from proposals_world import _seq, assignments_from, clusters_table
 from guideminer.engine import Guideline, Message
 from guideminer.engine.context_gate import OpenNeedScorer
 from guideminer.mining.guidelines import GuidelineParams, propose_guidelines
-from guideminer.mining.open_need import answer_clusters, with_open_needs
+from guideminer.mining.open_need import answer_clusters, with_open_needs, words_decide
 
 CUSTOMER = {
     1: (["parcel", "never arrived"], ["my parcel never arrived", "the package did not come"]),
@@ -122,3 +122,15 @@ def test_after_an_offer_the_words_decide_and_keep_their_own_condition():
     proposals = propose_guidelines(assignments_from(sequences), clusters)
     assert not [p for p in proposals if p.continues_need]
     assert {(p.condition.cluster_id, p.action.cluster_id) for p in proposals} >= {(3, 11), (4, 12)}
+
+
+def test_words_that_tell_the_next_move_no_better_than_chance_never_decide():
+    """Both AMIs below 0 (chance) differ by noise: the need keeps the condition; words that do
+    tell the next move (AMI well above 0 and above the need's) decide."""
+    nxt = [1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]
+    noise = pl.DataFrame({"previous_move": [5] * 12, "next_move": nxt,
+                          "said_cluster": [8, 8, 7, 8, 7, 8, 7, 8, 8, 7, 7, 8],
+                          "need_cluster": [3, 5, 4, 5, 5, 3, 4, 5, 4, 3, 5, 4]})
+    assert words_decide(noise) == set()  # own AMI -0.077 > the need's -0.129, both chance
+    telling = noise.with_columns(pl.Series("said_cluster", [7 if n == 1 else 8 for n in nxt]), pl.lit(6, pl.Int64).alias("previous_move"))
+    assert words_decide(pl.concat([noise, telling])) == {6}

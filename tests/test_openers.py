@@ -207,6 +207,35 @@ def test_the_identification_question_answers_the_need_turn_and_the_need_waits():
     assert "g_return" in later.trace.applied_guideline_ids and RETURN_TEXT in later.text
 
 
+def _spec_with_identification() -> AgentSpec:
+    spec = _spec_with_opening()
+    identify = Guideline(id="e_name", condition=CONDITIONS["first_need"], action="ask for the name", position="first_need")
+    etiquette = spec.etiquette.model_copy(update={
+        "guidelines": (*spec.etiquette.guidelines, identify),
+        "canned_responses": (*spec.etiquette.canned_responses, spec.etiquette.canned_responses[0].model_copy(
+            update={"id": "c_name", "template": NAME_TEXT, "guideline_ids": ("e_name",)}))})
+    return spec.model_copy(update={"etiquette": etiquette})
+
+
+@pytest.mark.parametrize(("confidence", "opens"), [(0.9, True), (0.4, False)])
+def test_where_agents_identify_first_a_confident_routing_opens_though_no_move_holds_yet(confidence, opens):
+    """Call style: the need is clear ("my app crashes on the login screen") but the department's
+    mined moves are later steps. The agents ask for the name first whatever the need, so a
+    confident routing opens the department with that question, and the department then keeps the
+    conversation; a doubtful one stays an unknown need (the receptionist asks)."""
+    from engine_fakes import FixedRouter, FixedScorer
+
+    engine = Engine(_spec_with_identification(), router=FixedRouter("returns", confidence), scorer=FixedScorer(),
+                    composer=TemplateComposer())
+    session = Session()
+    need = engine.respond(session, "my app crashes on the login screen")
+    assert (session.department_id == "returns") is opens
+    if opens:
+        assert "e_name" in need.trace.applied_guideline_ids and NAME_TEXT in need.text
+    else:
+        assert "unknown need" in need.trace.routing.reason and NAME_TEXT not in need.text
+
+
 def test_an_opening_before_an_answer_says_its_lead_in_not_its_question():
     from guideminer.engine.compose import select_canned
     from guideminer.engine.spec import CannedResponse

@@ -209,13 +209,19 @@ def test_export_adds_each_departments_conversation_openings_to_its_routing_examp
     assert all(len(texts) <= 2 for texts in opening_examples(workspace, 2).values())
 
 
-def test_an_opening_is_the_first_customer_turn_that_is_not_etiquette() -> None:
+def test_an_opening_is_the_first_customer_need_turn_neither_etiquette_nor_spread() -> None:
     import polars as pl
 
     from guideminer.mining.routing_examples import conversation_opening_turns
 
-    assignments = pl.DataFrame({"conversation_id": ["a", "a", "a", "b", "b"], "turn_index": [0, 1, 2, 0, 1],
-                                "role": ["customer", "agent", "customer", "customer", "agent"],
-                                "cluster_id": [7, 9, 3, 7, 9]})
-    openings = dict(conversation_opening_turns(assignments, {7}).iter_rows())
-    assert openings == {"a": 2, "b": 0}  # b: only etiquette, so its first customer turn
+    # 7: a greeting (etiquette); 5: a phone number every need gets (spread); 3, 4: needs
+    assignments = pl.DataFrame({"conversation_id": ["a", "a", "a", "b", "b", "c", "c", "c"],
+                                "turn_index": [0, 1, 2, 0, 1, 0, 1, 2],
+                                "role": ["customer", "agent", "customer", "customer", "agent", "customer", "customer", "customer"],
+                                "cluster_id": [7, 9, 3, 7, 9, 5, 7, 4],
+                                "is_noise": [False] * 8, "confidence": [1.0] * 8})
+    openings = dict(conversation_opening_turns(assignments, {7}, {5}).iter_rows())
+    # b opens with no need at all (only etiquette): it gives no routing example; c's phone
+    # number comes before its need, which is its opening
+    assert openings == {"a": 2, "c": 2}
+    assert dict(conversation_opening_turns(assignments, {7}).iter_rows()) == {"a": 2, "c": 0}
