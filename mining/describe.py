@@ -31,6 +31,9 @@ _SOCIAL = re.compile(r"^(?:(?:i )?hope (?:you(?:'re| are)?|your|all is)\b.*|how 
                      r"(?:i'?m|i am) (?:so |really |very )?(?:frustrated|annoyed|upset|fed up)(?: right now)?\W*)$", re.IGNORECASE)
 _AGREE = re.compile(r"^(?:yes|yeah|yep|yup|sure|ok|okay|correct|right|that'?s (?:right|correct|fine|great|perfect)|"
                     r"sounds (?:good|great|perfect)|that works|perfect|great|please do|go ahead)\b", re.IGNORECASE)
+# "yes so basically ...", "yeah so ...", "okay so ...": how callers start telling their need, no
+# agreement with anything (the condition read "the customer agrees" for a plan change)
+_OPENER = re.compile(r"^(?:yes|yeah|yep|yup|ok|okay|right|alright|sure)[\s,]+so\b[\s,]*", re.IGNORECASE)
 _DECLINE = re.compile(r"^(?:no|nope|nah|not really|no thanks?|no,? thank you)\b", re.IGNORECASE)
 _THANKS = re.compile(r"^(?:thanks|thank you|thx|cheers|much appreciated)\b", re.IGNORECASE)
 _DONE = re.compile(r"\b(?:that'?s all|that is all|nothing else|that'?s it|all set)\b", re.IGNORECASE)
@@ -41,7 +44,7 @@ _CUSTOMER_PRONOUNS = {
     "i": "they", "i'm": "they're", "im": "they're", "i'd": "they'd", "i've": "they've", "i'll": "they'll",
     "me": "them", "my": "their", "mine": "theirs", "myself": "themselves", "we": "they", "we're": "they're",
     "we'd": "they'd", "we've": "they've", "we'll": "they'll", "us": "them", "our": "their", "ours": "theirs",
-    "am": "are", "was": "were", "wasn't": "weren't", "you": "the agent", "your": "the agent's",
+    "am": "are", "was": "were", "wasn't": "weren't", "you": "the agent", "your": "the company's",  # "your app", "your warranty": the company's
 }
 _AGENT_PRONOUNS = {"me": "the agent", "you": "they", "your": "their", "yours": "theirs", "yourself": "themselves",
                    "you're": "they're", "you've": "they've", "you'll": "they'll", "you'd": "they'd"}
@@ -128,10 +131,17 @@ def describe_customer(text: str, keywords: tuple[str, ...] = ()) -> str:
     if short and _DECLINE.match(whole):
         return "declines"
     sentence = _first_sentence(whole, keywords)
-    if _AGREE.match(sentence) or _DECLINE.match(sentence):
+    opener = _OPENER.match(sentence)
+    if opener and (rest := _clean(_FILLER.sub("", sentence[opener.end():]))):
+        return describe_customer(rest, keywords)  # "yes so basically my app crashes": no agreement
+    agreement = _AGREE.match(sentence) or _DECLINE.match(sentence)
+    if agreement:
         rest = _clean(re.sub(r"^[^,.!]*[,.!]\s*(?:and |but )?", "", sentence, count=1))
+        if rest == sentence:  # no punctuation after the "yes": what follows it is the rest
+            rest = _clean(re.sub(r"^(?:and|but)\b", "", sentence[agreement.end():].strip(), flags=re.IGNORECASE))
         lead = "agrees" if _AGREE.match(sentence) else "declines"
-        return f"{lead} and {describe_customer(rest, keywords)}" if rest and rest != sentence else lead
+        said = describe_customer(rest, keywords) if rest and rest != sentence else lead
+        return lead if said == lead else f"{lead} and {said}"  # "Yes, that works.": agrees, once
     if len(sentence.split()) <= 5 and _ENDS_DECLINED.search(sentence):  # "tempting, but no. Cancel it please."
         rest = _clean(whole[whole.find(sentence) + len(sentence):]) if sentence in whole else ""
         return f"declines and {describe_customer(rest, keywords)}" if rest else "declines"

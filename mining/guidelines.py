@@ -51,7 +51,7 @@ import hashlib
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from guideminer.mining.etiquette import etiquette_clusters, etiquette_pair
+from guideminer.mining.etiquette import etiquette_clusters, etiquette_pair, spread_clusters
 from guideminer.mining.candidates import (  # noqa: F401  (re-exported: the table functions of the definitions above)
     CANDIDATE_KEY, CONDITION_KEY, CORPUS_BASE_RATE, candidate_table, evidence_for, followed_pairs,
     occurrences_and_windows, select_candidates, with_states,
@@ -191,27 +191,46 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
         tags=list(dict.fromkeys(clean_keywords(condition.keywords, 5) + clean_keywords(action.keywords, 5))))
 
 
+def without_unplaced_answers(occurrences: pl.DataFrame, spread: set[int]) -> pl.DataFrame:
+    """Department occurrences without the turns, in their own words, of a cluster spread over
+    every need (`clusters.is_spread`: a phone number, a name) said before any need of the
+    conversation could be read. Such a turn says nothing of the need its department serves (the
+    need sat in an etiquette cluster, in an angry or chatty wording), and as a condition it read
+    "When the customer says “its <PHONE>”, say “Sure, we can swap it.”" (call-style demo). After
+    a need, an answer continues it (mining/open_need.py) or, where its words decide the next
+    move, keeps them: "the customer gives a date" after SGD's date question stays a rule."""
+    own = pl.col("said_turn") == pl.col("condition_turn")
+    first_need = (occurrences.filter(~pl.col("condition_cluster").is_in(sorted(spread)))
+                  .group_by("conversation_id").agg(pl.col("condition_turn").min().alias("first_need")))
+    return (occurrences.join(first_need, on="conversation_id", how="left")
+            .filter(~(own & pl.col("condition_cluster").is_in(sorted(spread))
+                      & (pl.col("first_need").is_null() | (pl.col("condition_turn") < pl.col("first_need")))))
+            .drop("first_need"))
+
+
 def _without_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
     table = selected.filter(~etiquette_pair(etiquette)) if etiquette else selected
     return table.with_columns(pl.lit(False).alias("is_etiquette"), pl.lit(False).alias("ends_need"))
 
 
-def _only_etiquette(selected: pl.DataFrame, etiquette: set[int]) -> pl.DataFrame:
-    """Rows answered by conversation management; their conditions are etiquette situations or
-    managed endings (`etiquette_occurrences`)."""
+def _only_etiquette(selected: pl.DataFrame, etiquette: set[int], managed_situations: set[int]) -> pl.DataFrame:
+    """Rows answered by conversation management; their conditions are managed situations
+    (etiquette, spread answers) or managed endings (`etiquette_occurrences`)."""
     return (selected.filter(pl.col("agent_cluster").is_in(sorted(etiquette)))
             .with_columns(pl.lit(True).alias("is_etiquette"),
-                          (~pl.col("condition_cluster").is_in(sorted(etiquette))).alias("ends_need")))
+                          (~pl.col("condition_cluster").is_in(sorted(managed_situations))).alias("ends_need")))
 
 
-def _select_etiquette(table: pl.DataFrame, etiquette: set[int], params: GuidelineParams) -> pl.DataFrame:
-    """The etiquette set's rows: etiquette situations by `select_candidates`; managed endings
+def _select_etiquette(table: pl.DataFrame, managed_situations: set[int], params: GuidelineParams,
+                      etiquette: set[int]) -> pl.DataFrame:
+    """The etiquette set's rows: `managed_situations` (etiquette, and spread answers) by
+    `select_candidates`; managed endings
     only right after a given agent move of a need (state "after", no etiquette move), above the
     same thresholds. An ending is "the need's flow is done", which the customer's last words do not say ("It's order 4031"
     answers a question that is no last step) and the move before them does ("Would you like a
     replacement or a refund?" is): without the previous move, an ending's reply examples would
     close the conversation on any order number or e-mail address."""
-    managed = pl.col("condition_cluster").is_in(sorted(etiquette))
+    managed = pl.col("condition_cluster").is_in(sorted(managed_situations))
     last_step = ~pl.col("after_move").is_in(sorted(etiquette))  # a need's step, no greeting or small talk
     endings = table.filter(~managed & (pl.col("state") == "after") & last_step).filter(
         (pl.col("followed_conversations") >= params.min_support)
@@ -226,20 +245,22 @@ def _select_etiquette(table: pl.DataFrame, etiquette: set[int], params: Guidelin
 
 
 def etiquette_occurrences(assignments: pl.DataFrame, whole: pl.DataFrame, etiquette: set[int],
-                          params: GuidelineParams) -> pl.DataFrame:
+                          params: GuidelineParams, managed_situations: set[int] | None = None) -> pl.DataFrame:
     """(conversation_id, condition_turn) of the whole-conversation occurrences the etiquette set
-    is mined from: etiquette situations, and, with `managed_endings`, need turns that the need
+    is mined from: `managed_situations` (default: the etiquette clusters; propose_guidelines adds
+    the spread answers), and, with `managed_endings`, need turns that the need
     view leaves unanswered because only conversation management follows them ("A replacement
     please." -> "That's all sorted, anything else?"; "ok it's working again" -> the same).
     Ending a need's flow is the same habit in every department, whatever the customer's last
     words were; without it the agent has no move there and hands the customer off. A need turn
     the need view answers (its move comes after a detour: name, spelling, hold) is no ending."""
     keys = ["conversation_id", "condition_turn"]
-    managed = whole.filter(pl.col("condition_cluster").is_in(sorted(etiquette))).select(keys)
+    situations = etiquette if managed_situations is None else managed_situations
+    managed = whole.filter(pl.col("condition_cluster").is_in(sorted(situations))).select(keys)
     if not params.managed_endings:
         return managed
     answered, _ = occurrences_and_windows(assignments, params.action_window, None, etiquette)
-    endings = (whole.filter(~pl.col("condition_cluster").is_in(sorted(etiquette))).select(keys)
+    endings = (whole.filter(~pl.col("condition_cluster").is_in(sorted(situations))).select(keys)
                .join(answered.select(keys), on=keys, how="anti"))
     return pl.concat([managed, endings]).unique()
 
@@ -254,6 +275,11 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
     refs = cluster_refs(clusters)
     n_agent = clusters.filter(pl.col("role") == "agent").height
     etiquette = etiquette_clusters(clusters)
+    spread = spread_clusters(clusters) - etiquette
+    # the etiquette set's situations: conversation management, and answers every need gets (a
+    # phone number -> "Bear with me, I'll place you on a short hold": call-style next action
+    # 0.726 -> 0.763, docs/results.md)
+    managed = etiquette | spread
     key = CANDIDATE_KEY
     sources = [(routed, False)] + ([(None, True)] if etiquette else [])  # etiquette: one global set
     selected_parts, pair_parts = [], []
@@ -261,12 +287,14 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
         skip = frozenset() if global_set else frozenset(etiquette)  # departments: the need view
         occurrences, windows = occurrences_and_windows(assignments, params.action_window, scope, skip,
                                                        params.open_need)
+        if spread and not global_set:
+            occurrences = without_unplaced_answers(occurrences, spread)
         if not params.after_states:
             occurrences = occurrences.with_columns(pl.lit(None, pl.Int32).alias("previous_move"))
-        counted = etiquette_occurrences(assignments, occurrences, etiquette, params) if global_set else None
+        counted = etiquette_occurrences(assignments, occurrences, etiquette, params, managed) if global_set else None
         table = candidate_table(occurrences, windows, n_agent, params.corpus_base_rate, counted)
         if global_set:
-            chosen = _only_etiquette(_select_etiquette(table, etiquette, params), etiquette)
+            chosen = _only_etiquette(_select_etiquette(table, managed, params, etiquette), etiquette, managed)
         else:
             chosen = _without_etiquette(select_candidates(table, params), etiquette)
         selected_parts.append(chosen)

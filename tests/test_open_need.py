@@ -134,3 +134,39 @@ def test_words_that_tell_the_next_move_no_better_than_chance_never_decide():
     assert words_decide(noise) == set()  # own AMI -0.077 > the need's -0.129, both chance
     telling = noise.with_columns(pl.Series("said_cluster", [7 if n == 1 else 8 for n in nxt]), pl.lit(6, pl.Int64).alias("previous_move"))
     assert words_decide(pl.concat([noise, telling])) == {6}
+
+
+def test_no_department_rule_is_conditioned_on_the_words_of_an_answer_every_need_gets():
+    """Conversations whose need could not be read (it sat in an etiquette cluster) show the
+    order number first: its own words would become "When the customer gives the order number,
+    check the tracking". Marked spread over every need (`is_spread`), it conditions no rule."""
+    unread = _seq("c9", "a19", "c3", "a11")
+    sequences = {**{f"p{i}": PARCEL for i in range(8)}, **{f"c{i}": CANCEL for i in range(8)},
+                 **{f"u{i}": unread for i in range(8)}}
+    clusters = clusters_table(CUSTOMER, AGENT).with_columns(pl.col("cluster_id").is_in([9, 19]).alias("is_etiquette"))
+    params = GuidelineParams(min_support=3)
+    own_words = lambda ps: [p for p in ps if p.condition.cluster_id == 3 and not p.continues_need]
+    assert own_words(propose_guidelines(assignments_from(sequences), clusters, params))
+    spread = clusters.with_columns((pl.col("cluster_id") == 3).alias("is_spread"))
+    proposals = propose_guidelines(assignments_from(sequences), spread, params)
+    assert not own_words(proposals)
+    assert {(p.condition.cluster_id, p.action.cluster_id) for p in proposals if p.continues_need} >= {(1, 11), (2, 12)}
+
+
+def test_an_answer_every_need_gets_is_a_situation_of_the_etiquette_set():
+    """Call style: after the caller's number the agents put them on a short hold, whatever the
+    need. The number is no etiquette (no greeting, no spelling) but spread over every need
+    (`is_spread`); answered by conversation management it is an etiquette rule, while in the
+    need view the need's own step still follows it."""
+    agent = {**AGENT, 18: (["hold"], ["Bear with me, I'll place you on a short hold.", "One moment, please hold."])}
+    hold = lambda need, step: _seq("c9", "a19", need, "a10", "c3", "a18", step)
+    sequences = {**{f"p{i}": hold("c1", "a11") for i in range(8)}, **{f"c{i}": hold("c2", "a12") for i in range(8)}}
+    clusters = clusters_table(CUSTOMER, agent).with_columns(pl.col("cluster_id").is_in([9, 19, 18]).alias("is_etiquette"))
+    pairs = lambda ps: {(p.condition.cluster_id, p.action.cluster_id) for p in ps if p.is_etiquette}
+    assert (3, 18) not in pairs(propose_guidelines(assignments_from(sequences), clusters))
+    spread = clusters.with_columns((pl.col("cluster_id") == 3).alias("is_spread"))
+    proposals = propose_guidelines(assignments_from(sequences), spread)
+    assert (3, 18) in pairs(proposals)
+    hold_rule = next(p for p in proposals if p.is_etiquette and p.condition.cluster_id == 3)
+    assert not hold_rule.ends_need
+    assert {(p.condition.cluster_id, p.action.cluster_id) for p in proposals if p.continues_need} >= {(1, 11), (2, 12)}

@@ -32,6 +32,19 @@ def test_customer_turns_in_reported_speech():
     assert describe_customer("Italian food") == "says \u201cItalian food\u201d"  # no rewrite fits: quoted
 
 
+def test_a_caller_telling_their_need_after_yes_so_does_not_agree():
+    # call style, before: 'When the customer agrees (e.g. “yes so basically i want to switch
+    # from basic to a cheaper plan”)' - 6 of 20 sampled call-style rules read "agrees"
+    assert (describe_customer("yes so basically i want to switch from basic to a cheaper plan", ("plan",))
+            == "says they want to switch from basic to a cheaper plan")
+    assert describe_customer("yeah so my order <REFERENCE> still hasnt arrived") == "says their order <REFERENCE> still hasnt arrived"
+    assert describe_customer("yes so basically your app keeps crashing") == "says the company's app keeps crashing"
+    assert describe_customer("Yes, that works for me.") == "agrees"  # before: "agrees and agrees"
+    # no comma after the "yes": what follows it is what they say (before: the whole turn "agrees")
+    assert (describe_customer("yes its <PERSON_3> and the last name is <PERSON_4>")
+            == "agrees and says its <PERSON_3> and the last name is <PERSON_4>")
+
+
 def test_the_sentence_naming_the_clusters_keywords_is_the_condition():
     # whole demo, before: 'the customer says “This is ridiculous.” (e.g. "I'm locked out because I
     # forgot my password ...")' - a style sentence every cluster's angry customers say
