@@ -27,7 +27,7 @@ _DONE_VERBS = (
     r"reactivated|renewed|closed|deleted|transferred|escalated|raised|logged|emailed|shipped|dispatched|"
     r"requested|initiated|started|made|set up|created|confirmed|approved|waived|extended|replaced|"
     r"resent|re-sent|registered|activated|deactivated|blocked|frozen|moved|corrected|fixed|sorted|"
-    r"taken care of|gone ahead and \w+)"
+    r"taken care of|gone ahead and \w+|flagged|reported|notified|filed|forwarded|lodged|signed (?:you |\w+ )?out|logged (?:you )?out)"
 )
 _OUTCOME_STATES = (
     r"(?:cancel+ed|done|booked|refunded|sorted|processed|reserved|confirmed|updated|changed|reset|"
@@ -42,7 +42,7 @@ _LOOKUP_PATTERNS = (
     r"\b(?:(?:our|the|your) )?(?:system|records?|tracking|account|order history) (?:shows?|says?|indicates?)\b",
 )
 _PATTERNS = (
-    rf"\b(?:i|we)(?:'ve| have| just| now| already)*\s+(?:just\s+|now\s+|already\s+|also\s+)?{_DONE_VERBS}\b",
+    rf"\b(?:i|we)(?:'ve| have| just| now| already)*\s+(?:just\s+|now\s+|already\s+|also\s+|successfully\s+)?{_DONE_VERBS}\b",
     *_LOOKUP_PATTERNS,
     rf"\b(?:that|it|this|everything|all)(?:'s| is| has been| was)\s+(?:now\s+|all\s+|been\s+)?{_OUTCOME_STATES}\b",
     rf"\b(?:has|have) (?:now |just |already )?been {_DONE_VERBS}\b",

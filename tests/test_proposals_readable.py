@@ -169,7 +169,11 @@ def test_agent_texts_that_state_an_outcome_need_a_tool():
                  "Thanks, that's all taken care of now.",
                  "Tracking shows it's in transit with {value}; the latest scan was yesterday.",
                  "Your account shows a second charge on {date}.", "It's out for delivery today.",
-                 "Tracking shows the parcel at the depot."]:
+                 "Tracking shows the parcel at the depot.",
+                 # seen in the tenth session's call-style and SGD agents, sent without a tool before
+                 "I've flagged this for our fraud team, who will investigate.",
+                 "I've signed out all sessions. Please set a new password.",
+                 "I have successfully placed your reservation."]:
         assert states_outcome(text), text
     for text in ["An exchange is no problem. What would you like instead?", "Would you like a replacement or a refund?",
                  "Could you hold the power button for {number} seconds to reset it?", "I can help with that.",
