@@ -218,16 +218,32 @@ def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:
     return None
 
 
+def _checked_readable(condition: ClusterRef, action: ClusterRef, state: ConditionState, after: ClusterRef | None,
+                      continues_need: bool, ends_need: bool, tries: int = 5) -> PhrasedRule | None:
+    """The readable rule that passes `check_rule`, its example quote taken from the condition's
+    texts in turn (the second first, as `ReadablePhraser` does): one quote that happens to hold
+    another customer's detail ("... the plus plan ..." beside "... the Plus plan") sent the whole
+    rule to the keyword template ("the customer raises 'plan' / 'premium' / 'renewal'")."""
+    texts = list(condition.representative_texts)
+    for index in range(1, min(len(texts), tries + 1)) if len(texts) > 1 else [0]:
+        ordered = [texts[0], texts[index], *[t for k, t in enumerate(texts) if k not in (0, index)]]
+        ref = condition.model_copy(update={"representative_texts": ordered}) if index > 1 else condition
+        rule = ReadablePhraser().phrase(ref, action, state, after=after, continues_need=continues_need, ends_need=ends_need)
+        if rule is None:
+            return None
+        if check_rule(rule, condition) is None:
+            return rule
+    return None
+
+
 def phrase_rule(condition: ClusterRef, action: ClusterRef, state: ConditionState,
                 phraser: RulePhraser | None = None, after: ClusterRef | None = None,
                 continues_need: bool = False, ends_need: bool = False) -> tuple[PhrasedRule, str] | None:
     """The checked rule and who phrased it; None when even the keyword template is unsafe. A
     phraser rewrites the readable draft, which already names the previous agent move of an
     "after" rule; the keyword template is the last resort."""
-    readable = ReadablePhraser().phrase(condition, action, state, after=after, continues_need=continues_need,
-                                        ends_need=ends_need)
     keywords = TemplatePhraser().phrase(condition, action, state, after=after)
-    draft = readable if readable is not None and check_rule(readable, condition) is None else None
+    draft = _checked_readable(condition, action, state, after, continues_need, ends_need)
     if phraser is not None:
         rewritten = phraser.phrase(condition, action, state, draft or keywords)
         if check_rule(rewritten, condition) is None:

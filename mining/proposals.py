@@ -299,7 +299,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=30),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=31),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -325,6 +325,7 @@ def proposal_steps() -> list[Step]:
         # 28: no department rule in the words of a spread cluster said before any need; "yes so basically ..." is no agreement
         # 29: spread answers (a phone number) are situations of the etiquette set ("-> a short hold")
         # 30: "I've flagged / signed out / successfully placed" are claims (claims.py)
+        # 31: a readable rule tries other example quotes before the keyword template (phrasing.py)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

@@ -159,6 +159,25 @@ def test_a_city_most_customers_name_is_still_their_fact_in_the_rule():
     assert "<NAME>" in rule.condition_text and "'san'" not in rule.rule_text
 
 
+def test_a_quote_holding_another_customers_detail_is_passed_over_not_the_whole_rule():
+    """Whole demo, tenth session: the second text "hello i want to move to the plus plan" holds
+    the lower-case plan name the placeholders missed, so the rule quoting it copied another
+    customer's turn; the rule fell to "the customer raises 'plan' / 'premium'". Another
+    quote is taken."""
+    condition = ClusterRef(cluster_id=1, role="customer", size=30, keywords=["plan", "premium"],
+                           representative_texts=["I want to move to the Plus plan",
+                                                 "hello i want to move to the plus plan can you help",
+                                                 "Good afternoon, I want to switch from Premium to a cheaper plan."],
+                           signature="c1")
+    action = ClusterRef(cluster_id=2, role="agent", size=30, keywords=["options"],
+                        representative_texts=["Here are the options: Basic, Plus and Premium. Which suits you?",
+                                              "We have Basic, Plus and Premium. Which one would you like?"],
+                        signature="a2")
+    rule, phrased_by = phrase_rule(condition, action, "any")
+    assert phrased_by == "readable" and "'plan'" not in rule.rule_text
+    assert "switch from <NAME> to a cheaper plan" in rule.condition_text
+
+
 def test_agent_texts_that_state_an_outcome_need_a_tool():
     from guideminer.mining.claims import states_outcome
 
