@@ -17,7 +17,8 @@ Definitions (every number in a proposal can be re-derived from its `counts`):
   help you?", small talk) has none: that qualifier places it nowhere in a need's flow, and on
   calls it gated need rules on one phrasing of the greeting (call-style routing 0.53 -> 0.69 without
   it, docs/results.md); an answer turn keeps the etiquette question it answers (identification). The global etiquette set is mined on the whole conversation and
-  keeps only etiquette situations answered by etiquette moves.
+  keeps only etiquette situations, and answers spread over every need (`clusters.is_spread`: a
+  phone number), answered by etiquette moves.
 - department: with the miner's routing (conversation_departments), every count is taken within
   one department's conversations and each proposal belongs to that department
   (`condition_scope` "department"), because at run time a department's agent evaluates only its
@@ -224,9 +225,8 @@ def _only_etiquette(selected: pl.DataFrame, etiquette: set[int], managed_situati
 def _select_etiquette(table: pl.DataFrame, managed_situations: set[int], params: GuidelineParams,
                       etiquette: set[int]) -> pl.DataFrame:
     """The etiquette set's rows: `managed_situations` (etiquette, and spread answers) by
-    `select_candidates`; managed endings
-    only right after a given agent move of a need (state "after", no etiquette move), above the
-    same thresholds. An ending is "the need's flow is done", which the customer's last words do not say ("It's order 4031"
+    `select_candidates`; managed endings only right after a given agent move of a need (state
+    "after", no `etiquette` move), above the same thresholds. An ending is "the need's flow is done", which the customer's last words do not say ("It's order 4031"
     answers a question that is no last step) and the move before them does ("Would you like a
     replacement or a refund?" is): without the previous move, an ending's reply examples would
     close the conversation on any order number or e-mail address."""
