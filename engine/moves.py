@@ -157,9 +157,50 @@ def need_waits_for_identification(decisions: list[GuidelineDecision], guidelines
     applied = {d.guideline_id for d in decisions if d.status is GuidelineStatus.applied}
     if not any(guidelines[g].position == "first_need" for g in applied):
         return decisions
-    reason = "deferred: the agents identify the customer first; the need's move follows"
-    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, reason]})
+    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, IDENTIFY_FIRST]})
             if d.guideline_id in applied and lanes.get(d.guideline_id) == "department" else d for d in decisions]
+
+
+WAITS = "deferred: the agents say the etiquette move alone and wait for the customer"
+IDENTIFY_FIRST = "deferred: the agents identify the customer first; the need's move follows"
+
+
+def resume_waiting(decisions: list[GuidelineDecision], waiting: Sequence[str],
+                   lanes: Mapping[str, str]) -> list[GuidelineDecision]:
+    """Department moves deferred on earlier turns (`Session.waiting`) apply on the first turn no
+    department move applies by itself: the agents come back to the need after the detour
+    (identification, read-back, hold), as in "Thank you for holding. Could you share your order
+    number?"; a move applied by the customer's words this turn means they moved on."""
+    if not waiting or any(d.status is GuidelineStatus.applied and lanes.get(d.guideline_id) == "department"
+                          for d in decisions):
+        return decisions
+    pending = set(waiting)
+    return [d.model_copy(update={"status": GuidelineStatus.applied, "condition_holds": True,
+                                 "reasons": [*d.reasons, "resumed: the move the agents make after the detour"]})
+            if d.guideline_id in pending and lanes.get(d.guideline_id) == "department" else d for d in decisions]
+
+
+def still_waiting(decisions: list[GuidelineDecision]) -> list[str]:
+    """The department moves this turn deferred for a detour (`need_waits_for_identification`,
+    `department_waits`), for `Session.waiting`."""
+    return [d.guideline_id for d in decisions if d.status is GuidelineStatus.deferred
+            and d.reasons and d.reasons[-1] in (WAITS, IDENTIFY_FIRST)]
+
+
+def department_waits(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                     lanes: Mapping[str, str], accept: float) -> list[GuidelineDecision]:
+    """When an etiquette move the agents say alone applies (`Guideline.stands_alone`: a
+    read-back, a hold), the department's moves that hold by context only (the latest message's
+    own score below `accept`) wait for a later turn: "So that's Smith spelled S M I T H,
+    correct?" is not followed by the order-number question in one reply, nor "I'll place you on
+    a short hold" by a question. A department move the latest message asks for itself ("thanks!
+    also, what's your warranty?") is answered."""
+    applied = {d.guideline_id for d in decisions if d.status is GuidelineStatus.applied}
+    if not any(guidelines[g].stands_alone for g in applied if lanes.get(g) == "etiquette"):
+        return decisions
+    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, WAITS]})
+            if d.guideline_id in applied and lanes.get(d.guideline_id) == "department"
+            and (d.fresh_score is None or d.fresh_score < accept) else d for d in decisions]
 
 
 def placed_step(guideline: Guideline) -> bool:

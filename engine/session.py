@@ -43,6 +43,9 @@ class Session(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict)
     applied: list[AppliedAction] = Field(default_factory=list)
     conditions_held_last_turn: list[str] = Field(default_factory=list)
+    # department moves deferred while the agent identified the caller or said a move alone
+    # (engine/moves.py `department_waits`): said once the detour is over
+    waiting: list[str] = Field(default_factory=list)
     transfers: list[TransferRecord] = Field(default_factory=list)
     traces: list[TurnTrace] = Field(default_factory=list)
 

@@ -116,6 +116,8 @@ class Guideline(_Frozen):
     # whatever the words: "conversation_start" (the agent has not spoken), "first_need" (the
     # turn whose message opens a department).
     position: Position | None = None
+    # said alone, the agents then wait for the customer (a read-back, a hold): moves.department_waits
+    stands_alone: bool = False
     action: str | None = None
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None

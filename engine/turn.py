@@ -21,7 +21,8 @@ from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_move
 from guideminer.engine.echoes import PlaceholderEchoes, echo_fields
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
 from guideminer.engine.moves import (
-    endings_yield, match_strength, need_waits_for_identification, one_move_per_situation, positional_moves,
+    department_waits, endings_yield, match_strength, need_waits_for_identification, one_move_per_situation,
+    positional_moves, resume_waiting, still_waiting,
 )
 from guideminer.engine.protocols import (
     ConditionScorer,
@@ -213,7 +214,9 @@ class Engine:
                                                   unbacked=self._unbacked,
                                                   just_made=self._just_made(session, trace.turn))
         trace.guidelines = endings_yield(trace.guidelines, by_id, lanes)
+        trace.guidelines = resume_waiting(trace.guidelines, session.waiting, lanes)
         trace.guidelines = need_waits_for_identification(trace.guidelines, by_id, lanes)
+        trace.guidelines = department_waits(trace.guidelines, by_id, lanes, self.settings.matching.accept)
         instructions = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         observations = _in_topic_order(trace, GuidelineStatus.observed, by_id, lanes)
         routed = trace.routing.department_id
@@ -292,6 +295,7 @@ class Engine:
         session.applied += [AppliedAction(guideline_id=g.id, turn=trace.turn, department_id=set_of[g.id] or "")
                             for g in instructions]
         session.conditions_held_last_turn = sorted(set().union(*(e.conditions_held for e in evaluated)))
+        session.waiting = still_waiting(trace.guidelines)
         current = trace.routing.department_id
         session.department_id = current
         transferring = next((g for g in instructions if g.transfer_to and g.transfer_to != current), None)
@@ -376,14 +380,17 @@ class _Checkpoint:
     traces: int
     department_id: str | None
     conditions_held_last_turn: tuple[str, ...]
+    waiting: tuple[str, ...]
 
     @classmethod
     def of(cls, session: Session) -> _Checkpoint:
         return cls(len(session.messages), len(session.applied), len(session.transfers),
-                   len(session.traces), session.department_id, tuple(session.conditions_held_last_turn))
+                   len(session.traces), session.department_id, tuple(session.conditions_held_last_turn),
+                   tuple(session.waiting))
 
     def restore(self, session: Session) -> None:
         del session.messages[self.messages:], session.applied[self.applied:]
         del session.transfers[self.transfers:], session.traces[self.traces:]
         session.department_id = self.department_id
         session.conditions_held_last_turn = list(self.conditions_held_last_turn)
+        session.waiting = list(self.waiting)

@@ -178,6 +178,23 @@ def etiquette_clusters(clusters: pl.DataFrame) -> set[int]:
     return set(clusters.filter(pl.col("is_etiquette").fill_null(False))["cluster_id"].to_list())
 
 
+STANDS_ALONE_SHARE = 0.5  # of a move's turns followed directly by the customer (or the end)
+
+
+def standalone_moves(assignments: pl.DataFrame, etiquette: set[int], share: float = STANDS_ALONE_SHARE) -> set[int]:
+    """Agent etiquette clusters after which the agents wait for the customer: at least `share`
+    of their turns are followed directly by a customer turn or end the conversation. A read-back
+    ("So that's Smith spelled S M I T H, correct?"), a hold, the phone-number question are said
+    alone (call-style demo: >= 0.96 of their turns); "Thank you for holding", an apology or a
+    transfer notice lead into the agent's next move (0.00): the data is bimodal, any share in
+    between draws the same line."""
+    turns = (assignments.with_columns(pl.col("role").cast(pl.String)).sort("conversation_id", "turn_index")
+             .with_columns(pl.col("role").shift(-1).over("conversation_id").fill_null("customer").alias("next_role")))
+    moves = turns.filter((pl.col("role") == "agent") & ~pl.col("is_noise") & pl.col("cluster_id").is_in(sorted(etiquette)))
+    shares = moves.group_by("cluster_id").agg((pl.col("next_role") != "agent").mean().alias("alone"))
+    return set(shares.filter(pl.col("alone") >= share)["cluster_id"].to_list())
+
+
 def etiquette_pair(etiquette: set[int]) -> pl.Expr:
     """True where the row is conversation management answered by conversation management: the
     customer's situation is etiquette (greeting, thanks, hold, spelling, "anything else?") and

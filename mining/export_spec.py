@@ -188,7 +188,7 @@ def _guideline(reviewed: ReviewedGuideline, answered: tuple[str, ...] = ()) -> G
         examples=condition_examples(reviewed, answered),
         after_examples=safe_texts(proposal.after_action.representative_texts) if proposal.after_action else (),
         continues_need=proposal.continues_need, ends_flow=proposal.ends_need,
-        position=proposal.position,
+        position=proposal.position, stands_alone=proposal.stands_alone,
         priority=max(0, 1000 - proposal.rank), provenance=MINED_PREFIX + proposal.guideline_id,
         tags=(f"state:{proposal.condition_state}", *(f"merged:{m}" for m in reviewed.merged_from),
               *(f"habit:{m}" for m in proposal.merged_from)),

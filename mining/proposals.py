@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from guideminer.mining.claims import kept_without_details, states_outcome
 from guideminer.mining.departments import UNROUTED, propose_departments
-from guideminer.mining.etiquette import etiquette_clusters
+from guideminer.mining.etiquette import etiquette_clusters, standalone_moves
 from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.habits import merge_habits
 from guideminer.mining.outcomes import attach_outcomes
@@ -231,6 +231,9 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     if conversations is not None:
         proposals, ranked_by = attach_outcomes(proposals, assignments, conversations, scoped, etiquette_clusters(clusters))
     proposals = _with_opening(proposals, assignments, clusters, config.opening)
+    alone = standalone_moves(assignments, etiquette_clusters(clusters))
+    proposals = [p.model_copy(update={"stands_alone": True})
+                 if p.is_etiquette and p.position is None and p.action.cluster_id in alone else p for p in proposals]
     said = evidence_texts(proposals, turns)
     proposals = attach_templates(proposals, assignments, turns, said)
     proposals = phrase_from_evidence(proposals, turns, phraser, said)
@@ -299,7 +302,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=31),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=32),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -326,6 +329,7 @@ def proposal_steps() -> list[Step]:
         # 29: spread answers (a phone number) are situations of the etiquette set ("-> a short hold")
         # 30: "I've flagged / signed out / successfully placed" are claims (claims.py)
         # 31: a readable rule tries other example quotes before the keyword template (phrasing.py)
+        # 32: etiquette moves the agents say alone are marked (stands_alone)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

@@ -172,6 +172,9 @@ class GuidelineProposal(_Frozen):
     # customer's words (the opening greeting; the identification question after the need);
     # `condition` is the point itself (openers.POSITION_CLUSTER_IDS, no customer turns)
     position: Position | None = None
+    # an etiquette move the agents say alone and then wait for the customer (etiquette.py
+    # `standalone_moves`): the department's moves held by context wait for the next turn
+    stands_alone: bool = False
     # readable rule material (mining/phrasing.py): representative turns, instance details as <TYPE>
     condition_examples: list[str] = Field(default_factory=list)
     action_examples: list[str] = Field(default_factory=list)

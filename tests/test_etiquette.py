@@ -116,3 +116,14 @@ def test_etiquette_set_scores_read_rules_by_their_evidence_turns(tmp_path):
     scores = etiquette_set_scores(tmp_path, corpus.truth)
     assert scores == {"etiquette_rules": 2, "read_as_etiquette": 1, "need_condition": 1, "department_rules": 1,
                       "department_rules_etiquette_condition": 1, "true_etiquette_rules_outside_set": 1}
+
+
+def test_moves_the_agents_say_alone_are_told_from_those_that_lead_into_the_next():
+    from proposals_world import _seq
+
+    from guideminer.mining.etiquette import standalone_moves
+
+    # 18 a hold (the customer answers it), 20 "thank you for holding" (the agent goes on)
+    sequences = {f"c{i}": _seq("c3", "a18", "c5", "a20", "a11") for i in range(6)}
+    assert standalone_moves(assignments_from(sequences), {18, 20}) == {18}
+    assert standalone_moves(assignments_from(sequences), {20}) == set()

@@ -257,3 +257,39 @@ def test_export_gives_the_opening_a_lead_in():
     assert lead_in_part("Hi, thanks for contacting Larkfield! How can I help you today?") == "Hi, thanks for contacting Larkfield!"
     assert lead_in_part("Thank you for calling {person_1}, my name is {person_2}. How can I help you today?") is None
     assert lead_in_part("Hi, thanks for contacting Larkfield!") is None  # nothing to cut: the text itself
+
+
+def test_a_move_said_alone_makes_the_departments_context_moves_wait_not_the_asked_ones():
+    from guideminer.engine.moves import department_waits
+    from guideminer.engine.trace import GuidelineDecision
+
+    guidelines = {"e_hold": Guideline(id="e_hold", condition="the customer gives their number", action="hold",
+                                      stands_alone=True),
+                  "g_order": Guideline(id="g_order", condition="the parcel never arrived", action="ask for the order number"),
+                  "g_warranty": Guideline(id="g_warranty", condition="asks about the warranty", action="explain it")}
+    lanes = {"e_hold": "etiquette", "g_order": "department", "g_warranty": "department"}
+    decisions = [GuidelineDecision(guideline_id=g, actionable=True, score=0.8, fresh_score=fresh, condition_holds=True,
+                                   status=GuidelineStatus.applied, decided_by="scorer", model_id="fake")
+                 for g, fresh in (("e_hold", 0.9), ("g_order", 0.2), ("g_warranty", 0.9))]
+    waited = {d.guideline_id: d.status for d in department_waits(decisions, guidelines, lanes, accept=0.7)}
+    assert waited == {"e_hold": GuidelineStatus.applied, "g_order": GuidelineStatus.deferred,
+                      "g_warranty": GuidelineStatus.applied}
+    alone = {**guidelines, "e_hold": guidelines["e_hold"].model_copy(update={"stands_alone": False})}
+    assert all(d.status is GuidelineStatus.applied for d in department_waits(decisions, alone, lanes, accept=0.7))
+
+
+def test_a_need_move_deferred_for_the_identification_is_said_once_the_caller_answered():
+    """The need's move waits while the agent asks the name (`Session.waiting`) and comes back on
+    the next turn, though "it's Smith" alone matches nothing of the department."""
+    from engine_fakes import FixedRouter, FixedScorer
+
+    scorer = FixedScorer({"g_return": 0.9})
+    engine = Engine(_spec_with_identification(), router=FixedRouter("returns", 0.9), scorer=scorer,
+                    composer=TemplateComposer())
+    session = Session()
+    need = engine.respond(session, "I want to return my laptop")
+    assert NAME_TEXT in need.text and session.waiting == ["g_return"]
+    scorer.scores = {}  # the name matches no department guideline
+    answered = engine.respond(session, "it's Smith")
+    assert "g_return" in answered.trace.applied_guideline_ids and RETURN_TEXT in answered.text
+    assert "resumed" in answered.trace.decision("g_return").reasons[-1] and session.waiting == []
