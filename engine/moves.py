@@ -148,6 +148,16 @@ _POINTS = {"conversation_start": "the conversation starts (the agent has not spo
            "first_need": "the customer has just stated their need"}
 
 
+WAITS = "deferred: the agents say the etiquette move alone and wait for the customer"
+IDENTIFY_FIRST = "deferred: the agents identify the customer first; the need's move follows"
+
+
+def _defer(decisions: list[GuidelineDecision], waits, reason: str) -> list[GuidelineDecision]:
+    """`decisions` with those `waits(decision)` picks deferred for `reason` (`still_waiting` reads it)."""
+    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, reason]}) if waits(d) else d
+            for d in decisions]
+
+
 def need_waits_for_identification(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
                                   lanes: Mapping[str, str]) -> list[GuidelineDecision]:
     """When the move after the first need applies (the agents' identification question, mined by
@@ -157,12 +167,8 @@ def need_waits_for_identification(decisions: list[GuidelineDecision], guidelines
     applied = {d.guideline_id for d in decisions if d.status is GuidelineStatus.applied}
     if not any(guidelines[g].position == "first_need" for g in applied):
         return decisions
-    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, IDENTIFY_FIRST]})
-            if d.guideline_id in applied and lanes.get(d.guideline_id) == "department" else d for d in decisions]
-
-
-WAITS = "deferred: the agents say the etiquette move alone and wait for the customer"
-IDENTIFY_FIRST = "deferred: the agents identify the customer first; the need's move follows"
+    return _defer(decisions, lambda d: d.guideline_id in applied and lanes.get(d.guideline_id) == "department",
+                  IDENTIFY_FIRST)
 
 
 def resume_waiting(decisions: list[GuidelineDecision], waiting: Sequence[str],
@@ -198,9 +204,8 @@ def department_waits(decisions: list[GuidelineDecision], guidelines: Mapping[str
     applied = {d.guideline_id for d in decisions if d.status is GuidelineStatus.applied}
     if not any(guidelines[g].stands_alone for g in applied if lanes.get(g) == "etiquette"):
         return decisions
-    return [d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [*d.reasons, WAITS]})
-            if d.guideline_id in applied and lanes.get(d.guideline_id) == "department"
-            and (d.fresh_score is None or d.fresh_score < accept) else d for d in decisions]
+    return _defer(decisions, lambda d: d.guideline_id in applied and lanes.get(d.guideline_id) == "department"
+                  and (d.fresh_score is None or d.fresh_score < accept), WAITS)
 
 
 def placed_step(guideline: Guideline) -> bool:

@@ -112,9 +112,8 @@ class Guideline(_Frozen):
     # set's managed endings): never said together with a department move (matching.endings_yield:
     # a department step placed by the previous move wins; else the ending wins over word matches).
     ends_flow: bool = False
-    # A positional move (mined: mining/openers.py): holds at this point of the conversation only,
-    # whatever the words: "conversation_start" (the agent has not spoken), "first_need" (the
-    # turn whose message opens a department).
+    # A positional move (mined: mining/openers.py), held at its point only whatever the words:
+    # "conversation_start" (the agent has not spoken), "first_need" (a department opens).
     position: Position | None = None
     # said alone, the agents then wait for the customer (a read-back, a hold): moves.department_waits
     stands_alone: bool = False

@@ -189,24 +189,6 @@ def test_no_identification_rule_where_most_agents_answer_the_need_directly():
 NAME_TEXT = "Sure, I can look into that. Can I start with your name?"
 
 
-def test_the_identification_question_answers_the_need_turn_and_the_need_waits():
-    spec = _spec_with_opening()
-    identify = Guideline(id="e_name", condition=CONDITIONS["first_need"], action="ask for the name", position="first_need")
-    etiquette = spec.etiquette.model_copy(update={
-        "guidelines": (*spec.etiquette.guidelines, identify),
-        "canned_responses": (*spec.etiquette.canned_responses, spec.etiquette.canned_responses[0].model_copy(
-            update={"id": "c_name", "template": NAME_TEXT, "guideline_ids": ("e_name",)}))})
-    engine, session = shop_engine(spec.model_copy(update={"etiquette": etiquette})), Session()
-    hello = engine.respond(session, "Hello there, good morning")
-    assert "e_name" not in hello.trace.applied_guideline_ids and session.department_id is None
-    need = engine.respond(session, "I want to return my laptop")
-    assert need.trace.routing.department_id == "returns" and need.trace.applied_guideline_ids == ["e_name"]
-    assert need.text == NAME_TEXT and need.trace.decision("g_return").status is GuidelineStatus.deferred
-    later = engine.respond(session, "it's Smith. I want to return my laptop")
-    assert later.trace.decision("e_name").status is GuidelineStatus.inactive  # once, at the need only
-    assert "g_return" in later.trace.applied_guideline_ids and RETURN_TEXT in later.text
-
-
 def _spec_with_identification() -> AgentSpec:
     spec = _spec_with_opening()
     identify = Guideline(id="e_name", condition=CONDITIONS["first_need"], action="ask for the name", position="first_need")
@@ -215,6 +197,18 @@ def _spec_with_identification() -> AgentSpec:
         "canned_responses": (*spec.etiquette.canned_responses, spec.etiquette.canned_responses[0].model_copy(
             update={"id": "c_name", "template": NAME_TEXT, "guideline_ids": ("e_name",)}))})
     return spec.model_copy(update={"etiquette": etiquette})
+
+
+def test_the_identification_question_answers_the_need_turn_and_the_need_waits():
+    engine, session = shop_engine(_spec_with_identification()), Session()
+    hello = engine.respond(session, "Hello there, good morning")
+    assert "e_name" not in hello.trace.applied_guideline_ids and session.department_id is None
+    need = engine.respond(session, "I want to return my laptop")
+    assert need.trace.routing.department_id == "returns" and need.trace.applied_guideline_ids == ["e_name"]
+    assert need.text == NAME_TEXT and need.trace.decision("g_return").status is GuidelineStatus.deferred
+    later = engine.respond(session, "it's Smith. I want to return my laptop")
+    assert later.trace.decision("e_name").status is GuidelineStatus.inactive  # once, at the need only
+    assert "g_return" in later.trace.applied_guideline_ids and RETURN_TEXT in later.text
 
 
 @pytest.mark.parametrize(("confidence", "opens"), [(0.9, True), (0.4, False)])
