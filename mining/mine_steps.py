@@ -31,6 +31,8 @@ VECTORS = f"{WORK}/text_vectors.npy"  # one row per distinct text; KEYS' `text_r
 KEYS = f"{WORK}/turn_keys.parquet"
 LEGACY_ROW_VECTORS = f"{WORK}/turn_vectors.npy"
 LABELS = f"{WORK}/cluster_labels.parquet"  # the clusters table before the etiquette step flags it
+COARSE_ASSIGNMENTS = f"{WORK}/turn_assignments_coarse.parquet"  # before agent moves are split by need
+COARSE_CLUSTERS = f"{WORK}/clusters_coarse.parquet"  # LABELS flagged by the etiquette step, before the split
 SLOTS = MINING_FILES["slots"]  # mining/slots.py: what customer turns are clustered on
 CUSTOMER_VECTORS = f"{WORK}/customer_vectors.npy"  # one row per distinct canonical customer text
 CUSTOMER_ROWS = f"{WORK}/customer_text_rows.npy"  # per customer row of KEYS: its CUSTOMER_VECTORS row
@@ -204,12 +206,16 @@ def _distinct_members(text_rows: np.ndarray, labels: np.ndarray) -> tuple[np.nda
     return pairs[:, 0], pairs[:, 1], counts
 
 
+def _texts_by_row(keys: pl.DataFrame) -> list[str]:
+    """One raw text per VECTORS row (its first turn's)."""
+    return keys.group_by("text_row", maintain_order=True).agg(pl.col("text").first()).sort("text_row")["text"].to_list()
+
+
 def _label(ctx: MineContext) -> dict:
     """Keywords from the raw turns, representatives by closeness in the space each role was
     clustered in (a customer cluster's centroid is a canonical-text centroid)."""
     keys = pl.read_parquet(ctx.path(KEYS), columns=["text_row", "text"])
-    first_text = keys.group_by("text_row", maintain_order=True).agg(pl.col("text").first()).sort("text_row")
-    texts_of = first_text["text"].to_list()  # one raw text per vector row (its first turn)
+    texts_of = _texts_by_row(keys)
     text_rows_all = keys["text_row"].to_numpy()
     del keys
     offsets = _id_offsets(ctx)
@@ -255,24 +261,75 @@ def _assignments(ctx: MineContext) -> dict:
             "confidence": rows_table.column("confidence"),
         }, schema=TURN_ASSIGNMENTS_SCHEMA))
     table = pa.concat_tables(parts)
-    _save_parquet(ctx, MINING_FILES["turn_assignments"], table)
+    _save_parquet(ctx, COARSE_ASSIGNMENTS, table)
     flagged = pc.sum(table.column("is_noise")).as_py() or 0
     return {"turns": table.num_rows, "noise_share": round(flagged / max(1, table.num_rows), 4)}
 
 
 def _etiquette(ctx: MineContext) -> dict:
-    """clusters.parquet = the labelled clusters with `is_etiquette` and `is_spread` (mining/etiquette.py)."""
+    """The labelled clusters with `is_etiquette` and `is_spread` (mining/etiquette.py)."""
     from guideminer.mining.etiquette import detect_etiquette, with_etiquette
 
-    assignments = pl.read_parquet(ctx.path(MINING_FILES["turn_assignments"]),
+    assignments = pl.read_parquet(ctx.path(COARSE_ASSIGNMENTS),
                                   columns=["conversation_id", "turn_index", "role", "cluster_id", "is_noise"])
     result = detect_etiquette(assignments, ctx.config.etiquette)
-    _save_parquet(ctx, MINING_FILES["clusters"], with_etiquette(pl.read_parquet(ctx.path(LABELS)), result))
+    _save_parquet(ctx, COARSE_CLUSTERS, with_etiquette(pl.read_parquet(ctx.path(LABELS)), result))
     return result.summary()
 
 
+def _split_by_context(ctx: MineContext) -> dict:
+    """The contract tables: agent moves split by the needs they answer, then customer needs by
+    the moves answering them (mining/context_split.py)."""
+    from guideminer.mining.context_split import (
+        agent_open_needs, customer_next_moves, not_needs, relabel_role, split_clusters, with_parts,
+    )
+    from guideminer.mining.etiquette import etiquette_clusters, spread_clusters
+
+    params, config = ctx.config.context_split, ctx.config
+    assignments = pl.read_parquet(ctx.path(COARSE_ASSIGNMENTS))
+    clusters = pl.read_parquet(ctx.path(COARSE_CLUSTERS))
+    etiquette, spread = etiquette_clusters(clusters), spread_clusters(clusters)
+    skipped = not_needs(assignments, etiquette, spread)  # of the coarse clusters: parts inherit it
+    keys = pl.read_parquet(ctx.path(KEYS), columns=["conversation_id", "turn_index", "role", "text_row", "text"])
+    keys = keys.with_columns(pl.col("turn_index").cast(pl.Int32))
+    customer_rows = keys.filter(pl.col("role") == "customer").select(
+        "conversation_id", "turn_index", pl.Series("vector_row", np.load(ctx.path(CUSTOMER_ROWS))))
+    spaces = {"agent": (np.load(ctx.path(VECTORS), mmap_mode="r"), keys.select(
+                  "conversation_id", "turn_index", pl.col("text_row").alias("vector_row"))),
+              "customer": (np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r"), customer_rows)}
+    parents: dict[str, dict[int, int]] = {}
+    for role, enabled in (("agent", params.agents), ("customer", params.customers)):
+        if not enabled:
+            continue
+        rows = (agent_open_needs(assignments, etiquette, spread) if role == "agent"
+                else customer_next_moves(assignments, etiquette, skipped))
+        rows = rows.join(spaces[role][1], on=["conversation_id", "turn_index"], how="left")
+        first_new = max([int(clusters["cluster_id"].max()), *(i for split in parents.values() for i in split)]) + 1
+        moved, parents[role] = split_clusters(rows, spaces[role][0], params, first_new)
+        assignments = with_parts(assignments, moved)
+    texts_of = _texts_by_row(keys)
+    for role, split in parents.items():
+        if not split:
+            continue
+        members = assignments.filter(pl.col("role") == role).join(
+            keys.select("conversation_id", "turn_index", "text_row"), on=["conversation_id", "turn_index"], how="left")
+        space_rows = None
+        if role == "customer":  # raw text row -> its canonical text's vector row
+            space_rows = np.zeros(len(texts_of), dtype=np.int64)
+            joined = customer_rows.join(keys.select("conversation_id", "turn_index", "text_row"),
+                                        on=["conversation_id", "turn_index"])
+            space_rows[joined["text_row"].to_numpy()] = joined["vector_row"].to_numpy()
+        clusters = relabel_role(clusters, role, members, texts_of, spaces[role][0], split, space_rows=space_rows,
+                                top_keywords=config.top_keywords, representatives=config.representatives)
+    _save_parquet(ctx, MINING_FILES["turn_assignments"], assignments.to_arrow().cast(TURN_ASSIGNMENTS_SCHEMA))
+    _save_parquet(ctx, MINING_FILES["clusters"], clusters.to_arrow().cast(CLUSTERS_SCHEMA))
+    return {f"{role}_clusters_split": len(set(split.values())) for role, split in parents.items()} | {
+        f"{role}_parts_added": len(split) for role, split in parents.items()}
+
+
 def default_steps() -> list[Step]:
-    """Every step of `mine`: embed, cluster each role, label, assignments, etiquette, propose, report."""
+    """Every step of `mine`: embed, cluster each role, label, assignments, etiquette, split by context,
+    propose, report."""
     from guideminer.mining.proposals import proposal_steps  # proposals import this module's runner
 
     def cluster_params(role: str):
@@ -299,10 +356,13 @@ def default_steps() -> list[Step]:
         Step("label", label_inputs, (LABELS,),
              lambda ctx: {"top_keywords": ctx.config.top_keywords,
                           "representatives": ctx.config.representatives}, _label),
-        Step("assignments", (KEYS, *label_inputs[4:]), (MINING_FILES["turn_assignments"],),
-             lambda ctx: {}, _assignments),
-        Step("etiquette", (LABELS, MINING_FILES["turn_assignments"]), (MINING_FILES["clusters"],),
-             lambda ctx: ctx.config.etiquette.model_dump(), _etiquette, version=2),  # 2: is_spread
+        Step("assignments", (KEYS, *label_inputs[4:]), (COARSE_ASSIGNMENTS,),
+             lambda ctx: {}, _assignments, version=2),  # 2: coarse, before split_moves
+        Step("etiquette", (LABELS, COARSE_ASSIGNMENTS), (COARSE_CLUSTERS,),
+             lambda ctx: ctx.config.etiquette.model_dump(), _etiquette, version=3),  # 2: is_spread; 3: coarse
+        Step("split_by_context", (KEYS, VECTORS, *customer_space, COARSE_ASSIGNMENTS, COARSE_CLUSTERS),
+             (MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
+             lambda ctx: ctx.config.context_split.model_dump(), _split_by_context),
         *proposal_steps(),
     ]
 

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guideminer.mining.cluster import ClusterParams
 from guideminer.mining.customer_space import CustomerSpaceParams
 from guideminer.mining.etiquette import EtiquetteParams
+from guideminer.mining.context_split import ContextSplitParams
 from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.slots import SlotParams
 from guideminer.mining.schema import MINING_FILES
@@ -55,6 +56,7 @@ class MineConfig(BaseModel):
     slots: SlotParams = SlotParams()  # words customers use interchangeably (mining/slots.py)
     etiquette: EtiquetteParams = EtiquetteParams()  # which clusters manage the conversation (mining/etiquette.py)
     customer_space: CustomerSpaceParams = CustomerSpaceParams()  # what customer turns cluster on (mining/customer_space.py)
+    context_split: ContextSplitParams = ContextSplitParams()  # clusters split by their context (mining/context_split.py)
     proposals: ProposalConfig = ProposalConfig()
     # Texts embedded (and persisted to the workspace cache) per chunk: a killed run keeps every
     # finished chunk. Changes memory and resume granularity, never the vectors.

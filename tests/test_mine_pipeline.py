@@ -74,7 +74,7 @@ CONFIG = MineConfig(customer_params=ClusterParams(reduction="pca", n_components=
 def test_mine_writes_both_tables_with_their_schemas(tmp_path: Path) -> None:
     ws = write_workspace(tmp_path / "ws")
     reports = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
-    assert [r.name for r in reports] == ["embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "propose", "report"]
+    assert [r.name for r in reports] == ["embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"]
     assignments = pq.read_table(ws / MINING_FILES["turn_assignments"])
     clusters = pq.read_table(ws / MINING_FILES["clusters"])
     assert assignments.schema.equals(TURN_ASSIGNMENTS_SCHEMA)
@@ -103,11 +103,11 @@ def test_rerun_skips_every_step_and_changed_params_rerun_downstream_only(tmp_pat
     ran = {r.name for r in third if not r.skipped}
     # customer turns cluster on the agents' next move too (mining/customer_space.py): downstream
     assert {"cluster_agent", "slots", "cluster_customer", "label", "assignments"} <= ran <= {
-        "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "propose", "report"}
+        "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"}
     assert {r.name for r in third if r.skipped} == {"embed"}
     manifest = json.loads((ws / MINING_FILES["manifest"]).read_text())
     assert manifest["input_hash"] and manifest["model_id"] == "fake-topic@1"
-    assert set(manifest["steps"]) == {"embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "propose", "report"}
+    assert set(manifest["steps"]) == {"embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"}
     assert all("seconds" in step and "params" in step for step in manifest["steps"].values())
 
 
@@ -116,7 +116,7 @@ def test_changed_turns_rerun_everything_and_deleted_output_is_rebuilt(tmp_path: 
     mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
     (ws / MINING_FILES["clusters"]).unlink()
     rebuilt = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
-    assert [r.name for r in rebuilt if not r.skipped] == ["etiquette"]  # identical bytes: downstream steps stay valid
+    assert [r.name for r in rebuilt if not r.skipped] == ["split_by_context"]  # identical bytes: downstream steps stay valid
     write_workspace(ws, conversations=52)
     changed = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
     assert not any(r.skipped for r in changed)
