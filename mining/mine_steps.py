@@ -278,18 +278,15 @@ def _etiquette(ctx: MineContext) -> dict:
 
 
 def _split_by_context(ctx: MineContext) -> dict:
-    """The contract tables: agent moves split by the needs they answer, then customer needs by
-    the moves answering them (mining/context_split.py)."""
-    from guideminer.mining.context_split import (
-        agent_open_needs, customer_next_moves, not_needs, relabel_role, split_clusters, with_parts,
-    )
+    """The contract tables: agent moves split by the needs they answer and customer needs by the
+    moves answering them, in rounds (mining/context_split.py)."""
+    from guideminer.mining.context_split import relabel_role, split_by_context
     from guideminer.mining.etiquette import etiquette_clusters, spread_clusters
 
     params, config = ctx.config.context_split, ctx.config
     assignments = pl.read_parquet(ctx.path(COARSE_ASSIGNMENTS))
     clusters = pl.read_parquet(ctx.path(COARSE_CLUSTERS))
     etiquette, spread = etiquette_clusters(clusters), spread_clusters(clusters)
-    skipped = not_needs(assignments, etiquette, spread)  # of the coarse clusters: parts inherit it
     keys = pl.read_parquet(ctx.path(KEYS), columns=["conversation_id", "turn_index", "role", "text_row", "text"])
     keys = keys.with_columns(pl.col("turn_index").cast(pl.Int32))
     customer_rows = keys.filter(pl.col("role") == "customer").select(
@@ -297,16 +294,8 @@ def _split_by_context(ctx: MineContext) -> dict:
     spaces = {"agent": (np.load(ctx.path(VECTORS), mmap_mode="r"), keys.select(
                   "conversation_id", "turn_index", pl.col("text_row").alias("vector_row"))),
               "customer": (np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r"), customer_rows)}
-    parents: dict[str, dict[int, int]] = {}
-    for role, enabled in (("agent", params.agents), ("customer", params.customers)):
-        if not enabled:
-            continue
-        rows = (agent_open_needs(assignments, etiquette, spread) if role == "agent"
-                else customer_next_moves(assignments, etiquette, skipped))
-        rows = rows.join(spaces[role][1], on=["conversation_id", "turn_index"], how="left")
-        first_new = max([int(clusters["cluster_id"].max()), *(i for split in parents.values() for i in split)]) + 1
-        moved, parents[role] = split_clusters(rows, spaces[role][0], params, first_new)
-        assignments = with_parts(assignments, moved)
+    assignments, parents = split_by_context(assignments, etiquette, spread, spaces, params,
+                                            int(clusters["cluster_id"].max()) + 1)
     texts_of = _texts_by_row(keys)
     for role, split in parents.items():
         if not split:
@@ -324,7 +313,7 @@ def _split_by_context(ctx: MineContext) -> dict:
     _save_parquet(ctx, MINING_FILES["turn_assignments"], assignments.to_arrow().cast(TURN_ASSIGNMENTS_SCHEMA))
     _save_parquet(ctx, MINING_FILES["clusters"], clusters.to_arrow().cast(CLUSTERS_SCHEMA))
     return {f"{role}_clusters_split": len(set(split.values())) for role, split in parents.items()} | {
-        f"{role}_parts_added": len(split) for role, split in parents.items()}
+        f"{role}_parts_added": len(split) for role, split in parents.items()} | {"rounds": params.rounds}
 
 
 def default_steps() -> list[Step]:

@@ -7,7 +7,8 @@ import numpy as np
 import polars as pl
 
 from guideminer.mining.context_split import (
-    ContextSplitParams, agent_open_needs, customer_next_moves, not_needs, relabel_role, split_clusters, with_parts,
+    ContextSplitParams, agent_open_needs, customer_next_moves, not_needs, relabel_role, split_by_context,
+    split_clusters, with_parts,
 )
 
 REFUND, RETURN = 1, 2  # customer need clusters
@@ -133,3 +134,31 @@ def test_a_need_cluster_whose_phrasings_get_different_moves_is_split_but_answers
 def test_a_need_cluster_whose_phrasings_get_the_same_moves_stays_whole():
     _, (moved, parents) = _split_customers(_customer_world(12, followed_apart=False))
     assert parents == {} and moved.height == 0
+
+
+def _two_step_world(n: int) -> tuple[pl.DataFrame, dict]:
+    """One need cluster (REFUND) in two phrasings (vector rows 0-3 and 4-7): the first answered
+    by move 20, the second by move 21; then the order number, then MIXED, whose two phrasings
+    follow the two needs. MIXED can only split once the need has (a second round)."""
+    rows = []
+    for i in range(2 * n):
+        first = i < n
+        turns = [("customer", REFUND, i % 4 if first else 4 + i % 4), ("agent", 20 if first else 21, 8),
+                 ("customer", ORDER_NUMBER, 8), ("agent", MIXED, i % 4 if first else 4 + i % 4)]
+        rows += [(f"c{i:03d}", t, role, cluster, False, v) for t, (role, cluster, v) in enumerate(turns)]
+    world = pl.DataFrame(rows, orient="row", schema={"conversation_id": pl.String, "turn_index": pl.Int32,
+                                                     "role": pl.String, "cluster_id": pl.Int32,
+                                                     "is_noise": pl.Boolean, "vector_row": pl.Int64})
+    keys = world.select("conversation_id", "turn_index", "vector_row")
+    vectors = _vectors(np.random.default_rng(2))
+    return world.drop("vector_row"), {"agent": (vectors, keys), "customer": (vectors, keys)}
+
+
+def test_a_second_round_splits_a_move_whose_need_split_in_the_first():
+    world, spaces = _two_step_world(12)
+    _, one = split_by_context(world, set(), set(), spaces, ContextSplitParams(rounds=1), first_new_id=300)
+    assert one == {"customer": {300: REFUND}}  # the move still follows one need cluster
+    final, two = split_by_context(world, set(), set(), spaces, ContextSplitParams(rounds=2), first_new_id=300)
+    assert two["customer"] == {300: REFUND} and list(two["agent"].values()) == [MIXED]
+    parts = final.filter(pl.col("role") == "agent").group_by("cluster_id").agg(pl.col("conversation_id").min())
+    assert parts.height == 4  # moves 20, 21 and MIXED's two parts
