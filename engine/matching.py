@@ -28,7 +28,8 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
    retrieval agent uses, bounded by the floor (an off-topic message matches nothing), and the
    trace says "best match" so a reviewer sees it was not a confident match.
 4. Several topics in one message. A message of several sentences ("I need to return this
-   laptop. Also, what's your warranty?") is also scored sentence by sentence (`message_segments`):
+   laptop. Also, what's your warranty?") is also scored sentence by sentence, and a sentence
+   clause by clause at commas that part clauses of >= 4 words (`message_segments`):
    a guideline's score is the best of the whole message and each sentence, and it is attributed
    to the sentence it matches best (the reply follows the customer's order). One agent turn
    makes one move per situation, as agents do: of applied instructions describing the same
@@ -64,6 +65,8 @@ from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
 POLICY_MODEL_ID = "policy:unsure_default"
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _WORD = re.compile(r"[^\W_]{2,}")
+_CLAUSE_BREAK = re.compile(r",\s+")
+CLAUSE_MIN_WORDS = 4
 
 
 @dataclass(frozen=True)
@@ -105,10 +108,26 @@ def verification_order(scores: Mapping[str, ConditionScore], policy: MatchingPol
     return sorted(unsure, key=lambda gid: abs(scores[gid].score - middle))
 
 
+def _clauses(sentence: str, min_words: int = CLAUSE_MIN_WORDS) -> list[str]:
+    """A sentence cut at its commas where every part keeps `min_words` words: customers join two
+    needs in one sentence ("I need an update on my delivery, and also I need to stop my
+    subscription"); a short aside ("Hi, ...", "Sorry, ...") stays with its clause."""
+    parts: list[str] = []
+    for piece in _CLAUSE_BREAK.split(sentence):
+        if parts and (len(_WORD.findall(piece)) < min_words or len(_WORD.findall(parts[-1])) < min_words):
+            parts[-1] = f"{parts[-1]}, {piece}"
+        else:
+            parts.append(piece)
+    if len(parts) > 1 and len(_WORD.findall(parts[-1])) < min_words:
+        parts[-2:] = [f"{parts[-2]}, {parts[-1]}"]
+    return [p.strip() for p in parts]
+
+
 def message_segments(text: str, max_segments: int = 4) -> list[str]:
-    """The sentences of a customer message that carry words (a lone "ok." is not a topic);
-    one segment means the message is scored whole only."""
-    parts = [p.strip() for p in _SENTENCE_END.split(text.strip()) if _WORD.search(p)]
+    """The sentences (and long clauses, `_clauses`) of a customer message that carry words (a
+    lone "ok." is not a topic); one segment means the message is scored whole only."""
+    sentences = [p.strip() for p in _SENTENCE_END.split(text.strip()) if _WORD.search(p)]
+    parts = [clause for sentence in sentences for clause in _clauses(sentence)]
     if len(parts) > max_segments:
         parts = parts[: max_segments - 1] + [" ".join(parts[max_segments - 1:])]
     return parts if len(parts) > 1 else [text.strip()]

@@ -29,6 +29,7 @@ def mine_command(
     force: Annotated[bool, typer.Option(help="Re-run every step even if its inputs are unchanged.")] = False,
     engine: Annotated[str, typer.Option(help="local | ray: run the embedding stage on Ray Data workers (RAY_ADDRESS=ray://head:10001 for an existing cluster, else a local Ray).")] = "local",
     slots: Annotated[bool, typer.Option(help="Cluster customer turns with slot fillers (products, plans, cities the agents answer alike) replaced by 'item' (mining/slots.py); --no-slots clusters the raw text.")] = True,
+    context_split: Annotated[bool, typer.Option(help="Split clusters whose halves occur in different contexts: moves by the need they answer, needs by the move answering them (mining/context_split.py); --no-context-split keeps the clusters as clustered.")] = True,
 ) -> None:
     """Mine a workspace: cluster situations and moves, propose guidelines and departments, report.
 
@@ -43,6 +44,7 @@ def mine_command(
     from rich.console import Console
 
     from guideminer.mining.cluster import ClusterParams
+    from guideminer.mining.context_split import ContextSplitParams
     from guideminer.mining.pipeline import MineConfig, mine_workspace
     from guideminer.mining.slots import SlotParams
 
@@ -53,7 +55,8 @@ def mine_command(
     from guideminer.models import load_embedder
 
     config = MineConfig(customer_params=params, agent_params=params, engine=engine,  # type: ignore[arg-type]
-                        slots=SlotParams(enabled=slots))
+                        slots=SlotParams(enabled=slots),
+                        context_split=ContextSplitParams(agents=context_split, customers=context_split))
     reports = mine_workspace(workspace, _load_embedder(embedder, backend), config, force=force, log=console.print,
                              embedder_factory=partial(load_embedder, embedder, backend))
     ran = [r.name for r in reports if not r.skipped]

@@ -137,6 +137,10 @@ def test_segments_and_situation_groups():
     assert message_segments("My order is late. Also: where is it?") == ["My order is late.", "Also: where is it?"]
     assert message_segments("I want a refund. ?") == ["I want a refund. ?"]  # a part without words is no topic
     assert message_segments("one. two. three. four", max_segments=3) == ["one.", "two.", "three. four"]
+    # two needs joined by a comma are two topics; a short aside stays with its clause
+    assert message_segments("I need an update on my delivery date, and also I want to stop my subscription") == [
+        "I need an update on my delivery date", "and also I want to stop my subscription"]
+    assert message_segments("Hi, my order is late, sorry") == ["Hi, my order is late, sorry"]
     spec = shop_spec()
     groups = situation_groups([*spec.department("returns").guidelines, *spec.department("tech").guidelines])
     assert groups["g_return"] == groups["g_return_refund"] != groups["g_warranty"]

@@ -81,7 +81,7 @@ def test_mixed_topic_message_applies_return_and_warranty_in_one_reply():
 def test_unsure_guideline_goes_to_the_verifier_and_trace_names_the_model():
     verifier = FakeVerifier({"return_request": True})
     engine = engine_fixture(verifier=verifier)
-    reply = engine.respond(Session(), "I want to return my jacket, and does the warranty cover the broken zipper?")
+    reply = engine.respond(Session(), "I want to return my jacket and does the warranty cover the broken zipper?")  # one clause: scored whole, unsure
     returned = reply.trace.decision("return_request")
     assert 0.3 < returned.score < 0.7
     assert (returned.decided_by, returned.model_id, returned.status) == ("verifier", "fake-slm-verifier", APPLIED)
