@@ -232,9 +232,12 @@ def relabel_role(clusters: pl.DataFrame, role: str, members: pl.DataFrame, texts
                               top_keywords=top_keywords, representatives=representatives, weights=weights):
         cluster = ids[lab.cluster]
         base = coarse[parents.get(cluster, cluster)]
-        rows.append({**base, "cluster_id": cluster, "size": lab.size, "keywords": lab.keywords,
-                     "representative_texts": lab.representative_texts, "centroid": centroids[lab.cluster].tolist(),
-                     "name": base["name"] if cluster in coarse else None})
+        row = {**base, "cluster_id": cluster, "size": lab.size, "keywords": lab.keywords,
+               "representative_texts": lab.representative_texts, "centroid": centroids[lab.cluster].tolist(),
+               "name": base["name"] if cluster in coarse else None}
+        if "split_from" in clusters.columns:
+            row["split_from"] = parents.get(cluster, base["split_from"])
+        rows.append(row)
     return pl.DataFrame(rows, schema=clusters.schema).sort("cluster_id")
 
 

@@ -135,8 +135,18 @@ def _described(proposal: GuidelineProposal) -> str:
     return text.strip().lower()
 
 
+def _split_siblings(conditions: list[int], actions: list[int], families: dict[int, int]) -> np.ndarray:
+    """Pairs with the same condition cluster whose action clusters are parts of one split move
+    (mining/context_split.py): the split separated the move by other needs; after this one
+    condition its parts are one reply in two phrasings (call-style demo: "To look into the crash,
+    what device and app version are you on?" / "Sorry about that. Which phone are you using?")."""
+    family = np.asarray([families.get(a, a) for a in actions])
+    return (np.asarray(conditions)[:, None] == np.asarray(conditions)[None, :]) & (family[:, None] == family[None, :])
+
+
 def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.ndarray],
-                 params: HabitParams, profiles: tuple[Profiles, Profiles] = ({}, {})) -> list[list[int]]:
+                 params: HabitParams, profiles: tuple[Profiles, Profiles] = ({}, {}),
+                 families: dict[int, int] | None = None) -> list[list[int]]:
     """Indices of `proposals` grouped into habits (module docstring), in proposal order;
     `profiles` from `exchange_profiles` (empty: no behavioural test). Managed endings
     (`ends_need`) with near actions are one habit whatever the last step was, and an ending
@@ -161,6 +171,8 @@ def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.nda
             | condition_alike)
     near = np.where(ending[:, None] | ending[None, :], ends_alike, near)  # endings join endings only
     same = near & ((action >= params.action_similarity) | action_alike)
+    if families:
+        same |= _split_siblings(conditions, actions, families) & ~(ending[:, None] | ending[None, :])
     same &= np.asarray([p.is_etiquette for p in proposals])[:, None] == np.asarray([p.is_etiquette for p in proposals])[None, :]
     continuing = np.asarray([p.continues_need for p in proposals])  # judged on another message at run time
     same &= continuing[:, None] == continuing[None, :]
@@ -203,7 +215,9 @@ def merge_habits(proposals: list[GuidelineProposal], clusters: pl.DataFrame,
         return [p.model_copy(update={"scopes": [scope_of(p)]}) for p in proposals]
     centroids = {cid: np.asarray(c, dtype=np.float64) for cid, c in clusters.select("cluster_id", "centroid").iter_rows()}
     profiles = exchange_profiles(assignments) if assignments is not None and params.answered_alike is not None else ({}, {})
-    groups = habit_groups(proposals, centroids, params, profiles)
+    families = ({} if "split_from" not in clusters.columns else
+                {cid: parent for cid, parent in clusters.select("cluster_id", "split_from").drop_nulls().iter_rows()})
+    groups = habit_groups(proposals, centroids, params, profiles, families)
     merged = [merge_group([proposals[i] for i in group]) for group in groups]
     merged.sort(key=lambda p: (-p.scores.support, -p.scores.confidence, p.guideline_id))
     return [p.model_copy(update={"rank": rank}) for rank, p in enumerate(merged, start=1)]

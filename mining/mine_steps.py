@@ -241,6 +241,7 @@ def _label(ctx: MineContext) -> dict:
             columns["name"].append(lab.name)
             columns["is_etiquette"].append(None)  # decided by the etiquette step
             columns["is_spread"].append(None)  # measured by the etiquette step
+            columns["split_from"].append(None)  # set by the split_by_context step
     _save_parquet(ctx, LABELS, pa.table(columns, schema=CLUSTERS_SCHEMA))
     return {"clusters": len(columns["cluster_id"])}
 
@@ -344,14 +345,15 @@ def default_steps() -> list[Step]:
              _cluster_role("customer"), version=2),  # 2: joined with the next need move's discriminant
         Step("label", label_inputs, (LABELS,),
              lambda ctx: {"top_keywords": ctx.config.top_keywords,
-                          "representatives": ctx.config.representatives}, _label),
+                          "representatives": ctx.config.representatives}, _label,
+             version=2),  # 2: split_from column
         Step("assignments", (KEYS, *label_inputs[4:]), (COARSE_ASSIGNMENTS,),
              lambda ctx: {}, _assignments, version=2),  # 2: coarse, before split_moves
         Step("etiquette", (LABELS, COARSE_ASSIGNMENTS), (COARSE_CLUSTERS,),
              lambda ctx: ctx.config.etiquette.model_dump(), _etiquette, version=3),  # 2: is_spread; 3: coarse
         Step("split_by_context", (KEYS, VECTORS, *customer_space, COARSE_ASSIGNMENTS, COARSE_CLUSTERS),
              (MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
-             lambda ctx: ctx.config.context_split.model_dump(), _split_by_context),
+             lambda ctx: ctx.config.context_split.model_dump(), _split_by_context, version=2),  # 2: split_from
         *proposal_steps(),
     ]
 

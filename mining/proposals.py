@@ -302,7 +302,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=32),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=33),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -330,6 +330,7 @@ def proposal_steps() -> list[Step]:
         # 30: "I've flagged / signed out / successfully placed" are claims (claims.py)
         # 31: a readable rule tries other example quotes before the keyword template (phrasing.py)
         # 32: etiquette moves the agents say alone are marked (stands_alone)
+        # 33: one habit: the same condition answered by parts of one split move (habits._split_siblings)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

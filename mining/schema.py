@@ -35,6 +35,9 @@ CLUSTERS_SCHEMA = pa.schema(
         # etiquette is spread, and so are the answers every need gets (a phone number, a name);
         # no need is. Null where not measured (too few conversations to show a spread)
         pa.field("is_spread", pa.bool_(), nullable=True),
+        # the cluster this one was split from by its context (mining/context_split.py); null for
+        # a cluster as clustered (or the part that kept the cluster's id)
+        pa.field("split_from", pa.int32(), nullable=True),
     ]
 )
 

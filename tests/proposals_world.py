@@ -70,7 +70,7 @@ def clusters_table(customer: dict, agent: dict, centroids: dict[int, list[float]
             rows.append({"cluster_id": cid, "role": role, "size": 10, "keywords": keywords,
                          "representative_texts": texts,
                          "centroid": centroids[cid] if centroids else _unit(rng, dim), "name": None,
-                         "is_etiquette": None, "is_spread": None})
+                         "is_etiquette": None, "is_spread": None, "split_from": None})
     return pl.from_arrow(pl.DataFrame(rows).to_arrow().cast(CLUSTERS_SCHEMA))
 
 

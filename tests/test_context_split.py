@@ -88,12 +88,14 @@ def test_parts_are_relabelled_and_keep_their_parents_flags():
                            "role": ["customer"] * 3 + ["agent"] * 2, "size": [12, 12, 24, 24, 24],
                            "keywords": [["x"]] * 5, "representative_texts": [["x"]] * 5,
                            "centroid": [[1.0] + [0.0] * 7] * 5, "name": [None] * 5,
-                           "is_etiquette": [False] * 5, "is_spread": [False, False, True, False, False]})
+                           "is_etiquette": [False] * 5, "is_spread": [False, False, True, False, False],
+                           "split_from": pl.Series([None] * 5, dtype=pl.Int32)})
     table = relabel_role(coarse, "agent", final, texts, _vectors(np.random.default_rng(0)), parents,
                            top_keywords=3, representatives=2)
     agent = table.filter(pl.col("role") == "agent").sort("cluster_id")
     assert agent["cluster_id"].to_list() == [MIXED, ASK, 100]
     assert agent["size"].to_list() == [12, 24, 12] and agent["is_etiquette"].to_list() == [False] * 3
+    assert agent["split_from"].to_list() == [None, None, MIXED]
     words = {c: " ".join(t) for c, t in zip(agent["cluster_id"], agent["representative_texts"])}
     assert {"refund" in words[MIXED], "refund" in words[100]} == {True, False}  # one move per part
     norms = np.linalg.norm(np.asarray(agent["centroid"].to_list()), axis=1)

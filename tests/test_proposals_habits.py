@@ -92,3 +92,28 @@ def test_an_etiquette_habit_replies_with_a_phrasing_that_claims_no_outcome():
     etiquette = proposal.model_copy(update={"is_etiquette": True})
     assert _replies_first(etiquette, replies)[0] == "Let me bring in a supervisor on this one."
     assert _replies_first(proposal.model_copy(update={"is_etiquette": False}), replies)[0].startswith("I've escalated")
+
+
+def test_one_condition_answered_by_two_parts_of_one_split_move_is_one_habit():
+    """Parts of a move split by context (clusters.split_from) answering the same condition are
+    one reply in two phrasings; without the split record, or after different conditions, they
+    stay apart."""
+    import polars as pl
+
+    world = guideline_world()
+    proposals = propose_guidelines(world["assignments"], world["clusters"])
+    first = proposals[0]
+    far = next(c for c in world["clusters"].filter(pl.col("role") == "agent")["cluster_id"].to_list()
+               if c != first.action.cluster_id)
+    part = first.model_copy(update={"guideline_id": "g-part", "action": first.action.model_copy(update={"cluster_id": far}),
+                                    "scores": first.scores.model_copy(update={"support": 1})})
+    strict = HabitParams(action_similarity=1.0)  # the two action clusters are different clusters
+    assert len(merge_habits([first, part], world["clusters"], strict)) == 2
+    split = world["clusters"].with_columns(
+        pl.when(pl.col("cluster_id") == far).then(first.action.cluster_id).otherwise(None)
+        .cast(pl.Int32).alias("split_from"))
+    (habit,) = merge_habits([first, part], split, strict)
+    assert habit.merged_from == ["g-part"]
+    other_condition = next(p for p in proposals if p.condition.cluster_id != first.condition.cluster_id)
+    moved = part.model_copy(update={"condition": other_condition.condition})
+    assert len(merge_habits([first, moved], split, strict.model_copy(update={"condition_similarity": 1.0}))) == 2
