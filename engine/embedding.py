@@ -44,22 +44,46 @@ class LinearCalibration:
 
 
 MINILM_CALIBRATION = LinearCalibration(low=0.2, high=0.7)
+_WORDS = re.compile(r"[^\W_]+")
+
+
+def _phrase_pattern(phrases: Sequence[str], between: str = r"\s+") -> str:
+    """Alternatives matching each phrase's words (longest phrase first) with `between` between them."""
+    ordered = sorted({" ".join(p.lower().split()) for p in phrases}, key=lambda p: (-len(p), p))
+    return "|".join(between.join(re.escape(part) for part in p.split()) for p in ordered)
 
 
 class RewritingEmbedder:
     """TextEmbedder wrapper that reads each `InterchangeableWords` member as its replacement
-    (whole words, any case, longest member first) before embedding; same dimension."""
+    (whole words, any case, longest member first) and drops the spec's filler phrases at the
+    start and end of a text (while words remain) before embedding; same dimension. Why the
+    fillers: "im calling because my parcel never arrived" was nearer "im calling because I want
+    to update the shipping address" (cosine 0.64) than without its opener (0.46)."""
 
-    def __init__(self, embedder: TextEmbedder, words: Sequence[InterchangeableWords]) -> None:
+    def __init__(self, embedder: TextEmbedder, words: Sequence[InterchangeableWords],
+                 fillers: Sequence[str] = ()) -> None:
         self.inner = embedder
-        self.model_id = f"{embedder.model_id}+interchangeable-words"
+        self.model_id = f"{embedder.model_id}+interchangeable-words" + ("+fillers" if fillers else "")
         self.dimension = embedder.dimension
         self._replacement = {" ".join(m.lower().split()): w.replacement for w in words for m in w.members}
-        ordered = sorted(self._replacement, key=lambda m: (-len(m), m))
-        alternatives = "|".join(r"\s+".join(re.escape(part) for part in m.split()) for m in ordered)
-        self._pattern = re.compile(rf"(?<![\w'])({alternatives})(?![\w'])", re.IGNORECASE) if ordered else None
+        alternatives = _phrase_pattern(list(self._replacement))
+        self._pattern = re.compile(rf"(?<![\w'])({alternatives})(?![\w'])", re.IGNORECASE) if alternatives else None
+        fill = _phrase_pattern(fillers, r"[^\w']+")  # "yes, so basically" reads as "yes so basically"
+        self._lead = re.compile(rf"^[^\w']*(?:{fill})(?![\w'])[^\w']*", re.IGNORECASE) if fill else None
+        self._tail = re.compile(rf"[^\w']*(?<![\w'])(?:{fill})[^\w']*$", re.IGNORECASE) if fill else None
+
+    def strip_fillers(self, text: str) -> str:
+        """`text` without leading and trailing filler phrases, never down to fewer than 2 words."""
+        if self._lead is None:
+            return text
+        while True:
+            shorter = self._tail.sub("", self._lead.sub("", text, count=1), count=1)
+            if shorter == text or len(_WORDS.findall(shorter)) < 2:
+                return text
+            text = shorter
 
     def rewrite(self, text: str) -> str:
+        text = self.strip_fillers(text)
         if self._pattern is None:
             return text
         return self._pattern.sub(lambda m: self._replacement[" ".join(m.group(0).lower().split())], text)

@@ -68,7 +68,10 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
     reasons = {d.guideline_id: f"deferred: {winners[group[d.guideline_id]][0]} answers the same situation this turn"
                for d in applied if d.guideline_id not in {w for ws in winners.values() for w in ws}}
     if moves_per_topic is not None:
+        # the identification question holds at a point of the conversation (the first need),
+        # not on a topic: a greeting answering the same message does not defer it
         capped = [d for d in applied if d.guideline_id not in reasons
+                  and guidelines[d.guideline_id].position != "first_need"
                   and guidelines[d.guideline_id].criticality is not Criticality.high]
         topic = {d.guideline_id: ((lanes or {}).get(d.guideline_id, "department"), d.segment) for d in capped}
         # across situations the best match of the latest message wins, made before or not

@@ -40,6 +40,7 @@ from guideminer.engine.spec import (
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
 from guideminer.mining.claims import claim_free_part, field_free_part, lead_in_part, states_outcome
+from guideminer.mining.fillers import filler_phrases
 from guideminer.mining.guidelines import cluster_refs
 from guideminer.mining.match_examples import (
     MATCH_EXAMPLES, matching_examples, near_agent_clusters, previous_move_examples,
@@ -363,7 +364,8 @@ def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = F
         workspace, ((g.guideline_id, g.proposal) for g in reviewed.guidelines.values()), match_examples))
     spec = with_routing_examples(spec, opening_examples(workspace, routing_examples), reviewed)
     spec = with_moves(spec, agent_moves(workspace, {g.guideline_id: g.proposal for g in reviewed.guidelines.values()}))
-    spec = spec.model_copy(update={"interchangeable_words": interchangeable_words(workspace)})
+    spec = spec.model_copy(update={"interchangeable_words": interchangeable_words(workspace),
+                                   "filler_phrases": filler_phrases(workspace)})
     previous = load_agent_spec(out) if out is not None and Path(out).is_file() else None
     diff = diff_specs(previous, spec)
     path = dump_agent_spec(spec, out) if out is not None else None

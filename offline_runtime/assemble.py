@@ -40,6 +40,7 @@ class ModelPool:
     config: RuntimeConfig
     embedder: TextEmbedder | None = None
     words: tuple[InterchangeableWords, ...] = ()  # the spec's interchangeable words, read by every embedding
+    fillers: tuple[str, ...] = ()  # the spec's filler phrases, read away by every embedding
     llamas: dict[str, Any] = field(default_factory=dict)
     distilled: Any = None
 
@@ -47,7 +48,8 @@ class ModelPool:
         if self.embedder is None:
             from guideminer.models import load_embedder
 
-            self.embedder = _reading(load_embedder(self.config.embedder, self.config.embedder_backend), self.words)  # type: ignore[arg-type]
+            self.embedder = _reading(load_embedder(self.config.embedder, self.config.embedder_backend),  # type: ignore[arg-type]
+                                     self.words, self.fillers)
         return self.embedder
 
     def llama(self, gguf: str):
@@ -123,18 +125,21 @@ def _argument_extractor(pool: ModelPool) -> ToolArgumentExtractor | None:
 REDACTOR = LazyRedactor()  # one PII recogniser per process, loaded on first use (offline_runtime/pii_reading.py)
 
 
-def _reading(embedder: TextEmbedder, words: tuple[InterchangeableWords, ...]) -> MemoizingEmbedder:
-    """The engine's one shared embedder: memoised, reading personal data as placeholders and
-    interchangeable words as the spec says, as mining read its texts."""
-    return MemoizingEmbedder(RedactingEmbedder(RewritingEmbedder(embedder, words) if words else embedder, REDACTOR))
+def _reading(embedder: TextEmbedder, words: tuple[InterchangeableWords, ...],
+             fillers: tuple[str, ...] = ()) -> MemoizingEmbedder:
+    """The engine's one shared embedder: memoised, reading personal data as placeholders,
+    interchangeable words and filler phrases as the spec says."""
+    reading = RewritingEmbedder(embedder, words, fillers) if words or fillers else embedder
+    return MemoizingEmbedder(RedactingEmbedder(reading, REDACTOR))
 
 
 def build_engine(spec: AgentSpec, config: RuntimeConfig | None = None, *,
                  embedder: TextEmbedder | None = None) -> Engine:
     """An engine for `spec`; `embedder` overrides the configured one (tests, shared instances)."""
     config = config or RuntimeConfig()
-    words = spec.interchangeable_words
-    pool = ModelPool(config, _reading(embedder, words) if embedder is not None else None, words=words)
+    words, fillers = spec.interchangeable_words, spec.filler_phrases
+    pool = ModelPool(config, _reading(embedder, words, fillers) if embedder is not None else None,
+                     words=words, fillers=fillers)
     matching = config.matching
     settings = EngineSettings(matching=MatchingPolicy(
         accept=matching.accept, reject=matching.reject, best_match_floor=matching.best_match_floor,

@@ -331,8 +331,13 @@ def summary(conditions: dict, router: dict, reference: str) -> dict:
 def distill(spec: AgentSpec, out: Path, embedder: TextEmbedder, *, workspace: Path | None = None,
             config: DistillConfig | None = None, gold: GoldLabels | None = None) -> dict:
     """Train router + condition heads, score them held-out (module docstring), write them to
-    `out`, return the report."""
+    `out`, return the report. Texts are read as the runtime reads them (the spec's
+    interchangeable words and filler phrases), so the heads see the runtime's vectors."""
     config = config or DistillConfig()
+    if spec.interchangeable_words or spec.filler_phrases:
+        from guideminer.engine.embedding import RewritingEmbedder
+
+        embedder = RewritingEmbedder(embedder, spec.interchangeable_words, spec.filler_phrases)
     if workspace is None:
         heads, router_report, condition_report = _distill_spec_only(spec, embedder, config)
         evaluation = {"split": "texts of the agent spec", "against_gold": False, "reference": "the spec's own texts"}

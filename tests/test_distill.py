@@ -40,8 +40,12 @@ def test_distill_from_workspace_reports_heldout_scores(workspace: Path, tmp_path
     assert trained and all(0.0 <= r["agreement"]["f1"] <= 1.0 and "gold" not in r for r in trained.values())
     assert "median_gold_f1" not in evaluation and evaluation["scored_guidelines"] == len(trained)
     saved = json.loads((tmp_path / "models" / "distilled.json").read_text())
-    assert saved["embedder"] == "hashed-bow-4096" and set(saved["heads"]["conditions"]) == set(trained)
-    models = load_distilled(tmp_path / "models", HashedBagOfWordsEmbedder())
+    # read as the runtime reads (the spec's interchangeable words and filler phrases)
+    assert saved["embedder"] == "hashed-bow-4096+interchangeable-words+fillers" and set(saved["heads"]["conditions"]) == set(trained)
+    from guideminer.engine.embedding import RewritingEmbedder
+
+    reading = RewritingEmbedder(HashedBagOfWordsEmbedder(), spec.interchangeable_words, spec.filler_phrases)
+    models = load_distilled(tmp_path / "models", reading)
     guideline = next(g for d in spec.departments for g in d.guidelines if g.id in trained)
     positive = guideline.examples[0]
     scores = models.scorer.score([Message(role="customer", text=positive, turn=1)], [guideline])
@@ -119,7 +123,7 @@ def _mined(workspace: Path, spec) -> tuple[list, list[int]]:
 def test_embedder_mismatch_and_missing_models_are_clear_errors(workspace: Path, tmp_path: Path) -> None:
     spec = load_agent_spec(workspace / "agent.yaml")
     distill(spec, tmp_path / "m", HashedBagOfWordsEmbedder(), workspace=workspace)
-    with pytest.raises(DistilledModelError, match="distilled with embedder 'hashed-bow-4096'"):
+    with pytest.raises(DistilledModelError, match="distilled with embedder 'hashed-bow-4096[^']*'"):
         load_distilled(tmp_path / "m", HashedBagOfWordsEmbedder(dimension=64))
     with pytest.raises(DistilledModelError, match="run `guideminer distill`"):
         load_distilled(tmp_path / "nothing", HashedBagOfWordsEmbedder())

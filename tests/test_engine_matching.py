@@ -329,3 +329,16 @@ def test_an_ending_and_a_department_move_never_answer_one_message_together():
     assert out == {"end": GuidelineStatus.deferred, "words": APPLIED}
     alone = [_applied("words", 0.8)]
     assert endings_yield(alone, guidelines, lanes) == alone
+
+
+def test_filler_phrases_are_read_away_at_both_ends_but_never_down_to_one_word():
+    from guideminer.engine.embedding import RewritingEmbedder
+
+    class Echo:
+        model_id, dimension = "echo", 1
+
+    reading = RewritingEmbedder(Echo(), [], ["yes so basically", "im calling because", "help me with that", "can you"])
+    assert reading.rewrite("Yes, so basically im calling because my parcel never arrived, can you help me with that?") \
+        == "my parcel never arrived"
+    assert reading.rewrite("yes so basically hi") == "yes so basically hi"  # one word would be left
+    assert reading.rewrite("I can you know") == "I can you know"  # only at the ends

@@ -287,3 +287,18 @@ def test_a_need_move_deferred_for_the_identification_is_said_once_the_caller_ans
     answered = engine.respond(session, "it's Smith")
     assert "g_return" in answered.trace.applied_guideline_ids and RETURN_TEXT in answered.text
     assert "resumed" in answered.trace.decision("g_return").reasons[-1] and session.waiting == []
+
+
+def test_a_need_in_the_first_message_gets_the_greeting_and_the_identification_question():
+    """In chat the customer often speaks first: the greeting (conversation start) and the
+    identification question (first need) are both due; positional moves hold at points, so the
+    greeting does not defer the identification, and the need's move waits for it (with the
+    runtime's one move per topic)."""
+    from dataclasses import replace
+
+    engine, session = shop_engine(_spec_with_identification()), Session()
+    engine.settings = replace(engine.settings, matching=replace(engine.settings.matching, moves_per_topic=1))
+    need = engine.respond(session, "I want to return my laptop")
+    applied = need.trace.applied_guideline_ids
+    assert "e_name" in applied and "e_open" in applied and NAME_TEXT in need.text
+    assert need.trace.decision("g_return").status is GuidelineStatus.deferred
