@@ -247,9 +247,7 @@ class AgentSpec(_Frozen):
     # receptionist has routed. Ids are unique across it and all departments.
     etiquette: Department | None = None
     interchangeable_words: tuple[InterchangeableWords, ...] = ()
-    # openers and closers customers put around any need ("yes so basically", "can you help me
-    # with that"): read away before embedding, as mining found them (mining/fillers.py)
-    filler_phrases: tuple[str, ...] = ()
+    filler_phrases: tuple[str, ...] = ()  # openers/closers around any need, read away (mining/fillers.py)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> AgentSpec:
