@@ -51,6 +51,7 @@ from guideminer.mining.review import ReviewedGuideline, ReviewedProposals, read_
 from guideminer.mining.routing_examples import ROUTING_EXAMPLES, opening_examples
 from guideminer.mining.schema import MINING_FILES
 from guideminer.mining.slots import SlotClass, class_targets
+from guideminer.mining.word_aliases import with_head_aliases
 
 MAX_EXAMPLES = 5
 AUTO_ACCEPT = {"min_support": 5, "min_confidence": 0.2, "min_lift": 2.0}
@@ -173,7 +174,17 @@ def interchangeable_words(workspace: Path) -> tuple[InterchangeableWords, ...]:
             members = tuple(m for m, r in targets.items() if r == replacement and m != replacement)
             if members:
                 words.append(InterchangeableWords(replacement=replacement, members=members))
-    return tuple(words)
+    return with_head_aliases(tuple(words), _customer_texts(workspace)) if words else ()
+
+
+def _customer_texts(workspace: Path) -> list[str]:
+    """The customer turns aliases are judged on; none without a turns table (no alias added)."""
+    from guideminer.ingest.workspace import scan_turns
+
+    if not (Path(workspace) / "turns.parquet").is_file():
+        return []
+    turns = scan_turns(workspace).filter(pl.col("role").cast(pl.String) == "customer").select("text").collect()
+    return turns["text"].to_list()
 
 
 def safe_texts(texts: list[str]) -> tuple[str, ...]:
