@@ -179,9 +179,9 @@ def interchangeable_words(workspace: Path) -> tuple[InterchangeableWords, ...]:
 
 def _customer_texts(workspace: Path) -> list[str]:
     """The customer turns aliases are judged on; none without a turns table (no alias added)."""
-    from guideminer.ingest.workspace import scan_turns
+    from guideminer.ingest.workspace import scan_turns, table_dir
 
-    if not (Path(workspace) / "turns.parquet").is_file():
+    if not table_dir(workspace, "turns").is_dir():
         return []
     turns = scan_turns(workspace).filter(pl.col("role").cast(pl.String) == "customer").select("text").collect()
     return turns["text"].to_list()

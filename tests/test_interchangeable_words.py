@@ -54,3 +54,19 @@ def testnear_agent_clusters_are_one_move_phrased_apart():
     clusters = pl.DataFrame({"cluster_id": [10, 11, 12, 1], "role": ["agent", "agent", "agent", "customer"],
                              "centroid": [a.tolist(), b.tolist(), c.tolist(), a.tolist()]})
     assert near_agent_clusters(clusters) == {10: {10, 11}, 11: {10, 11}, 12: {12}}
+
+
+def test_export_adds_head_words_the_ingested_corpus_never_uses_apart(tmp_path):
+    from ingest_helpers import conversation, no_redaction, write_jsonl
+
+    from guideminer.ingest.pipeline import ingest_paths
+
+    records = [conversation(f"c{i}", f"my electric kettle broke {i}", "Sorry to hear that.") for i in range(4)]
+    ingest_paths([write_jsonl(tmp_path / "in.jsonl", records)], tmp_path / "ws", redactor=no_redaction)
+    (tmp_path / "ws" / "mining").mkdir()
+    classes = [{"canonical": "toaster", "members": ["toaster", "electric kettle"], "turns": [9, 8],
+                "effects": [0.0, 0.0]}]
+    (tmp_path / "ws" / "mining" / "slot_classes.json").write_text(json.dumps({"classes": classes,
+                                                                              "params": {"placeholder": "item"}}))
+    (words,) = interchangeable_words(tmp_path / "ws")
+    assert words.members == ("toaster", "electric kettle", "kettle")
