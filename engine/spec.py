@@ -184,11 +184,9 @@ class GlossaryTerm(_Frozen):
 
 class InterchangeableWords(_Frozen):
     """Words customers use in the same frames without changing what the agent does (mined slot
-    fillers, mining/slots.py: "toaster", "smartwatch", "air fryer"), read as `replacement` by
-    every text the engine embeds, as mining read them when it clustered the customer's turns.
-    Why: a sentence embedding weighs the product name heavily ("The toaster came damaged..." vs
-    "...the smartwatch came damaged...": cosine 0.45 with MiniLM), so a condition mined on some
-    products misses the same need about another."""
+    fillers, mining/slots.py: "toaster", "smartwatch"), read as `replacement` by every text the
+    engine embeds, as mining read them. Why: an embedding weighs the product name heavily ("The
+    toaster came damaged" vs "the smartwatch came damaged": cosine 0.45 with MiniLM)."""
 
     replacement: str = Field(min_length=1)
     members: tuple[str, ...] = Field(min_length=1)

@@ -297,7 +297,7 @@ def _split_by_context(ctx: MineContext) -> dict:
               "customer": (np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r"), customer_rows)}
     assignments, parents = split_by_context(assignments, etiquette, spread, spaces, params,
                                             int(clusters["cluster_id"].max()) + 1)
-    texts_of = _texts_by_row(keys)
+    texts_of = _texts_by_row(keys) if parents else []  # only split clusters are relabelled
     for role, split in parents.items():
         if not split:
             continue

@@ -17,32 +17,33 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import polars as pl
+
 from guideminer.engine.spec import InterchangeableWords
 
 MIN_INSIDE_SHARE = 0.95
 MIN_TURNS = 3  # turns with the word, to judge how it is used
 
 
-def _whole(word: str) -> re.Pattern:
-    return re.compile(rf"(?<![\w']){re.escape(word)}(?![\w'])", re.IGNORECASE)
+def _whole(word: str) -> str:
+    """A case-insensitive whole-word pattern (Rust regex: polars' vectorised `str.contains`)."""
+    return rf"(?i)\b{re.escape(word)}\b"
 
 
 def with_head_aliases(words: tuple[InterchangeableWords, ...], texts: Iterable[str]) -> tuple[InterchangeableWords, ...]:
     """`words` with each class's safe head-word aliases added to its members (module docstring)."""
-    texts = [t for t in texts if t]
+    corpus = pl.Series("text", [t for t in texts if t], dtype=pl.String)
     taken = {m.lower() for w in words for m in (w.replacement, *w.members)}
     out = []
     for word_class in words:
-        members = [m for m in word_class.members if len(m.split()) > 1]
-        heads = {m.split()[-1].lower() for m in members} - taken
+        heads = {m.split()[-1].lower() for m in word_class.members if len(m.split()) > 1} - taken
         added = []
         for head in sorted(heads):
-            alone, inside = _whole(head), [_whole(m) for m in (*word_class.members, word_class.replacement) if head in m.lower()]
-            with_word = [t for t in texts if alone.search(t)]
-            if len(with_word) < MIN_TURNS:
+            with_word = corpus.filter(corpus.str.contains(_whole(head)))
+            if with_word.len() < MIN_TURNS:
                 continue
-            share = sum(any(p.search(t) for p in inside) for t in with_word) / len(with_word)
-            if share >= MIN_INSIDE_SHARE:
+            inside = "|".join(_whole(m)[4:] for m in (*word_class.members, word_class.replacement) if head in m.lower())
+            if with_word.str.contains(f"(?i){inside}").mean() >= MIN_INSIDE_SHARE:
                 added.append(head)
         out.append(word_class.model_copy(update={"members": (*word_class.members, *added)}) if added else word_class)
     return tuple(out)
