@@ -30,6 +30,7 @@ def mine_command(
     engine: Annotated[str, typer.Option(help="local | ray: run the embedding stage on Ray Data workers (RAY_ADDRESS=ray://head:10001 for an existing cluster, else a local Ray).")] = "local",
     slots: Annotated[bool, typer.Option(help="Cluster customer turns with slot fillers (products, plans, cities the agents answer alike) replaced by 'item' (mining/slots.py); --no-slots clusters the raw text.")] = True,
     context_split: Annotated[bool, typer.Option(help="Split clusters whose halves occur in different contexts: moves by the need they answer, needs by the move answering them (mining/context_split.py); --no-context-split keeps the clusters as clustered.")] = True,
+    agent_facts_masked: Annotated[bool, typer.Option(help="Cluster agent turns with their instance facts (names, dates, times, references, redacted values) masked, so that offering one event or another is one move (mine_steps._agent_space); --no-agent-facts-masked clusters the raw text.")] = True,
 ) -> None:
     """Mine a workspace: cluster situations and moves, propose guidelines and departments, report.
 
@@ -55,7 +56,7 @@ def mine_command(
     from guideminer.models import load_embedder
 
     config = MineConfig(customer_params=params, agent_params=params, engine=engine,  # type: ignore[arg-type]
-                        slots=SlotParams(enabled=slots),
+                        slots=SlotParams(enabled=slots), agent_facts_masked=agent_facts_masked,
                         context_split=ContextSplitParams(agents=context_split, customers=context_split))
     reports = mine_workspace(workspace, _load_embedder(embedder, backend), config, force=force, log=console.print,
                              embedder_factory=partial(load_embedder, embedder, backend))

@@ -115,3 +115,24 @@ def with_placeholders(text: str) -> str:
         position = span.end
     out.append(text[position:])
     return "".join(out)
+
+
+_NUMBERED = re.compile(r"<([A-Z][A-Z_]*?)_\d+>")
+# kinds that stay as said in the clustered text: counts and prices are as often a habit's own wording
+# ("our return window is 30 days", "the premium plan is $9.99") as one customer's fact
+KEPT_IN_MOVES = frozenset({"NUMBER", "AMOUNT"})
+
+
+def fact_masked(text: str) -> str:
+    """`text` with each instance detail but counts and amounts replaced by `<TYPE>`, numbered
+    redaction placeholders read as their type (`<PERSON_2>` -> `<PERSON>`): the text a move is
+    clustered on, where which fact was said must not matter."""
+    out, position = [], 0
+    for span in instance_spans(text):
+        if span.kind in KEPT_IN_MOVES:
+            continue
+        out.append(text[position:span.start])
+        out.append(f"<{span.kind}>")
+        position = span.end
+    out.append(text[position:])
+    return _NUMBERED.sub(r"<\1>", "".join(out))

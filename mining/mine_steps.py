@@ -36,6 +36,8 @@ COARSE_CLUSTERS = f"{WORK}/clusters_coarse.parquet"  # LABELS flagged by the eti
 SLOTS = MINING_FILES["slots"]  # mining/slots.py: what customer turns are clustered on
 CUSTOMER_VECTORS = f"{WORK}/customer_vectors.npy"  # one row per distinct canonical customer text
 CUSTOMER_ROWS = f"{WORK}/customer_text_rows.npy"  # per customer row of KEYS: its CUSTOMER_VECTORS row
+AGENT_VECTORS = f"{WORK}/agent_vectors.npy"  # one row per distinct fact-masked agent text
+AGENT_ROWS = f"{WORK}/agent_text_rows.npy"  # per agent row of KEYS: its AGENT_VECTORS row
 
 
 def cluster_rows_file(role: str) -> str:
@@ -90,10 +92,33 @@ def _role_rows(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray]:
 def role_vectors(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows of `role` in KEYS, their rows in the role's vectors, those vectors memory-mapped):
     agent turns are clustered on VECTORS, customer turns on their canonical texts (slots step)."""
-    rows, text_rows = _role_rows(ctx, role)
+    rows, _ = _role_rows(ctx, role)
     if role == "customer":
         return rows, np.load(ctx.path(CUSTOMER_ROWS)), np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r")
-    return rows, text_rows, np.load(ctx.path(VECTORS), mmap_mode="r")
+    return rows, np.load(ctx.path(AGENT_ROWS)), np.load(ctx.path(AGENT_VECTORS), mmap_mode="r")
+
+
+def _agent_space(ctx: MineContext) -> dict:
+    """Embed every agent turn with its instance facts masked (`mining.instances.fact_masked`).
+
+    Why: agents who offer "Huskies Vs Cougars at Husky Stadium" and "Amber Run at Warsaw" make
+    one move (offer the event found); embedded raw, each entity a catalogue repeats forms its own
+    move cluster, its name then reads as the habit's fixed wording (a template that tells every
+    customer about the same event) and the customer turns answered by it split by city as well.
+    With `agent_facts_masked` off the agent space is the raw text vectors."""
+    from guideminer.mining.embed import embed_distinct
+    from guideminer.mining.instances import fact_masked
+
+    keys = pl.read_parquet(ctx.path(KEYS), columns=["role", "text"]).filter(pl.col("role") == "agent")
+    texts = keys["text"]
+    if ctx.config.agent_facts_masked:
+        distinct = keys.select("text").unique().with_columns(
+            pl.col("text").map_elements(fact_masked, return_dtype=pl.String).alias("masked"))
+        texts = keys.select("text").join(distinct, on="text", how="left", maintain_order="left")["masked"]
+    matrix, index, stats = embed_distinct(texts, ctx.embedder, workspace_embeddings_dir(ctx.workspace))
+    _save_npy(ctx, AGENT_VECTORS, matrix)
+    _save_npy(ctx, AGENT_ROWS, index.astype(np.int64))
+    return {"agent_texts": int(keys.height), "distinct_spaces": int(matrix.shape[0]), "embedded": stats.embedded}
 
 
 def later_agent_moves(keys: pl.DataFrame, agent_rows: pa.Table) -> list[list[int]]:
@@ -290,11 +315,11 @@ def _split_by_context(ctx: MineContext) -> dict:
     etiquette, spread = etiquette_clusters(clusters), spread_clusters(clusters)
     keys = pl.read_parquet(ctx.path(KEYS), columns=["conversation_id", "turn_index", "role", "text_row", "text"])
     keys = keys.with_columns(pl.col("turn_index").cast(pl.Int32))
-    customer_rows = keys.filter(pl.col("role") == "customer").select(
-        "conversation_id", "turn_index", pl.Series("vector_row", np.load(ctx.path(CUSTOMER_ROWS))))
-    spaces = {"agent": (np.load(ctx.path(VECTORS), mmap_mode="r"), keys.select(
-                  "conversation_id", "turn_index", pl.col("text_row").alias("vector_row"))),
-              "customer": (np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r"), customer_rows)}
+    role_rows = {role: keys.filter(pl.col("role") == role).select(
+        "conversation_id", "turn_index", pl.Series("vector_row", np.load(ctx.path(rows_file))))
+        for role, rows_file in (("customer", CUSTOMER_ROWS), ("agent", AGENT_ROWS))}
+    spaces = {"agent": (np.load(ctx.path(AGENT_VECTORS), mmap_mode="r"), role_rows["agent"]),
+              "customer": (np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r"), role_rows["customer"])}
     assignments, parents = split_by_context(assignments, etiquette, spread, spaces, params,
                                             int(clusters["cluster_id"].max()) + 1)
     texts_of = _texts_by_row(keys) if parents else []  # only split clusters are relabelled
@@ -303,12 +328,10 @@ def _split_by_context(ctx: MineContext) -> dict:
             continue
         members = assignments.filter(pl.col("role") == role).join(
             keys.select("conversation_id", "turn_index", "text_row"), on=["conversation_id", "turn_index"], how="left")
-        space_rows = None
-        if role == "customer":  # raw text row -> its canonical text's vector row
-            space_rows = np.zeros(len(texts_of), dtype=np.int64)
-            joined = customer_rows.join(keys.select("conversation_id", "turn_index", "text_row"),
-                                        on=["conversation_id", "turn_index"])
-            space_rows[joined["text_row"].to_numpy()] = joined["vector_row"].to_numpy()
+        space_rows = np.zeros(len(texts_of), dtype=np.int64)  # raw text row -> its row in the role's space
+        joined = role_rows[role].join(keys.select("conversation_id", "turn_index", "text_row"),
+                                      on=["conversation_id", "turn_index"])
+        space_rows[joined["text_row"].to_numpy()] = joined["vector_row"].to_numpy()
         clusters = relabel_role(clusters, role, members, texts_of, spaces[role][0], split, space_rows=space_rows,
                                 top_keywords=config.top_keywords, representatives=config.representatives)
     _save_parquet(ctx, MINING_FILES["turn_assignments"], assignments.to_arrow().cast(TURN_ASSIGNMENTS_SCHEMA))
@@ -326,14 +349,18 @@ def default_steps() -> list[Step]:
         return lambda ctx: {"role": role, **getattr(ctx.config, f"{role}_params").model_dump()}
 
     customer_space = (CUSTOMER_VECTORS, CUSTOMER_ROWS)
-    label_inputs = (KEYS, VECTORS, *customer_space,
+    agent_space = (AGENT_VECTORS, AGENT_ROWS)
+    label_inputs = (KEYS, *agent_space, *customer_space,
                     *(f(r) for r in ROLES for f in (cluster_rows_file, centroids_file)))
     return [
         Step("embed", (TURNS_INPUT,), (KEYS, VECTORS),
              lambda ctx: {"model_id": ctx.embedder.model_id, "roles": list(ROLES)}, _embed),
+        Step("agent_space", (KEYS,), agent_space,
+             lambda ctx: {"model_id": ctx.embedder.model_id, "facts_masked": ctx.config.agent_facts_masked},
+             _agent_space),
         # agent moves first: the slots step reads which move answered each customer turn
-        Step("cluster_agent", (KEYS, VECTORS), (cluster_rows_file("agent"), centroids_file("agent")),
-             cluster_params("agent"), _cluster_role("agent")),
+        Step("cluster_agent", (KEYS, *agent_space), (cluster_rows_file("agent"), centroids_file("agent")),
+             cluster_params("agent"), _cluster_role("agent"), version=2),  # 2: fact-masked agent space
         Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
              lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump()}, _slots,
              version=2),  # 2: misspelling classes normalised to their word
@@ -347,11 +374,11 @@ def default_steps() -> list[Step]:
              lambda ctx: {"top_keywords": ctx.config.top_keywords,
                           "representatives": ctx.config.representatives}, _label,
              version=2),  # 2: split_from column
-        Step("assignments", (KEYS, *label_inputs[4:]), (COARSE_ASSIGNMENTS,),
+        Step("assignments", (KEYS, *label_inputs[5:]), (COARSE_ASSIGNMENTS,),
              lambda ctx: {}, _assignments, version=2),  # 2: coarse, before split_moves
         Step("etiquette", (LABELS, COARSE_ASSIGNMENTS), (COARSE_CLUSTERS,),
              lambda ctx: ctx.config.etiquette.model_dump(), _etiquette, version=3),  # 2: is_spread; 3: coarse
-        Step("split_by_context", (KEYS, VECTORS, *customer_space, COARSE_ASSIGNMENTS, COARSE_CLUSTERS),
+        Step("split_by_context", (KEYS, *agent_space, *customer_space, COARSE_ASSIGNMENTS, COARSE_CLUSTERS),
              (MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              lambda ctx: ctx.config.context_split.model_dump(), _split_by_context, version=2),  # 2: split_from
         *proposal_steps(),

@@ -54,6 +54,7 @@ class MineConfig(BaseModel):
     top_keywords: int = 8
     representatives: int = 5
     slots: SlotParams = SlotParams()  # words customers use interchangeably (mining/slots.py)
+    agent_facts_masked: bool = True  # agent turns cluster with their instance facts masked (mine_steps._agent_space)
     etiquette: EtiquetteParams = EtiquetteParams()  # which clusters manage the conversation (mining/etiquette.py)
     customer_space: CustomerSpaceParams = CustomerSpaceParams()  # what customer turns cluster on (mining/customer_space.py)
     context_split: ContextSplitParams = ContextSplitParams()  # clusters split by their context (mining/context_split.py)

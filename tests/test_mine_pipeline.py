@@ -74,7 +74,7 @@ CONFIG = MineConfig(customer_params=ClusterParams(reduction="pca", n_components=
 def test_mine_writes_both_tables_with_their_schemas(tmp_path: Path) -> None:
     ws = write_workspace(tmp_path / "ws")
     reports = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
-    assert [r.name for r in reports] == ["embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"]
+    assert [r.name for r in reports] == ["embed", "agent_space", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"]
     assignments = pq.read_table(ws / MINING_FILES["turn_assignments"])
     clusters = pq.read_table(ws / MINING_FILES["clusters"])
     assert assignments.schema.equals(TURN_ASSIGNMENTS_SCHEMA)
@@ -104,11 +104,30 @@ def test_rerun_skips_every_step_and_changed_params_rerun_downstream_only(tmp_pat
     # customer turns cluster on the agents' next move too (mining/customer_space.py): downstream
     assert {"cluster_agent", "slots", "cluster_customer", "label", "assignments"} <= ran <= {
         "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"}
-    assert {r.name for r in third if r.skipped} == {"embed"}
+    assert {r.name for r in third if r.skipped} == {"embed", "agent_space"}
     manifest = json.loads((ws / MINING_FILES["manifest"]).read_text())
     assert manifest["input_hash"] and manifest["model_id"] == "fake-topic@1"
-    assert set(manifest["steps"]) == {"embed", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"}
+    assert set(manifest["steps"]) == {"embed", "agent_space", "cluster_agent", "slots", "cluster_customer", "label", "assignments", "etiquette", "split_by_context", "propose", "report"}
     assert all("seconds" in step and "params" in step for step in manifest["steps"].values())
+
+
+def test_agent_turns_that_differ_only_by_their_facts_share_one_point_of_the_agent_space(tmp_path: Path) -> None:
+    from guideminer.mining.mine_steps import AGENT_ROWS, KEYS
+
+    ws = write_workspace(tmp_path / "ws")
+    turns = pl.read_parquet(ws / "turns.parquet")
+    places = ["Husky Stadium", "Olive Garden", "Larkfield Online"]
+    turns = turns.with_columns(pl.when(pl.col("role") == "agent")
+                               .then(pl.format("I found it at {} on March {}th", pl.Series([places[i % 3] for i in range(turns.height)]),
+                                               (pl.col("turn_index") + 10).cast(pl.String)))
+                               .otherwise(pl.col("text")).alias("text"))
+    turns.write_parquet(ws / "turns.parquet")
+    agent = lambda: pl.read_parquet(ws / KEYS).with_row_index("row").filter(pl.col("role") == "agent")
+    mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
+    assert agent()["text"].n_unique() == 3 and len(set(np.load(ws / AGENT_ROWS).tolist())) == 1
+    raw = CONFIG.model_copy(update={"agent_facts_masked": False})
+    mine_workspace(ws, TopicEmbedder(), raw, read_turns=read_turns, read_conversations=no_conversations)
+    assert len(set(np.load(ws / AGENT_ROWS).tolist())) == 3
 
 
 def test_changed_turns_rerun_everything_and_deleted_output_is_rebuilt(tmp_path: Path) -> None:

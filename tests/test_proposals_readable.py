@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guideminer.mining.describe import describe_agent, describe_customer
-from guideminer.mining.instances import with_placeholders
+from guideminer.mining.instances import fact_masked, with_placeholders
 from guideminer.mining.templates import Member, build_template
 from guideminer.mining.phrasing import phrase_rule
 from guideminer.mining.proposals_schema import ClusterRef
@@ -21,6 +21,14 @@ def test_instance_details_become_typed_placeholders():
     # a sentence's last word and the next sentence's first are not one name
     assert (with_placeholders("Thanks for reaching out to Larkfield. This is Sam, how may I help?")
             == "Thanks for reaching out to <NAME>. This is <NAME>, how may I help?")
+
+
+def test_moves_are_clustered_on_their_text_without_its_facts_but_with_counts_and_prices():
+    assert (fact_masked("There is an event next Wednesday at Husky Stadium. It is Huskies Vs Cougars.")
+            == fact_masked("There is an event next Friday at Chase Center. It is Warriors Vs Jazz.")
+            == "There is an event <DATE> at <NAME>. It is <NAME>.")
+    assert fact_masked("Our return window is 30 days; the Plus plan is $9.99.") == "Our return window is 30 days; the <NAME> plan is $9.99."
+    assert fact_masked("I've sent it to <EMAIL_2>, <PERSON_1>.") == "I've sent it to <EMAIL>, <PERSON>."
 
 
 def test_customer_turns_in_reported_speech():
