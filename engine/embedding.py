@@ -53,6 +53,27 @@ def _phrase_pattern(phrases: Sequence[str], between: str = r"\s+") -> str:
     return "|".join(between.join(re.escape(part) for part in p.split()) for p in ordered)
 
 
+class FillerPhrases:
+    """Strips a corpus's filler phrases ("yes so basically", "im calling because", "can you help
+    me with that": mining/fillers.py) from the start and end of a text. Shared by the engine's
+    embedder and by mining's rule wording, so a rule describes the need the way it is matched."""
+
+    def __init__(self, phrases: Sequence[str] = ()) -> None:
+        fill = _phrase_pattern(phrases, r"[^\w']+")  # "yes, so basically" reads as "yes so basically"
+        self._lead = re.compile(rf"^[^\w']*(?:{fill})(?![\w'])[^\w']*", re.IGNORECASE) if fill else None
+        self._tail = re.compile(rf"[^\w']*(?<![\w'])(?:{fill})[^\w']*$", re.IGNORECASE) if fill else None
+
+    def strip(self, text: str) -> str:
+        """`text` without leading and trailing filler phrases, never down to fewer than 2 words."""
+        if self._lead is None:
+            return text
+        while True:
+            shorter = self._tail.sub("", self._lead.sub("", text, count=1), count=1)
+            if shorter == text or len(_WORDS.findall(shorter)) < 2:
+                return text
+            text = shorter
+
+
 class RewritingEmbedder:
     """TextEmbedder wrapper that reads each `InterchangeableWords` member as its replacement
     (whole words, any case, longest member first) and drops the spec's filler phrases at the
@@ -68,19 +89,10 @@ class RewritingEmbedder:
         self._replacement = {" ".join(m.lower().split()): w.replacement for w in words for m in w.members}
         alternatives = _phrase_pattern(list(self._replacement))
         self._pattern = re.compile(rf"(?<![\w'])({alternatives})(?![\w'])", re.IGNORECASE) if alternatives else None
-        fill = _phrase_pattern(fillers, r"[^\w']+")  # "yes, so basically" reads as "yes so basically"
-        self._lead = re.compile(rf"^[^\w']*(?:{fill})(?![\w'])[^\w']*", re.IGNORECASE) if fill else None
-        self._tail = re.compile(rf"[^\w']*(?<![\w'])(?:{fill})[^\w']*$", re.IGNORECASE) if fill else None
+        self._fillers = FillerPhrases(fillers)
 
     def strip_fillers(self, text: str) -> str:
-        """`text` without leading and trailing filler phrases, never down to fewer than 2 words."""
-        if self._lead is None:
-            return text
-        while True:
-            shorter = self._tail.sub("", self._lead.sub("", text, count=1), count=1)
-            if shorter == text or len(_WORDS.findall(shorter)) < 2:
-                return text
-            text = shorter
+        return self._fillers.strip(text)
 
     def rewrite(self, text: str) -> str:
         text = self.strip_fillers(text)

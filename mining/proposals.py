@@ -18,7 +18,9 @@ import pyarrow.parquet as pq
 
 from guideminer.mining.claims import kept_without_details, states_outcome
 from guideminer.mining.departments import UNROUTED, propose_departments
+from guideminer.engine.embedding import FillerPhrases
 from guideminer.mining.etiquette import etiquette_clusters, standalone_moves
+from guideminer.mining.fillers import workspace_filler_phrases
 from guideminer.mining.guidelines import propose_guidelines
 from guideminer.mining.habits import merge_habits
 from guideminer.mining.outcomes import attach_outcomes
@@ -131,16 +133,22 @@ def _overlap(a: str, b: str) -> float:
 
 def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame | None,
                          phraser: RulePhraser | None = None,
-                         said: dict[tuple[str, int], str] | None = None) -> list[GuidelineProposal]:
+                         said: dict[tuple[str, int], str] | None = None,
+                         fillers: FillerPhrases | None = None) -> list[GuidelineProposal]:
     """Each rule worded from what customers said and agents answered when the agents made its
     move (its evidence turns, most central first), not from the clusters' medoids. Why: a
     cluster can hold several needs (formed around a product: "robot vacuum never arrived" and
     "send me the invoice for the robot vacuum") or two moves; its medoid then describes another
-    need or move than this rule's, and a reviewer reads a rule its evidence contradicts."""
+    need or move than this rule's, and a reviewer reads a rule its evidence contradicts.
+    `fillers` (mining/fillers.py) are read away from the customer's words first: the condition
+    then says what the engine matches ("theres a charge ... i dont recognise", not "yes so
+    basically theres a charge ...")."""
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for proposal in proposals:
         texts = [said[k] for k in _keys(proposal, "said_turn_index") if k in said]  # a need's words, not an answer's
+        if fillers is not None:  # "yes so basically theres a charge ..." is described as "theres a charge ..."
+            texts = [fillers.strip(t) for t in texts]
         replies = _replies_first(proposal, [said[k] for k in _keys(proposal, "action_turn_index") if k in said])
         if proposal.position is not None:  # the condition is a point of the conversation (mining/openers.py)
             out.append(_opening_worded(proposal, replies))
@@ -236,7 +244,8 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
                  if p.is_etiquette and p.position is None and p.action.cluster_id in alone else p for p in proposals]
     said = evidence_texts(proposals, turns)
     proposals = attach_templates(proposals, assignments, turns, said)
-    proposals = phrase_from_evidence(proposals, turns, phraser, said)
+    fillers = FillerPhrases(workspace_filler_phrases(assignments, clusters, turns)) if turns is not None else None
+    proposals = phrase_from_evidence(proposals, turns, phraser, said, fillers)
     thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
     guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)
@@ -302,7 +311,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=33),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=34),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -331,6 +340,7 @@ def proposal_steps() -> list[Step]:
         # 31: a readable rule tries other example quotes before the keyword template (phrasing.py)
         # 32: etiquette moves the agents say alone are marked (stands_alone)
         # 33: one habit: the same condition answered by parts of one split move (habits._split_siblings)
+        # 34: conditions worded without the corpus's filler phrases (mining/fillers.py)
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

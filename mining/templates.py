@@ -125,7 +125,7 @@ def build_template(members: Sequence[Member]) -> Template | None:
     members = [m for m in members if m.text.strip()]
     if not members:
         return None
-    base = members[0].text.strip()
+    base = _typical_base(members)
     constant = constant_values(members)
     spans = [s for s in instance_spans(base) if _normal(s.value) not in constant]
     names: Counter[str] = Counter()
@@ -142,6 +142,16 @@ def build_template(members: Sequence[Member]) -> Template | None:
     text = "".join(pieces)
     text, value_fields = _value_fields(text, members, names)
     return Template(text=text, fields=tuple(fields + value_fields))
+
+
+def _typical_base(members: Sequence[Member]) -> str:
+    """The most representative member with no more redaction placeholders than the median member.
+    Why: a redaction false positive ("<PERSON_4> me bring in a supervisor": "Let" read as a name)
+    in the top member would make every reply start with an unfillable field, while the other
+    members say "Let"; a cluster whose members all carry one ("Thanks, <PERSON_1>") keeps it."""
+    counts = [len(EXISTING.findall(m.text)) for m in members]
+    median = sorted(counts)[(len(counts) - 1) // 2]
+    return next(m.text.strip() for m, n in zip(members, counts) if n <= median)
 
 
 def _escape(text: str) -> str:

@@ -120,6 +120,14 @@ def test_shared_details_stay_text_and_a_single_turn_keeps_no_fact():
     assert [f.source for f in alone.fields] == ["tool_result"]
 
 
+def test_a_redaction_false_positive_in_the_top_member_is_not_the_template():
+    said = ["<PERSON_4> me bring in a supervisor on this one.", "Let me bring in a supervisor on this one.",
+            "Let me bring in a supervisor on this one, okay?", "Let me bring in a supervisor on this one."]
+    assert build_template([Member(t) for t in said]).text == "Let me bring in a supervisor on this one."
+    greeted = ["Thanks, <PERSON_1>, you're all set.", "Thanks, <PERSON_2>, you're all set.", "Thanks, you're all set."]
+    assert build_template([Member(t) for t in greeted]).text == "Thanks, {person_1}, you're all set."
+
+
 def test_varied_words_become_value_fields():
     members = [Member("How about a cheap place called Gochi?", "something cheap"),
                Member("How about a moderate place called Sushi Yaki?", "moderate please"),
@@ -242,6 +250,24 @@ def test_the_condition_is_worded_from_the_evidence_turns_not_the_cluster_medoid(
     rule = next(p for p in guidelines.proposals if p.condition.cluster_id == 0 and p.action.cluster_id == 11)
     assert "blender arrived smashed" in rule.condition_text, rule.condition_text
     assert rule.condition.representative_texts[0] == "my package arrived damaged"  # the stored cluster is unchanged
+
+
+def test_a_condition_is_worded_without_the_openers_callers_put_before_any_need():
+    import polars as pl
+
+    from proposals_world import guideline_world
+
+    from guideminer.mining.fillers import workspace_filler_phrases
+    from guideminer.mining.proposals import build_proposals
+
+    world = guideline_world()
+    turns = world["turns"].with_columns(pl.when(pl.col("role").cast(pl.String) == "customer")
+                                        .then(pl.concat_str(pl.lit("yes so basically "), pl.col("text")))
+                                        .otherwise(pl.col("text")).alias("text"))
+    guidelines, _, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"], turns=turns)
+    rule = next(p for p in guidelines.proposals if p.condition.cluster_id == 0 and p.action.cluster_id == 11)
+    assert workspace_filler_phrases(world["assignments"], world["clusters"], turns) == ("yes so",)
+    assert "yes so" not in rule.condition_text, rule.condition_text
 
 
 def test_the_canned_reply_comes_from_the_agent_turns_that_made_the_move():
