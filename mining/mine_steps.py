@@ -91,7 +91,8 @@ def _role_rows(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray]:
 
 def role_vectors(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows of `role` in KEYS, their rows in the role's vectors, those vectors memory-mapped):
-    agent turns are clustered on VECTORS, customer turns on their canonical texts (slots step)."""
+    agent turns on their fact-masked texts (agent_space step), customer turns on their canonical
+    texts (slots step)."""
     rows, _ = _role_rows(ctx, role)
     if role == "customer":
         return rows, np.load(ctx.path(CUSTOMER_ROWS)), np.load(ctx.path(CUSTOMER_VECTORS), mmap_mode="r")
