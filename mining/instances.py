@@ -106,10 +106,12 @@ def instance_spans(text: str) -> list[Span]:
     return sorted(spans, key=lambda s: s.start)
 
 
-def with_placeholders(text: str) -> str:
-    """`text` with each instance detail replaced by `<TYPE>` (module docstring)."""
+def with_placeholders(text: str, kept: frozenset[str] = frozenset()) -> str:
+    """`text` with each instance detail, but those of a `kept` kind, replaced by `<TYPE>` (module docstring)."""
     out, position = [], 0
     for span in instance_spans(text):
+        if span.kind in kept:
+            continue
         out.append(text[position:span.start])
         out.append(f"<{span.kind}>")
         position = span.end
@@ -127,12 +129,4 @@ def fact_masked(text: str) -> str:
     """`text` with each instance detail but counts and amounts replaced by `<TYPE>`, numbered
     redaction placeholders read as their type (`<PERSON_2>` -> `<PERSON>`): the text a move is
     clustered on, where which fact was said must not matter."""
-    out, position = [], 0
-    for span in instance_spans(text):
-        if span.kind in KEPT_IN_MOVES:
-            continue
-        out.append(text[position:span.start])
-        out.append(f"<{span.kind}>")
-        position = span.end
-    out.append(text[position:])
-    return _NUMBERED.sub(r"<\1>", "".join(out))
+    return _NUMBERED.sub(r"<\1>", with_placeholders(text, KEPT_IN_MOVES))
