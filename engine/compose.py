@@ -78,20 +78,21 @@ def compose_reply(spec: AgentSpec, material: TurnMaterial, composer: ReplyCompos
     return _fluid(spec, mode, material, composer, selection)
 
 
-def _claims_only(guideline_id: str, canned_responses: Sequence[CannedResponse], *, or_parts: bool = False) -> bool:
-    """Every canned reply serving the guideline states an outcome (`needs_tool`) or, with
-    `or_parts`, is the claim-free part of one (`part_of`)."""
+def _claims_only(guideline_id: str, canned_responses: Sequence[CannedResponse]) -> bool:
+    """Every canned reply serving the guideline states an outcome (`needs_tool`)."""
     own = [c for c in canned_responses if guideline_id in c.guideline_ids]
-    return bool(own) and all(c.needs_tool or (or_parts and c.part_of is not None) for c in own)
+    return bool(own) and all(c.needs_tool for c in own)
 
 
 def unbacked_moves(spec: AgentSpec) -> frozenset[str]:
-    """Guidelines that can never be said in full as approved: only claim replies (or their
-    claim-free parts), and no tool. Matching ranks them after every other applied move for a
-    topic, so another approved move that matched answers in full; without one, the part is
-    sent (or the hand-off), never a claimed cancellation."""
+    """Guidelines that can say nothing as approved: only claim replies, and no tool. Matching
+    ranks them after every other applied move for a topic, so another approved move that
+    matched answers; without one, the hand-off goes out, never a claimed cancellation. A
+    guideline with a claim-free part ("No problem, items can be returned within 30 days.") is
+    not among them: ranking it last gave a plain return request the late-return store credit
+    of a move matching as well (held-out demo next action 0.602 -> 0.615, docs/results.md)."""
     return frozenset(g.id for d in spec.guideline_sets for g in d.guidelines
-                     if not g.tools and _claims_only(g.id, d.canned_responses, or_parts=True))
+                     if not g.tools and _claims_only(g.id, d.canned_responses))
 
 
 def _tool_backed(material: TurnMaterial) -> set[str]:

@@ -91,11 +91,16 @@ class PreviousMoveGate:
         previous = previous_agent_message(conversation)
         query = self._messages.embed([previous])[0] if previous is not None else None
         for guideline in gated:
-            gate = 0.0
+            gate = gate_strength = 0.0
             if query is not None:
                 examples = self._examples.matrix(guideline.after_examples)
-                gate = float(self.calibration(np.max(examples @ query)))
+                gate_strength = float(self.calibration.uncapped(np.max(examples @ query)))
+                gate = min(gate_strength, 1.0)
             inner = scores[guideline.id]
             fresh = None if inner.fresh is None else min(inner.fresh, gate)
-            scores[guideline.id] = ConditionScore(score=min(inner.score, gate), fresh=fresh)
+            # ranked by the weaker of the two matches, uncapped: after "Could you send me the
+            # order number and a photo?", "Order LF-856356, photo attached" is the replacement
+            # step's, not the neighbours question's that follows "Could I have the order number?"
+            strength = None if inner.fresh_strength is None else min(inner.fresh_strength, gate_strength)
+            scores[guideline.id] = ConditionScore(score=min(inner.score, gate), fresh=fresh, fresh_strength=strength)
         return scores

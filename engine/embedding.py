@@ -40,7 +40,11 @@ class LinearCalibration:
             raise ValueError(f"calibration needs high > low, got low={self.low} high={self.high}")
 
     def __call__(self, cosine: np.ndarray) -> np.ndarray:
-        return np.clip((cosine - self.low) / (self.high - self.low), 0.0, 1.0)
+        return np.minimum(self.uncapped(cosine), 1.0)
+
+    def uncapped(self, cosine: np.ndarray) -> np.ndarray:
+        """The same line without the cap at 1 (floored at 0): for ranking matches that hold."""
+        return np.maximum((cosine - self.low) / (self.high - self.low), 0.0)
 
 
 MINILM_CALIBRATION = LinearCalibration(low=0.2, high=0.7)
@@ -212,9 +216,10 @@ class EmbeddingConditionScorer:
         matrix, starts = self._condition_matrix(guidelines)
         similarities = np.maximum.reduceat(matrix @ np.stack([vectors[-1], window]).T, starts, axis=0)
         fresh = self.calibration(similarities[:, 0])
+        strength = self.calibration.uncapped(similarities[:, 0])
         combined = np.maximum(fresh, self.calibration(similarities[:, 1]) * self.window_weight)
         return {
-            g.id: ConditionScore(score=float(combined[i]), fresh=float(fresh[i]))
+            g.id: ConditionScore(score=float(combined[i]), fresh=float(fresh[i]), fresh_strength=float(strength[i]))
             for i, g in enumerate(guidelines)
         }
 

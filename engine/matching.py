@@ -208,7 +208,8 @@ def _scores(scorer: ConditionScorer, conversation: Sequence[Message], guidelines
     if missing:
         raise ValueError(f"scorer {scorer.model_id} returned no score for {missing}")
     if latest_only:  # a scorer that cannot separate the latest message (fresh None) keeps its score
-        scores = {gid: s if s.fresh is None else ConditionScore(score=s.fresh, fresh=s.fresh) for gid, s in scores.items()}
+        scores = {gid: s if s.fresh is None else ConditionScore(score=s.fresh, fresh=s.fresh, fresh_strength=s.fresh_strength)
+                  for gid, s in scores.items()}
     return scores
 
 
@@ -225,6 +226,7 @@ def _decide(
     common = dict(
         guideline_id=guideline.id, actionable=not guideline.is_observation,
         score=round(score.score, 4), fresh_score=None if score.fresh is None else round(score.fresh, 4),
+        fresh_strength=None if score.fresh_strength is None else round(score.fresh_strength, 4),
     )
     if score.score >= policy.accept:
         reason = f"score {score.score:.2f} >= accept {policy.accept:.2f}"

@@ -4,7 +4,7 @@ and endings that never share a reply with a department step (items 4 and 5 of
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from guideminer.engine.spec import Criticality, Guideline
 from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
@@ -36,10 +36,13 @@ def situation_groups(guidelines: Sequence[Guideline]) -> dict[str, int]:
     return {g.id: roots.index(root(g.id)) for g in guidelines}
 
 
-def match_strength(decision: GuidelineDecision) -> float:
+def match_strength(decision: GuidelineDecision, uncapped: bool = False) -> float:
     """How well the guideline matched the latest message: its fresh score where the scorer gives
     one (the windowed score also credits earlier messages, so a topic the customer left keeps
-    scoring), else its score. Used to rank moves, never to decide whether a condition holds."""
+    scoring), else its score; `uncapped`: before the calibration's cap at 1 where the scorer
+    gives it (`fresh_strength`). Used to rank moves, never to decide whether a condition holds."""
+    if uncapped and decision.fresh_strength is not None:
+        return decision.fresh_strength
     return decision.fresh_score if decision.fresh_score is not None else (decision.score or 0.0)
 
 
@@ -74,8 +77,14 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
                   and guidelines[d.guideline_id].position != "first_need"
                   and guidelines[d.guideline_id].criticality is not Criticality.high]
         topic = {d.guideline_id: ((lanes or {}).get(d.guideline_id, "department"), d.segment) for d in capped}
-        # across situations the best match of the latest message wins, made before or not
-        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(), last, just_made)
+        # across situations the best match of the latest message wins, made before or not, by
+        # its uncapped strength where every move of the topic has one: two situations' moves
+        # that both clearly hold rank by closeness (within a situation, alternatives and steps
+        # rank by habit, capped; a need's next step scored on context alone has no strength)
+        measured = {t for t in set(topic.values())
+                    if all(d.fresh_strength is not None for d in capped if topic[d.guideline_id] == t)}
+        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(), last,
+                         just_made, uncapped=lambda d: topic[d.guideline_id] in measured)
         for d in capped:
             if d.guideline_id not in kept[topic[d.guideline_id]]:
                 reasons[d.guideline_id] = f"deferred: {kept[topic[d.guideline_id]][0]} is the move for this topic this turn"
@@ -141,7 +150,7 @@ def positional_moves(decisions: list[GuidelineDecision], guidelines: Mapping[str
         else:
             out.append(decision.model_copy(update={
                 "condition_holds": True, "status": GuidelineStatus.observed if guideline.is_observation
-                else GuidelineStatus.applied, "decided_by": "default", "score": 1.0, "fresh_score": None,
+                else GuidelineStatus.applied, "decided_by": "default", "score": 1.0, "fresh_score": None, "fresh_strength": None,
                 "whole_score": None, "segment": first_segment,
                 "reasons": [f"holds: {_POINTS[guideline.position]}"]}))
     return out
@@ -224,12 +233,15 @@ def placed_step(guideline: Guideline) -> bool:
 
 def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Mapping[str, Guideline],
               applied_before: frozenset[str], unbacked: frozenset[str] = frozenset(),
-              just_made: frozenset[str] = frozenset()) -> dict:
-    """key -> ids of the `keep` most important decisions with that key, most important first."""
+              just_made: frozenset[str] = frozenset(), *,
+              uncapped: Callable[[GuidelineDecision], bool] | None = None) -> dict:
+    """key -> ids of the `keep` most important decisions with that key, most important first
+    (`uncapped(decision)`: rank it by its uncapped match strength)."""
     ranked: dict = {}
     def rank(d: GuidelineDecision) -> tuple:
         demoted = d.guideline_id in unbacked and not placed_step(guidelines[d.guideline_id])
-        return d.guideline_id in just_made, demoted, _importance(d, guidelines, applied_before)
+        return d.guideline_id in just_made, demoted, _importance(d, guidelines, applied_before,
+                                                                   uncapped is not None and uncapped(d))
 
     for decision in sorted(decisions, key=rank):
         ranked.setdefault(key(decision), [])
@@ -238,9 +250,10 @@ def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Ma
     return ranked
 
 
-def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline], applied_before: frozenset[str]) -> tuple:
+def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline], applied_before: frozenset[str],
+                uncapped: bool = False) -> tuple:
     """Sort key, most important first: not made yet, criticality, match to the latest message,
     priority, then id."""
     guideline = guidelines[decision.guideline_id]
-    return (guideline.id in applied_before, -guideline.criticality.rank, -round(match_strength(decision), 2),
+    return (guideline.id in applied_before, -guideline.criticality.rank, -round(match_strength(decision, uncapped), 2),
             -guideline.priority, guideline.id)

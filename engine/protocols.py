@@ -36,6 +36,11 @@ class ConditionScore:
 
     score: float
     fresh: float | None = None
+    # `fresh` before a calibration's cap at 1 (it may exceed 1); None = `fresh`. It only ranks
+    # moves of different situations that both hold for one topic: "the 30 days are up but I
+    # want to return the toaster" is closer to the late-return credit's examples (cosine 0.85)
+    # than to the return policy's (0.72), and both are capped at 1.00.
+    fresh_strength: float | None = None
 
 
 @runtime_checkable

@@ -14,7 +14,11 @@ Rules (documented here because reviewers tune them):
 - Etiquette before any need: while unrouted, if a conversation-etiquette guideline holds
   (a greeting, small talk) and scores above the router's confidence on the whole message, it is
   conversation management rather than a need; routing waits for the first substantive
-  customer message ("etiquette_wait") and the etiquette guideline answers.
+  customer message ("etiquette_wait") and the etiquette guideline answers. Likewise, once
+  routed, a message an etiquette guideline scores above the router's confidence never
+  transfers, nor does a message with no word beyond placeholders and function words
+  (`carries_words`): "It's <PHONE>." answering the identification question had read as the
+  password department's, whose examples hold phone numbers too.
 - Several topics: a sentence of the message that another department claims
   (`other_topic_departments`: confidence >= `min_route_confidence` and ahead of the current
   department by >= `transfer_margin`) is answered by that department's guidelines too, without
@@ -23,13 +27,20 @@ Rules (documented here because reviewers tune them):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from guideminer.engine.protocols import DepartmentRouter, RouteDecision
 from guideminer.engine.session import Message, with_latest_text
 from guideminer.engine.spec import AgentSpec
 from guideminer.engine.trace import RoutingTrace, TransferRecord
+
+
+_PLACEHOLDER = re.compile(r"<[A-Z_]+\d*>", re.IGNORECASE)  # redaction placeholders: <PHONE>, <PERSON_2>
+_LETTERS = re.compile(r"[a-z]+")
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,8 @@ def route_turn(
             trace = outcome.trace.model_copy(update={"department_id": None, "method": "etiquette_wait", "reason": reason})
             return RoutingOutcome(department_id=None, trace=trace)
         return outcome
-    return _stay_or_transfer(current_department, decision, router.model_id, policy, turn)
+    latest = next((m.text for m in reversed(conversation) if m.role == "customer"), "")
+    return _stay_or_transfer(current_department, decision, router.model_id, policy, turn, etiquette_score, latest)
 
 
 def other_topic_departments(
@@ -113,13 +125,25 @@ def _initial_route(decision: RouteDecision, model_id: str, policy: RoutingPolicy
     return RoutingOutcome(department_id=trace.department_id, trace=trace)
 
 
+def carries_words(text: str) -> bool:
+    """Whether `text` has a word beyond redaction placeholders and English function words
+    ("It's <PHONE>.", "<EMAIL>", "4 5 1 2" have none): such a message answers the agent's
+    question, whatever department's examples it resembles."""
+    bare = _PLACEHOLDER.sub(" ", text.lower())
+    return any(len(w) > 1 and w not in ENGLISH_STOP_WORDS for w in _LETTERS.findall(bare))
+
+
 def _stay_or_transfer(
-    current: str, decision: RouteDecision, model_id: str, policy: RoutingPolicy, turn: int
+    current: str, decision: RouteDecision, model_id: str, policy: RoutingPolicy, turn: int,
+    etiquette_score: float | None = None, latest_text: str = "",
 ) -> RoutingOutcome:
     current_score = float(decision.scores.get(current, 0.0))
     margin = decision.confidence - current_score
+    managed = etiquette_score is not None and etiquette_score > decision.confidence
+    answer_only = not carries_words(latest_text)
     wants_transfer = (
         policy.router_transfers
+        and not managed and not answer_only
         and decision.department_id != current
         and decision.confidence >= policy.transfer_confidence
         and margin >= policy.transfer_margin
@@ -131,6 +155,10 @@ def _stay_or_transfer(
             f"current {current_score:.2f} (transfer needs >= {policy.transfer_confidence:.2f} "
             f"and margin >= {policy.transfer_margin:.2f})"
         )
+        if managed and decision.department_id != current:
+            reason += f"; etiquette {etiquette_score:.2f} > routing confidence: conversation management, no transfer"
+        elif answer_only and decision.department_id != current:
+            reason += "; no word beyond placeholders and function words: an answer, no transfer"
         return RoutingOutcome(current, RoutingTrace(department_id=current, method="sticky", reason=reason, **common))
     reason = (
         f"router transfer {current} -> {decision.department_id}: confidence "

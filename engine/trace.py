@@ -45,6 +45,7 @@ class GuidelineDecision(BaseModel):
     actionable: bool
     score: float | None
     fresh_score: float | None = None
+    fresh_strength: float | None = None  # fresh_score before the calibration's cap at 1 (ranking only)
     whole_score: float | None = None  # the whole message's score, when sentences were scored too
     decided_by: DecidedBy
     model_id: str

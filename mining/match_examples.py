@@ -81,8 +81,20 @@ def matching_examples(workspace: Path, proposals: Iterable[tuple[str, GuidelineP
                               orient="row").cast(pairs.select("cluster_id", "answer_cluster").schema)
         texts = pairs.join(wanted, on=["cluster_id", "answer_cluster"], maintain_order="left")["text"].to_list()
         distinct = [t for t in dict.fromkeys(texts) if not looks_like_injection(t)]
-        examples[key] = tuple(spread_sample(distinct, limit))
+        answered_medoids = answered_first(proposal.condition.representative_texts, distinct)
+        spread = dict.fromkeys((*answered_medoids, *spread_sample(distinct, limit)))
+        examples[key] = tuple(spread)[:max(limit, len(answered_medoids))]
     return examples
+
+
+def answered_first(medoids: Iterable[str], answered: list[str]) -> list[str]:
+    """The condition cluster's medoids that customers said before this move, in medoid order.
+    Why: one customer cluster is often answered by several moves ("I'd like to return the
+    speaker I bought" got the return policy; "the 30 days are up" store credit, both one
+    cluster): a move's matching examples are what was said before *it*, so the medoids of the
+    whole cluster must not make the store-credit rule hold for a plain return request."""
+    said = set(answered)
+    return [t.strip() for t in medoids if t.strip() in said]
 
 
 def near_agent_clusters(clusters: pl.DataFrame) -> dict[int, set[int]]:

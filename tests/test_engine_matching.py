@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine_fakes import (
@@ -283,6 +284,44 @@ def test_a_step_placed_by_the_previous_move_is_not_ranked_last_for_being_unbacke
     decisions = [_applied("claim_only", 0.95), _applied("ask_email", 0.79)]
     out = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1, unbacked=unbacked)}
     assert out["ask_email"].status is APPLIED and out["claim_only"].status is GuidelineStatus.deferred
+
+
+def test_moves_of_two_situations_that_both_clearly_hold_rank_by_how_close_the_message_is():
+    """Whole demo, before: "the 30 days are up but I want to return the toaster" got the return
+    policy, not the late-return store credit: both scores were capped at 1.00 and the policy's
+    priority won. Across situations the uncapped strength ranks (closeness); within a situation,
+    and where a move has no strength (a need's next step scored on context), priority does."""
+    from guideminer.engine.moves import one_move_per_situation
+
+    guidelines = {g.id: g for g in (
+        Guideline(id="policy", condition="wants to return an item", action="explain the return policy", priority=2),
+        Guideline(id="late", condition="wants to return an item after 30 days", action="offer store credit", priority=1),
+        Guideline(id="next_step", condition="answers the photo question", action="offer a replacement",
+                  continues_need=True, priority=3))}
+
+    def strong(gid, strength):
+        return _applied(gid, 1.0).model_copy(update={"fresh_strength": strength})
+
+    out = {d.guideline_id: d for d in one_move_per_situation(
+        [strong("policy", 1.03), strong("late", 1.29)], guidelines, moves_per_topic=1)}
+    assert out["late"].status is APPLIED and out["policy"].status is GuidelineStatus.deferred
+    out = {d.guideline_id: d for d in one_move_per_situation(
+        [strong("policy", 1.57), strong("late", 1.30)], guidelines, moves_per_topic=1)}
+    assert out["policy"].status is APPLIED
+    # a move without a strength in the topic: the capped scores tie, priority decides
+    context_only = _applied("next_step", None, score=1.0)
+    out = {d.guideline_id: d for d in one_move_per_situation(
+        [strong("late", 1.4), context_only], guidelines, moves_per_topic=1)}
+    assert out["next_step"].status is APPLIED and out["late"].status is GuidelineStatus.deferred
+
+
+def test_the_uncapped_strength_is_the_calibration_line_without_its_cap():
+    from guideminer.engine.embedding import LinearCalibration
+
+    calibration = LinearCalibration(low=0.2, high=0.7)
+    cosines = np.array([0.1, 0.45, 0.7, 0.95])
+    assert calibration(cosines).tolist() == pytest.approx([0.0, 0.5, 1.0, 1.0])
+    assert calibration.uncapped(cosines).tolist() == pytest.approx([0.0, 0.5, 1.0, 1.5])
 
 
 def test_a_near_duplicate_of_the_move_just_made_counts_as_just_made():

@@ -68,6 +68,26 @@ def test_explicit_router_transfer_is_recorded_and_takes_effect_this_turn():
     assert reply.trace.decision("invoice_request").status is GuidelineStatus.applied
 
 
+def test_an_answer_without_words_of_its_own_never_transfers():
+    """Call style, before: "It's <PHONE>." answering the identification question scored 0.89 for
+    the password department (its examples hold phone numbers too) and moved a damaged-item
+    conversation there. A message of placeholders and function words answers; it does not
+    state a need."""
+    from guideminer.engine.router import carries_words
+
+    assert not carries_words("It's <PHONE>.") and not carries_words("<EMAIL>") and not carries_words("4 5 1 2")
+    assert carries_words("I want a copy of an invoice") and carries_words("LF-335118, photo attached")
+    router = FixedRouter("orders", 0.9, {"orders": 0.9, "billing": 0.1})
+    engine = engine_fixture(router=router)
+    session = Session()
+    engine.respond(session, "I want to return an item")
+    router.set("billing", 0.95, {"orders": 0.1, "billing": 0.95})
+    reply = engine.respond(session, "It's <PHONE>.")
+    assert reply.trace.routing.method == "sticky" and session.department_id == "orders"
+    assert "an answer, no transfer" in reply.trace.routing.reason
+    assert engine.respond(session, "I want a copy of an invoice").trace.routing.method == "router_transfer"
+
+
 def test_router_transfers_can_be_disabled():
     router = FixedRouter("orders", 0.9)
     settings = EngineSettings(routing=RoutingPolicy(router_transfers=False))
