@@ -51,10 +51,15 @@ MINILM_CALIBRATION = LinearCalibration(low=0.2, high=0.7)
 _WORDS = re.compile(r"[^\W_]+")
 
 
-def _phrase_pattern(phrases: Sequence[str], between: str = r"\s+") -> str:
-    """Alternatives matching each phrase's words (longest phrase first) with `between` between them."""
+def _phrase_pattern(phrases: Sequence[str], between: str = r"\s+", apostrophes: bool = False) -> str:
+    """Alternatives matching each phrase's words (longest phrase first) with `between` between
+    them; `apostrophes`: a word also matches with apostrophes in it ("wasnt" matches "wasn't")."""
     ordered = sorted({" ".join(p.lower().split()) for p in phrases}, key=lambda p: (-len(p), p))
-    return "|".join(between.join(re.escape(part) for part in p.split()) for p in ordered)
+
+    def word(part: str) -> str:
+        return "'?".join(map(re.escape, part)) if apostrophes else re.escape(part)
+
+    return "|".join(between.join(word(part) for part in p.split()) for p in ordered)
 
 
 class FillerPhrases:
@@ -63,7 +68,8 @@ class FillerPhrases:
     embedder and by mining's rule wording, so a rule describes the need the way it is matched."""
 
     def __init__(self, phrases: Sequence[str] = ()) -> None:
-        fill = _phrase_pattern(phrases, r"[^\w']+")  # "yes, so basically" reads as "yes so basically"
+        # "yes, so basically" reads as "yes so basically"; mined phrases have no apostrophes
+        fill = _phrase_pattern(phrases, r"[^\w']+", apostrophes=True)
         self._lead = re.compile(rf"^[^\w']*(?:{fill})(?![\w'])[^\w']*", re.IGNORECASE) if fill else None
         self._tail = re.compile(rf"[^\w']*(?<![\w'])(?:{fill})[^\w']*$", re.IGNORECASE) if fill else None
 

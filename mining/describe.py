@@ -44,8 +44,12 @@ _CUSTOMER_PRONOUNS = {
     "i": "they", "i'm": "they're", "im": "they're", "i'd": "they'd", "i've": "they've", "i'll": "they'll",
     "me": "them", "my": "their", "mine": "theirs", "myself": "themselves", "we": "they", "we're": "they're",
     "we'd": "they'd", "we've": "they've", "we'll": "they'll", "us": "them", "our": "their", "ours": "theirs",
-    "am": "are", "was": "were", "wasn't": "weren't", "you": "the agent", "your": "the company's",  # "your app", "your warranty": the company's
+    "you": "the agent", "your": "the company's",  # "your app", "your warranty": the company's
 }
+# verb forms that change with "I" -> "they" only right after "I" ("I was charged" -> "they were
+# charged"; "that was it" stays: it had read "says that were it")
+_AFTER_I = re.compile(r"\b(?P<i>i)(?P<space>\s+)(?P<verb>am|was|wasn't|wasnt)\b", re.IGNORECASE)
+_THEY_FORMS = {"am": "are", "was": "were", "wasn't": "weren't", "wasnt": "werent"}
 _AGENT_PRONOUNS = {"me": "the agent", "you": "they", "your": "their", "yours": "theirs", "yourself": "themselves",
                    "you're": "they're", "you've": "they've", "you'll": "they'll", "you'd": "they'd"}
 _WORD = re.compile(r"<[A-Z_0-9]+>|[A-Za-z]+(?:'[A-Za-z]+)?")
@@ -77,6 +81,8 @@ def _swap(text: str, table: dict[str, str]) -> str:
     def one(match: re.Match[str]) -> str:
         word = match.group(0)
         return table.get(word.lower(), word)
+    if table is _CUSTOMER_PRONOUNS:
+        text = _AFTER_I.sub(lambda m: m["i"] + m["space"] + _THEY_FORMS[m["verb"].lower()], text)
     return _WORD.sub(one, text)
 
 

@@ -17,7 +17,12 @@ candidate; it is a filler when it
   need turns' is <= `MAX_TV`, and it occurs in >= `MIN_COVER` of the need clusters with >=
   `MIN_CLUSTER_TURNS` turns.
 A phrase that names a need ("i want to cancel") is concentrated in that need's clusters and
-fails the spread test. Measured in docs/results.md "Filler phrases".
+fails the spread test. A filler is then completed into the fixed expression it starts (or
+ends): while one word follows it (precedes it, at the end) in >= `FIXED_SHARE` of the need
+turns it opens (closes), that word is part of it. Why: runs stop at `MAX_WORDS`, and "hello
+hello long story" left "short, I'm not happy with ..." in the rule text. Words are compared
+without apostrophes ("wasn't" = "wasnt": chats drop them). Measured in docs/results.md
+"Filler phrases" and "Fillers completed".
 """
 
 from __future__ import annotations
@@ -36,13 +41,19 @@ from guideminer.mining.schema import MINING_FILES
 MIN_WORDS, MAX_WORDS = 2, 4
 MIN_SHARE, MIN_TURNS = 0.02, 10
 MAX_TV, MIN_COVER, MIN_CLUSTER_TURNS = 0.3, 0.75, 10
+FIXED_SHARE, MAX_FIXED_WORDS = 0.9, 12
 _WORD = re.compile(r"[a-z0-9']+")
+
+
+def phrase_words(text: str) -> list[str]:
+    """Lower-case words of `text`, apostrophes dropped ("wasn't" reads as "wasnt")."""
+    return [w.replace("'", "") for w in _WORD.findall(text.lower()) if w.replace("'", "")]
 
 
 def edge_phrases(text: str) -> set[str]:
     """The leading and trailing runs of MIN_WORDS..MAX_WORDS words of `text` (lower case), when
     at least two words would remain around them."""
-    words = _WORD.findall(text.lower())
+    words = phrase_words(text)
     phrases = set()
     for n in range(MIN_WORDS, MAX_WORDS + 1):
         if len(words) >= n + 2:
@@ -74,7 +85,27 @@ def learn_filler_phrases(need_turns: pl.DataFrame) -> tuple[str, ...]:
         spread = 0.5 * float(np.abs(present / present.sum() - prior).sum())
         if spread <= MAX_TV and float(np.mean(present > 0)) >= MIN_COVER:
             chosen.append((-n, phrase))
-    return tuple(phrase for _, phrase in sorted(chosen))
+    phrases = [phrase for _, phrase in sorted(chosen)]
+    texts = [phrase_words(t) for t in need_turns["text"].to_list()]
+    completed = [c for p in phrases for c in (completed_phrase(p, texts, True), completed_phrase(p, texts, False))]
+    return tuple(dict.fromkeys([*phrases, *(c for c in completed if c not in phrases)]))
+
+
+def completed_phrase(phrase: str, texts: list[list[str]], leading: bool) -> str:
+    """`phrase` extended word by word into the fixed expression it opens (`leading`) or closes
+    in `texts` (word lists): while one next (previous) word follows it in >= FIXED_SHARE of
+    the texts it opens (closes) with two words left over, up to MAX_FIXED_WORDS words."""
+    words = phrase.split()
+    while len(words) < MAX_FIXED_WORDS:
+        n = len(words)
+        at_edge = [t for t in texts if len(t) >= n + 3 and (t[:n] if leading else t[-n:]) == words]
+        if not at_edge:
+            break
+        word, count = Counter(t[n] if leading else t[-n - 1] for t in at_edge).most_common(1)[0]
+        if count < FIXED_SHARE * len(at_edge):
+            break
+        words = [*words, word] if leading else [word, *words]
+    return " ".join(words)
 
 
 def workspace_filler_phrases(assignments: pl.DataFrame, clusters: pl.DataFrame, turns: pl.DataFrame) -> tuple[str, ...]:

@@ -16,12 +16,15 @@ ToolsOption = Annotated[Optional[Path], typer.Option("--tools", help="Tools file
 
 
 def _engine(spec_path: Path, runtime_config: Path | None, embedder=None, tools: Path | None = None):
-    from guideminer.engine import load_agent_spec
+    from guideminer.engine import SpecLoadError, load_agent_spec
     from guideminer.offline_runtime.assemble import build_engine
     from guideminer.offline_runtime.config import load_runtime_config
     from guideminer.offline_runtime.tools_file import engine_with_tools, load_tools_file
 
-    spec = load_agent_spec(spec_path)
+    try:
+        spec = load_agent_spec(spec_path)
+    except SpecLoadError as error:  # a clear message naming the file and field, not a traceback
+        raise typer.BadParameter(f"{spec_path}: " + "; ".join(error.problems), param_hint="SPEC") from None
     try:
         bound = load_tools_file(tools, spec)
     except ValueError as error:

@@ -381,3 +381,11 @@ def test_filler_phrases_are_read_away_at_both_ends_but_never_down_to_one_word():
         == "my parcel never arrived"
     assert reading.rewrite("yes so basically hi") == "yes so basically hi"  # one word would be left
     assert reading.rewrite("I can you know") == "I can you know"  # only at the ends
+
+
+def test_a_mined_filler_matches_with_or_without_apostrophes():
+    from guideminer.engine.embedding import FillerPhrases
+
+    fillers = FillerPhrases(["and i wasnt sure who to ask so here i am"])
+    assert fillers.strip("My parcel never came, and I wasn't sure who to ask, so here I am!") == "My parcel never came"
+    assert fillers.strip("my parcel never came and i wasnt sure who to ask so here i am") == "my parcel never came"

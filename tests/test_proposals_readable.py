@@ -266,8 +266,9 @@ def test_a_condition_is_worded_without_the_openers_callers_put_before_any_need()
                                         .otherwise(pl.col("text")).alias("text"))
     guidelines, _, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"], turns=turns)
     rule = next(p for p in guidelines.proposals if p.condition.cluster_id == 0 and p.action.cluster_id == 11)
-    assert workspace_filler_phrases(world["assignments"], world["clusters"], turns) == ("yes so",)
-    assert "yes so" not in rule.condition_text, rule.condition_text
+    # "yes so" passes the spread test; it is completed into the fixed expression it opens
+    assert workspace_filler_phrases(world["assignments"], world["clusters"], turns) == ("yes so", "yes so basically")
+    assert "yes so" not in rule.condition_text and "basically" not in rule.condition_text, rule.condition_text
 
 
 def test_the_canned_reply_comes_from_the_agent_turns_that_made_the_move():

@@ -286,3 +286,17 @@ def test_export_leaves_departments_without_guidelines_out_of_routing(workspace: 
     omitted = {k for k in result.skipped if k.startswith("department:")}
     exported = {d.id for d in result.spec.departments}
     assert not omitted & {f"department:{d}" for d in exported}
+
+
+def test_chat_with_a_missing_or_broken_spec_names_the_file_and_the_problem(tmp_path):
+    from typer.testing import CliRunner
+
+    from guideminer.cli import app
+
+    wide = {"COLUMNS": "1000"}  # the error box must not wrap the long tmp path
+    missing = CliRunner().invoke(app, ["chat", str(tmp_path / "agent.yaml")], input="hi\n", env=wide)
+    assert missing.exit_code == 2 and "cannot read file" in missing.output and "Traceback" not in missing.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: x\ndepartments: [1]\n")
+    result = CliRunner().invoke(app, ["chat", str(broken)], input="hi\n", env=wide)
+    assert result.exit_code == 2 and "broken.yaml" in result.output and "departments" in result.output
