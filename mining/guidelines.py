@@ -152,7 +152,7 @@ def guideline_id(condition: ClusterRef, state: str, action: ClusterRef, departme
 
 def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExample],
               params: GuidelineParams, phraser: RulePhraser | None,
-              continues_need: bool = False) -> GuidelineProposal | None:
+              continues_need: bool = False, aside: bool = False) -> GuidelineProposal | None:
     condition, action = refs[row["condition_cluster"]], refs[row["agent_cluster"]]
     after = refs[row["after_move"]] if row["after_move"] is not None else None
     if condition.role != "customer" or action.role != "agent":
@@ -163,7 +163,7 @@ def _proposal(row: dict, refs: dict[int, ClusterRef], evidence: list[EvidenceExa
     if not action_examples or all(map(is_empty_turn, action_examples)):
         return None  # a move of spelled letters, digit read-backs or bare names: no instruction in it
     ends_need = bool(row.get("ends_need", False))
-    phrased = phrase_rule(condition, action, row["state"], phraser, after, continues_need, ends_need)
+    phrased = phrase_rule(condition, action, row["state"], phraser, after, continues_need, ends_need, aside=aside)
     if phrased is None:
         return None
     rule, phrased_by = phrased
@@ -311,7 +311,8 @@ def propose_guidelines(assignments: pl.DataFrame, clusters: pl.DataFrame,
     for row in selected.iter_rows(named=True):
         mine = by_key[tuple(row[k] for k in key)]
         continues = bool((mine["said_turn"] != mine["condition_turn"]).mean() > 0.5)
-        proposal = _proposal(row, refs, evidence_for(mine, params.evidence_examples), params, phraser, continues)
+        proposal = _proposal(row, refs, evidence_for(mine, params.evidence_examples), params, phraser, continues,
+                             aside=row["after_move"] in etiquette)
         if proposal is not None:
             proposals.append(proposal.model_copy(update={"rank": len(proposals) + 1}))
     return proposals

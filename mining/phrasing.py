@@ -170,10 +170,12 @@ class ReadablePhraser:
 
     def phrase(self, condition: ClusterRef, action: ClusterRef, state: ConditionState,
                draft: PhrasedRule | None = None, after: ClusterRef | None = None,
-               continues_need: bool = False, ends_need: bool = False) -> PhrasedRule | None:
+               continues_need: bool = False, ends_need: bool = False, aside: bool = False) -> PhrasedRule | None:
         """`continues_need`: the condition is the open need and the customer now answers the
         agent's previous move (mining/open_need.py), so the quote is the need, not the answer.
-        `ends_need`: the customer answers a need's last step, whatever the words."""
+        `ends_need`: the customer answers a need's last step, whatever the words. `aside`: the
+        previous move is conversation management (identification, a hold), not a step of the
+        need: the rule says the agent comes back to the need after it."""
         said = generalised_examples(condition.representative_texts, keep_shared=False)
         done = generalised_examples(action.representative_texts)
         if not said or not done or is_empty_turn(done[0]):
@@ -190,7 +192,8 @@ class ReadablePhraser:
             condition_text = (f"the customer answers the last step of their need (e.g. {_quote(example)} "
                               f"after the agent's {_quote(previous[0])})")
         elif previous:
-            link = ", and then answers the agent's" if continues_need else " in reply to the agent's"
+            link = (", once they have answered the agent's aside" if aside and continues_need
+                    else ", and then answers the agent's" if continues_need else " in reply to the agent's")
             condition_text += f"{link} {_quote(previous[0])}"
         action_text = describe_action(action, done)
         return PhrasedRule(condition_text, action_text, f"When {condition_text}, {action_text}.")
@@ -219,7 +222,7 @@ def check_rule(rule: PhrasedRule, condition: ClusterRef) -> str | None:
 
 
 def _checked_readable(condition: ClusterRef, action: ClusterRef, state: ConditionState, after: ClusterRef | None,
-                      continues_need: bool, ends_need: bool, tries: int = 5) -> PhrasedRule | None:
+                      continues_need: bool, ends_need: bool, tries: int = 5, aside: bool = False) -> PhrasedRule | None:
     """The readable rule that passes `check_rule`, its example quote taken from the condition's
     texts in turn (the second first, as `ReadablePhraser` does): one quote that happens to hold
     another customer's detail ("... the plus plan ..." beside "... the Plus plan") sent the whole
@@ -228,7 +231,8 @@ def _checked_readable(condition: ClusterRef, action: ClusterRef, state: Conditio
     for index in range(1, min(len(texts), tries + 1)) if len(texts) > 1 else [0]:
         ordered = [texts[0], texts[index], *[t for k, t in enumerate(texts) if k not in (0, index)]]
         ref = condition.model_copy(update={"representative_texts": ordered}) if index > 1 else condition
-        rule = ReadablePhraser().phrase(ref, action, state, after=after, continues_need=continues_need, ends_need=ends_need)
+        rule = ReadablePhraser().phrase(ref, action, state, after=after, continues_need=continues_need,
+                                        ends_need=ends_need, aside=aside)
         if rule is None:
             return None
         if check_rule(rule, condition) is None:
@@ -238,12 +242,12 @@ def _checked_readable(condition: ClusterRef, action: ClusterRef, state: Conditio
 
 def phrase_rule(condition: ClusterRef, action: ClusterRef, state: ConditionState,
                 phraser: RulePhraser | None = None, after: ClusterRef | None = None,
-                continues_need: bool = False, ends_need: bool = False) -> tuple[PhrasedRule, str] | None:
+                continues_need: bool = False, ends_need: bool = False, aside: bool = False) -> tuple[PhrasedRule, str] | None:
     """The checked rule and who phrased it; None when even the keyword template is unsafe. A
     phraser rewrites the readable draft, which already names the previous agent move of an
     "after" rule; the keyword template is the last resort."""
     keywords = TemplatePhraser().phrase(condition, action, state, after=after)
-    draft = _checked_readable(condition, action, state, after, continues_need, ends_need)
+    draft = _checked_readable(condition, action, state, after, continues_need, ends_need, aside=aside)
     if phraser is not None:
         rewritten = phraser.phrase(condition, action, state, draft or keywords)
         if check_rule(rewritten, condition) is None:

@@ -134,7 +134,8 @@ def _overlap(a: str, b: str) -> float:
 def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame | None,
                          phraser: RulePhraser | None = None,
                          said: dict[tuple[str, int], str] | None = None,
-                         fillers: FillerPhrases | None = None) -> list[GuidelineProposal]:
+                         fillers: FillerPhrases | None = None,
+                         asides: frozenset[int] = frozenset()) -> list[GuidelineProposal]:
     """Each rule worded from what customers said and agents answered when the agents made its
     move (its evidence turns, most central first), not from the clusters' medoids. Why: a
     cluster can hold several needs (formed around a product: "robot vacuum never arrived" and
@@ -142,7 +143,8 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     need or move than this rule's, and a reviewer reads a rule its evidence contradicts.
     `fillers` (mining/fillers.py) are read away from the customer's words first: the condition
     then says what the engine matches ("theres a charge ... i dont recognise", not "yes so
-    basically theres a charge ...")."""
+    basically theres a charge ..."). `asides`: the etiquette clusters, whose moves a need's step
+    follows as a return to the need ("once they have answered the agent's aside ...")."""
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for proposal in proposals:
@@ -160,8 +162,9 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
         if proposal.ends_need and (pair := _last_step_pair(proposal, said)) is not None:
             condition, after = (condition.model_copy(update={"representative_texts": [pair[1]]}),
                                 after.model_copy(update={"representative_texts": [pair[0]]}))
+        aside = after is not None and after.cluster_id in asides
         phrased = phrase_rule(condition, action, proposal.condition_state, phraser, after,
-                              proposal.continues_need, proposal.ends_need) if len(texts) >= 2 else None
+                              proposal.continues_need, proposal.ends_need, aside=aside) if len(texts) >= 2 else None
         if phrased is None:
             out.append(proposal)
             continue
@@ -245,7 +248,7 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     said = evidence_texts(proposals, turns)
     proposals = attach_templates(proposals, assignments, turns, said)
     fillers = FillerPhrases(workspace_filler_phrases(assignments, clusters, turns)) if turns is not None else None
-    proposals = phrase_from_evidence(proposals, turns, phraser, said, fillers)
+    proposals = phrase_from_evidence(proposals, turns, phraser, said, fillers, frozenset(etiquette_clusters(clusters)))
     thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
     guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)
@@ -311,7 +314,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=34),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=35),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -341,6 +344,7 @@ def proposal_steps() -> list[Step]:
         # 32: etiquette moves the agents say alone are marked (stands_alone)
         # 33: one habit: the same condition answered by parts of one split move (habits._split_siblings)
         # 34: conditions worded without the corpus's filler phrases (mining/fillers.py)
+        # 35: fillers completed into fixed expressions; a need's step after an aside says so
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

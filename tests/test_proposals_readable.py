@@ -289,3 +289,23 @@ def test_the_canned_reply_comes_from_the_agent_turns_that_made_the_move():
     guidelines, _, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"], turns=turns)
     rule = next(p for p in guidelines.proposals if p.condition.cluster_id == 0 and p.action.cluster_id == 11)
     assert rule.canned.text == reply and "upload a picture" in rule.action_text, (rule.canned.text, rule.action_text)
+
+
+def test_a_need_step_after_an_aside_says_the_agent_comes_back_to_the_need():
+    """Call style: half the "after" rules followed the identification question ("Could I also
+    have a phone number?"), and read "... and then answers the agent's “Could I also have a phone
+    number for the account?”, offer a discount" as if the phone number called for the offer."""
+    from guideminer.mining.phrasing import ReadablePhraser
+    from guideminer.mining.proposals_schema import ClusterRef
+
+    def ref(cid, role, texts):
+        return ClusterRef(cluster_id=cid, role=role, size=len(texts), keywords=["cancel", "subscription"],
+                          representative_texts=texts, signature=f"s{cid}")
+
+    need = ref(1, "customer", ["I want to cancel my subscription", "I'd like to cancel my subscription please"])
+    offer = ref(2, "agent", ["Before I cancel, would 50% off your next three months help?"] * 2)
+    phone = ref(3, "agent", ["Perfect. Could I also have a phone number for the account?"] * 2)
+    aside = ReadablePhraser().phrase(need, offer, "after", after=phone, continues_need=True, aside=True)
+    step = ReadablePhraser().phrase(need, offer, "after", after=phone, continues_need=True)
+    assert "once they have answered the agent's aside “Perfect. Could I also have a phone number" in aside.condition_text
+    assert "and then answers the agent's" in step.condition_text and "aside" not in step.condition_text
