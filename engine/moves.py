@@ -162,6 +162,7 @@ _POINTS = {"conversation_start": "the conversation starts (the agent has not spo
 
 WAITS = "deferred: the agents say the etiquette move alone and wait for the customer"
 IDENTIFY_FIRST = "deferred: the agents identify the customer first; the need's move follows"
+CLOSED = "deferred: the agent closes the need's flow with a move said alone"
 
 
 def _defer(decisions: list[GuidelineDecision], waits, reason: str) -> list[GuidelineDecision]:
@@ -212,12 +213,23 @@ def department_waits(decisions: list[GuidelineDecision], guidelines: Mapping[str
     own score below `accept`) wait for a later turn: "So that's Smith spelled S M I T H,
     correct?" is not followed by the order-number question in one reply, nor "I'll place you on
     a short hold" by a question. A department move the latest message asks for itself ("thanks!
-    also, what's your warranty?") is answered."""
+    also, what's your warranty?") is answered. When the move said alone closes the need's flow
+    (`closes_flow`: "that's everything on my side, anything else?"), the moves do not wait: the
+    customer's "no, that's all" had resumed the delivery-date move of three turns before."""
     applied = {d.guideline_id for d in decisions if d.status is GuidelineStatus.applied}
-    if not any(guidelines[g].stands_alone for g in applied if lanes.get(g) == "etiquette"):
+    alone = [g for g in applied if lanes.get(g) == "etiquette" and guidelines[g].stands_alone]
+    if not alone:
         return decisions
+    closing = any(closes_flow(guidelines[g], guidelines) for g in alone)
     return _defer(decisions, lambda d: d.guideline_id in applied and lanes.get(d.guideline_id) == "department"
-                  and (d.fresh_score is None or d.fresh_score < accept), WAITS)
+                  and (d.fresh_score is None or d.fresh_score < accept), CLOSED if closing else WAITS)
+
+
+def closes_flow(guideline: Guideline, guidelines: Mapping[str, Guideline]) -> bool:
+    """An ending (`ends_flow`), or a rule of the same agent move as one (`Guideline.move`: the
+    agreement rule that says "that's everything on my side" too)."""
+    endings = {g.move for g in guidelines.values() if g.ends_flow and g.move is not None}
+    return guideline.ends_flow or (guideline.move is not None and guideline.move in endings)
 
 
 def placed_step(guideline: Guideline) -> bool:

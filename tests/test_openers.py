@@ -272,6 +272,29 @@ def test_a_move_said_alone_makes_the_departments_context_moves_wait_not_the_aske
     assert all(d.status is GuidelineStatus.applied for d in department_waits(decisions, alone, lanes, accept=0.7))
 
 
+
+def test_moves_deferred_by_a_closing_said_alone_do_not_wait_for_a_later_turn():
+    """Whole demo, before: "ok thanks" got "that's everything on my side. Anything else?" and the
+    delivery-date move it deferred came back on "no, that's all"."""
+    from guideminer.engine.moves import department_waits, still_waiting
+    from guideminer.engine.trace import GuidelineDecision
+
+    guidelines = {"e_agree": Guideline(id="e_agree", condition="the customer agrees", action="close the flow",
+                                       stands_alone=True, move="m-done"),
+                  "e_end": Guideline(id="e_end", condition="answers the last step", action="close the flow",
+                                     stands_alone=True, ends_flow=True, move="m-done"),
+                  "g_date": Guideline(id="g_date", condition="asks when the order ships", action="give the date")}
+    lanes = {"e_agree": "etiquette", "e_end": "etiquette", "g_date": "department"}
+    decisions = [GuidelineDecision(guideline_id=g, actionable=True, score=0.8, fresh_score=fresh, condition_holds=True,
+                                   status=GuidelineStatus.applied, decided_by="scorer", model_id="fake")
+                 for g, fresh in (("e_agree", 0.9), ("g_date", 0.2))]
+    out = department_waits(decisions, guidelines, lanes, accept=0.7)
+    assert {d.guideline_id: d.status for d in out}["g_date"] is GuidelineStatus.deferred
+    assert still_waiting(out) == []  # the agreement rule is the ending's move: the flow is closed
+    other_move = {**guidelines, "e_agree": guidelines["e_agree"].model_copy(update={"move": "m-hold"})}
+    assert still_waiting(department_waits(decisions, other_move, lanes, accept=0.7)) == ["g_date"]
+
+
 def test_a_need_move_deferred_for_the_identification_is_said_once_the_caller_answered():
     """The need's move waits while the agent asks the name (`Session.waiting`) and comes back on
     the next turn, though "it's Smith" alone matches nothing of the department."""
