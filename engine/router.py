@@ -135,12 +135,12 @@ def carries_words(text: str) -> bool:
 
 def _stay_or_transfer(
     current: str, decision: RouteDecision, model_id: str, policy: RoutingPolicy, turn: int,
-    etiquette_score: float | None = None, latest_text: str = "",
+    etiquette_score: float | None = None, latest_text: str | None = None,
 ) -> RoutingOutcome:
     current_score = float(decision.scores.get(current, 0.0))
     margin = decision.confidence - current_score
     managed = etiquette_score is not None and etiquette_score > decision.confidence
-    answer_only = not carries_words(latest_text)
+    answer_only = latest_text is not None and not carries_words(latest_text)
     wants_transfer = (
         policy.router_transfers
         and not managed and not answer_only
