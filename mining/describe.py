@@ -44,7 +44,8 @@ _CUSTOMER_PRONOUNS = {
     "i": "they", "i'm": "they're", "im": "they're", "i'd": "they'd", "i've": "they've", "i'll": "they'll",
     "me": "them", "my": "their", "mine": "theirs", "myself": "themselves", "we": "they", "we're": "they're",
     "we'd": "they'd", "we've": "they've", "we'll": "they'll", "us": "them", "our": "their", "ours": "theirs",
-    "you": "the agent", "your": "the company's",  # "your app", "your warranty": the company's
+    # "a charge from you", "your app", "your warranty": the customer means the company
+    "you": "the company", "your": "the company's",
 }
 # verb forms that change with "I" -> "they" only right after "I" ("I was charged" -> "they were
 # charged"; "that was it" stays: it had read "says that were it")

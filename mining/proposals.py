@@ -314,7 +314,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=35),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=36),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -345,6 +345,7 @@ def proposal_steps() -> list[Step]:
         # 33: one habit: the same condition answered by parts of one split move (habits._split_siblings)
         # 34: conditions worded without the corpus's filler phrases (mining/fillers.py)
         # 35: fillers completed into fixed expressions; a need's step after an aside says so
+        # 36: the customer's "you" is the company ("a charge from you")
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},
