@@ -174,8 +174,9 @@ class ReadablePhraser:
         """`continues_need`: the condition is the open need and the customer now answers the
         agent's previous move (mining/open_need.py), so the quote is the need, not the answer.
         `ends_need`: the customer answers a need's last step, whatever the words. `aside`: the
-        previous move is conversation management (identification, a hold), not a step of the
-        need: the rule says the agent comes back to the need after it."""
+        previous move is an etiquette move (identification, a hold; on SGD also a slot question
+        every department asks): "once they have answered the agent's ...", as the agent comes
+        back to the need, not "and then answers", which read as if that answer called for it."""
         said = generalised_examples(condition.representative_texts, keep_shared=False)
         done = generalised_examples(action.representative_texts)
         if not said or not done or is_empty_turn(done[0]):
@@ -192,7 +193,7 @@ class ReadablePhraser:
             condition_text = (f"the customer answers the last step of their need (e.g. {_quote(example)} "
                               f"after the agent's {_quote(previous[0])})")
         elif previous:
-            link = (", once they have answered the agent's aside" if aside and continues_need
+            link = (", once they have answered the agent's" if aside and continues_need
                     else ", and then answers the agent's" if continues_need else " in reply to the agent's")
             condition_text += f"{link} {_quote(previous[0])}"
         action_text = describe_action(action, done)

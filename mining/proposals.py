@@ -345,7 +345,7 @@ def proposal_steps() -> list[Step]:
         # 33: one habit: the same condition answered by parts of one split move (habits._split_siblings)
         # 34: conditions worded without the corpus's filler phrases (mining/fillers.py)
         # 35: fillers completed into fixed expressions; a need's step after an aside says so
-        # 36: the customer's "you" is the company ("a charge from you")
+        # 36: the customer's "you" is the company ("a charge from you"); after an etiquette move: "once they have answered"
         # slot_classes.json is read when present but is no input: the clusters it shapes are
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

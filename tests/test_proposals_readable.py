@@ -307,5 +307,5 @@ def test_a_need_step_after_an_aside_says_the_agent_comes_back_to_the_need():
     phone = ref(3, "agent", ["Perfect. Could I also have a phone number for the account?"] * 2)
     aside = ReadablePhraser().phrase(need, offer, "after", after=phone, continues_need=True, aside=True)
     step = ReadablePhraser().phrase(need, offer, "after", after=phone, continues_need=True)
-    assert "once they have answered the agent's aside “Perfect. Could I also have a phone number" in aside.condition_text
-    assert "and then answers the agent's" in step.condition_text and "aside" not in step.condition_text
+    assert "once they have answered the agent's “Perfect. Could I also have a phone number" in aside.condition_text
+    assert "and then answers the agent's" in step.condition_text and "once they have" not in step.condition_text
