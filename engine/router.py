@@ -30,8 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from functools import cache
 
 from guideminer.engine.protocols import DepartmentRouter, RouteDecision
 from guideminer.engine.session import Message, with_latest_text
@@ -130,7 +129,16 @@ def carries_words(text: str) -> bool:
     ("It's <PHONE>.", "<EMAIL>", "4 5 1 2" have none): such a message answers the agent's
     question, whatever department's examples it resembles."""
     bare = _PLACEHOLDER.sub(" ", text.lower())
-    return any(len(w) > 1 and w not in ENGLISH_STOP_WORDS for w in _LETTERS.findall(bare))
+    stop_words = _function_words()
+    return any(len(w) > 1 and w not in stop_words for w in _LETTERS.findall(bare))
+
+
+@cache
+def _function_words() -> frozenset[str]:
+    """scikit-learn's English stop words, imported on first use (not at engine start-up)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS)
 
 
 def _stay_or_transfer(

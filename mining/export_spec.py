@@ -110,13 +110,10 @@ def template_from_text(text: str) -> str:
 def condition_examples(reviewed: ReviewedGuideline, answered: tuple[str, ...] = ()) -> tuple[str, ...]:
     """Representative customer turns of the condition cluster (medoids, PII already redacted)
     and then `answered` (mining/match_examples.py: turns the agent answered with this move),
-    minus anything that reads like an instruction to the agent. With `answered`, only the
-    medoids customers said before this move (`answered_first`, which puts them first): a
-    cluster answered by several moves must not lend every move its whole middle."""
-    medoids = safe_texts(reviewed.proposal.condition.representative_texts)
-    if answered:
-        said = set(answered)
-        medoids = tuple(m for m in medoids if m.strip() in said)
+    minus anything that reads like an instruction to the agent. `answered` already starts with
+    the medoids customers said before this move (`answered_first`): a cluster answered by
+    several moves must not lend every move its whole middle."""
+    medoids = () if answered else safe_texts(reviewed.proposal.condition.representative_texts)
     return tuple(dict.fromkeys((*medoids, *(t.strip() for t in answered if not looks_like_injection(t)))))
 
 

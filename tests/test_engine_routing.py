@@ -17,6 +17,15 @@ from guideminer.engine import (
 )
 
 
+def _routed_to_orders():
+    """A fixed router, its engine, and a session the first message routed to orders."""
+    router = FixedRouter("orders", 0.9, {"orders": 0.9, "billing": 0.1})
+    engine = engine_fixture(router=router)
+    session = Session()
+    engine.respond(session, "I want to return an item")
+    return router, engine, session
+
+
 def test_first_message_is_routed_by_the_embedding_router():
     engine = engine_fixture()
     session = Session()
@@ -41,10 +50,7 @@ def test_low_confidence_first_message_gets_the_clarify_message_and_routes_next_t
 
 
 def test_route_once_then_sticky_unless_threshold_and_margin_are_met():
-    router = FixedRouter("orders", 0.9, {"orders": 0.9, "billing": 0.1})
-    engine = engine_fixture(router=router)
-    session = Session()
-    engine.respond(session, "I want to return an item")
+    router, engine, session = _routed_to_orders()
     router.set("billing", 0.8, {"orders": 0.7, "billing": 0.8})  # confident, but margin 0.1 < 0.2
     assert engine.respond(session, "ok, what next?").trace.routing.method == "sticky"
     router.set("billing", 0.7, {"orders": 0.1, "billing": 0.7})  # margin ok, confidence 0.7 < 0.75
@@ -53,10 +59,7 @@ def test_route_once_then_sticky_unless_threshold_and_margin_are_met():
 
 
 def test_explicit_router_transfer_is_recorded_and_takes_effect_this_turn():
-    router = FixedRouter("orders", 0.9, {"orders": 0.9, "billing": 0.1})
-    engine = engine_fixture(router=router)
-    session = Session()
-    engine.respond(session, "I want to return an item")
+    router, engine, session = _routed_to_orders()
     router.set("billing", 0.9, {"orders": 0.2, "billing": 0.9})
     reply = engine.respond(session, "I want a copy of an invoice")
     assert reply.trace.routing.method == "router_transfer"
@@ -77,10 +80,7 @@ def test_an_answer_without_words_of_its_own_never_transfers():
 
     assert not carries_words("It's <PHONE>.") and not carries_words("<EMAIL>") and not carries_words("4 5 1 2")
     assert carries_words("I want a copy of an invoice") and carries_words("LF-335118, photo attached")
-    router = FixedRouter("orders", 0.9, {"orders": 0.9, "billing": 0.1})
-    engine = engine_fixture(router=router)
-    session = Session()
-    engine.respond(session, "I want to return an item")
+    router, engine, session = _routed_to_orders()
     router.set("billing", 0.95, {"orders": 0.1, "billing": 0.95})
     reply = engine.respond(session, "It's <PHONE>.")
     assert reply.trace.routing.method == "sticky" and session.department_id == "orders"
@@ -130,10 +130,7 @@ def test_embedding_router_scores_every_department():
 
 
 def test_a_failing_turn_leaves_the_session_as_it_was():
-    router = FixedRouter("orders", 0.9, {"orders": 0.9, "billing": 0.1})
-    engine = engine_fixture(router=router)
-    session = Session()
-    engine.respond(session, "I want to return an item")
+    router, engine, session = _routed_to_orders()
     before = session.model_dump()
     router.set("marketing", 0.99, {"marketing": 0.99})
     with pytest.raises(ValueError):
