@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+from guideminer.engine.router import gives_data_only
 from guideminer.engine.spec import Criticality, Guideline
 from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
 
@@ -158,6 +159,35 @@ def positional_moves(decisions: list[GuidelineDecision], guidelines: Mapping[str
 
 _POINTS = {"conversation_start": "the conversation starts (the agent has not spoken yet)",
            "first_need": "the customer has just stated their need"}
+
+
+ANSWER_ONLY = "deferred: the message only gives what the agent asked for; a new situation's move waits for words of a need"
+
+
+def data_answers_open_nothing(decisions: list[GuidelineDecision], guidelines: Mapping[str, Guideline],
+                              lanes: Mapping[str, str], latest_text: str, asked: str,
+                              just_made: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
+    """A message that only gives what the agent asked (`router.gives_data_only`: "Sure,
+    LF-123456" after "I'll need the order number") is answered by the step the agent's previous
+    move placed (`after_examples`) or the etiquette set only. A department move of another
+    situation, held by the earlier messages' context or by an id's chance likeness to an
+    example, is no answer to it: after "my parcel never arrived" -> "I'll need the order
+    number", "LF-123456" got the change-of-address question, the move that had lost the need's
+    topic the turn before. A guideline whose own examples give data ("card: <CARD>" -> "never
+    share a full card number") is about the answer, and one of the situation the agent's
+    previous reply answered (`just_made`: its next step) goes on with it: both hold as the
+    matcher decided."""
+    if not gives_data_only(latest_text, asked):
+        return decisions
+    group = situation_groups([guidelines[g] for g in {d.guideline_id for d in decisions} | just_made if g in guidelines])
+    answered = {group[g] for g in just_made if g in group}
+
+    def no_answer(d: GuidelineDecision) -> bool:
+        guideline = guidelines[d.guideline_id]
+        return (d.status is GuidelineStatus.applied and lanes.get(d.guideline_id) == "department"
+                and not guideline.after_examples and not any(map(gives_data_only, guideline.examples))
+                and group[d.guideline_id] not in answered)
+    return _defer(decisions, no_answer, ANSWER_ONLY)
 
 
 WAITS = "deferred: the agents say the etiquette move alone and wait for the customer"

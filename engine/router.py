@@ -39,7 +39,10 @@ from guideminer.engine.trace import RoutingTrace, TransferRecord
 
 
 _PLACEHOLDER = re.compile(r"<[A-Z_]+\d*>", re.IGNORECASE)  # redaction placeholders: <PHONE>, <PERSON_2>
+_CODE = re.compile(r"[\w#-]*\d[\w#-]*")  # an id, a number or a code said as one token: "LF-123456", "#8309586"
 _LETTERS = re.compile(r"[a-z]+")
+# English words that answer a question without saying anything of a need ("Sure, 4045111754")
+ANSWER_WORDS = frozenset("yes yeah yep yup sure ok okay alright right thanks thank cheers".split())
 
 
 @dataclass(frozen=True)
@@ -125,12 +128,28 @@ def _initial_route(decision: RouteDecision, model_id: str, policy: RoutingPolicy
 
 
 def carries_words(text: str) -> bool:
-    """Whether `text` has a word beyond redaction placeholders and English function words
-    ("It's <PHONE>.", "<EMAIL>", "4 5 1 2" have none): such a message answers the agent's
-    question, whatever department's examples it resembles."""
-    bare = _PLACEHOLDER.sub(" ", text.lower())
+    """Whether `text` has a word beyond redaction placeholders, ids and numbers and English
+    function words ("It's <PHONE>.", "<EMAIL>", "4 5 1 2", "LF-123456" have none): such a
+    message answers the agent's question, whatever department's examples it resembles."""
+    return bool(_own_words(text))
+
+
+def gives_data_only(text: str, asked: str = "") -> bool:
+    """Whether `text` gives a placeholder, id or number and otherwise only function words, plain
+    acknowledgements (`ANSWER_WORDS`) and words of the agent's question `asked`: "Sure,
+    LF-123456", "order number is 4090683448" after "I'll need the order number", "my email is
+    <EMAIL>". Such a message supplies what was asked; unlike "Yes." or "Do you have anything
+    else?", it says nothing a new situation's move could answer."""
+    if not (_PLACEHOLDER.search(text) or _CODE.search(text)):
+        return False
+    echoed = set(_LETTERS.findall(asked.lower()))
+    return all(w in ANSWER_WORDS or w in echoed for w in _own_words(text))
+
+
+def _own_words(text: str) -> list[str]:
+    bare = _CODE.sub(" ", _PLACEHOLDER.sub(" ", text.lower()))
     stop_words = _function_words()
-    return any(len(w) > 1 and w not in stop_words for w in _LETTERS.findall(bare))
+    return [w for w in _LETTERS.findall(bare) if len(w) > 1 and w not in stop_words]
 
 
 @cache

@@ -21,7 +21,7 @@ from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_move
 from guideminer.engine.echoes import PlaceholderEchoes, echo_fields
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
 from guideminer.engine.moves import (
-    department_waits, endings_yield, match_strength, need_waits_for_identification, one_move_per_situation,
+    data_answers_open_nothing, department_waits, endings_yield, match_strength, need_waits_for_identification, one_move_per_situation,
     positional_moves, resume_waiting, still_waiting,
 )
 from guideminer.engine.protocols import (
@@ -208,11 +208,14 @@ class Engine:
         by_id = {g.id: g for e in evaluated for g in e.department.guidelines}
         lanes = {g.id: "etiquette" if e.department.id == etiquette_id else "department"
                  for e in evaluated for g in e.department.guidelines}
-        trace.guidelines = one_move_per_situation([d for e in evaluated for d in e.decisions], by_id,
+        just_made = self._just_made(session, trace.turn)
+        asked = next((m.text for m in session.messages[-2:-1] if m.role == "agent"), "")  # the agent's question
+        decisions = data_answers_open_nothing([d for e in evaluated for d in e.decisions], by_id, lanes,
+                                              session.messages[-1].text, asked, just_made)
+        trace.guidelines = one_move_per_situation(decisions, by_id,
                                                   frozenset(a.guideline_id for a in session.applied), lanes=lanes,
                                                   moves_per_topic=self.settings.matching.moves_per_topic,
-                                                  unbacked=self._unbacked,
-                                                  just_made=self._just_made(session, trace.turn))
+                                                  unbacked=self._unbacked, just_made=just_made)
         trace.guidelines = endings_yield(trace.guidelines, by_id, lanes)
         trace.guidelines = resume_waiting(trace.guidelines, session.waiting, lanes)
         trace.guidelines = need_waits_for_identification(trace.guidelines, by_id, lanes)
