@@ -32,6 +32,7 @@ from guideminer.mining.proposals_schema import DepartmentSet, GuidelineProposal,
 from guideminer.mining.report import write_report
 from guideminer.mining.proposals_schema import CannedTemplate, TemplateField
 from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, MINING_FILES
+from guideminer.mining.slot_wording import SlotWording
 from guideminer.mining.templates import Member, build_template, cluster_members
 
 
@@ -135,7 +136,8 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
                          phraser: RulePhraser | None = None,
                          said: dict[tuple[str, int], str] | None = None,
                          fillers: FillerPhrases | None = None,
-                         asides: frozenset[int] = frozenset()) -> list[GuidelineProposal]:
+                         asides: frozenset[int] = frozenset(),
+                         slots: SlotWording | None = None) -> list[GuidelineProposal]:
     """Each rule worded from what customers said and agents answered when the agents made its
     move (its evidence turns, most central first), not from the clusters' medoids. Why: a
     cluster can hold several needs (formed around a product: "robot vacuum never arrived" and
@@ -144,7 +146,9 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     `fillers` (mining/fillers.py) are read away from the customer's words first: the condition
     then says what the engine matches ("theres a charge ... i dont recognise", not "yes so
     basically theres a charge ..."). `asides`: the etiquette clusters, whose moves a need's step
-    follows as a return to the need ("once they have answered the agent's aside ...")."""
+    follows as a return to the need ("once they have answered the agent's aside ..."). `slots`
+    (mining/slot_wording.py): the described turn says "the item" for a product, the example
+    quote keeps one."""
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for proposal in proposals:
@@ -155,7 +159,10 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
         if proposal.position is not None:  # the condition is a point of the conversation (mining/openers.py)
             out.append(_opening_worded(proposal, replies))
             continue
-        condition = proposal.condition.model_copy(update={"representative_texts": _central_first(texts)})
+        texts = _central_first(texts)
+        if slots is not None and texts:
+            texts = [slots.general(texts[0]), *texts[1:]]
+        condition = proposal.condition.model_copy(update={"representative_texts": texts})
         action = (proposal.action.model_copy(update={"representative_texts": replies})
                   if len(replies) >= 2 else proposal.action)
         after = proposal.after_action
@@ -229,9 +236,11 @@ def _central_first(texts: list[str]) -> list[str]:
 
 def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversations: pl.DataFrame | None = None,
                     config: ProposalConfig | None = None, phraser: RulePhraser | None = None,
-                    turns: pl.DataFrame | None = None) -> tuple[GuidelineSet, DepartmentSet, pl.DataFrame]:
+                    turns: pl.DataFrame | None = None,
+                    slot_classes: list[dict] | None = None) -> tuple[GuidelineSet, DepartmentSet, pl.DataFrame]:
     """(guidelines, departments, conversation_departments) from the mining tables, in memory;
-    `turns` (texts) make canned templates from many member turns, not only representatives."""
+    `turns` (texts) make canned templates from many member turns, not only representatives;
+    `slot_classes` (slot_classes.json records) word a product in a condition as "the item"."""
     config = config or ProposalConfig()
     departments, routed = propose_departments(assignments, clusters, config.departments)
     scoped = routed if config.guidelines.per_department else None
@@ -248,7 +257,10 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     said = evidence_texts(proposals, turns)
     proposals = attach_templates(proposals, assignments, turns, said)
     fillers = FillerPhrases(workspace_filler_phrases(assignments, clusters, turns)) if turns is not None else None
-    proposals = phrase_from_evidence(proposals, turns, phraser, said, fillers, frozenset(etiquette_clusters(clusters)))
+    slots = (SlotWording.learn(slot_classes, turns.filter(pl.col("role") == "customer")["text"].to_list())
+             if slot_classes and turns is not None else None)
+    proposals = phrase_from_evidence(proposals, turns, phraser, said, fillers, frozenset(etiquette_clusters(clusters)),
+                                     slots)
     thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
     guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)
@@ -267,7 +279,8 @@ def write_proposals(workspace: Path, assignments: pl.DataFrame, clusters: pl.Dat
                     turns: pl.DataFrame | None = None) -> tuple[GuidelineSet, DepartmentSet]:
     """Write guidelines.json, departments.json and conversation_departments.parquet."""
     workspace = Path(workspace)
-    guideline_set, departments, routed = build_proposals(assignments, clusters, conversations, config, phraser, turns)
+    guideline_set, departments, routed = build_proposals(assignments, clusters, conversations, config, phraser, turns,
+                                                         _slot_classes(workspace))
     _write_text(workspace / MINING_FILES["guidelines"], guideline_set.model_dump_json(indent=2))
     _write_text(workspace / MINING_FILES["departments"], departments.model_dump_json(indent=2))
     target = workspace / MINING_FILES["conversation_departments"]
@@ -275,6 +288,12 @@ def write_proposals(workspace: Path, assignments: pl.DataFrame, clusters: pl.Dat
     pq.write_table(routed.to_arrow().cast(CONVERSATION_DEPARTMENTS_SCHEMA), temporary, compression="zstd")
     commit_atomic(temporary, target)
     return guideline_set, departments
+
+
+def _slot_classes(workspace: Path) -> list[dict] | None:
+    """The workspace's slot classes (mining/slot_classes.json), None without the file."""
+    path = Path(workspace) / MINING_FILES["slots"]
+    return json.loads(path.read_text(encoding="utf-8"))["classes"] if path.exists() else None
 
 
 def read_proposals(workspace: Path) -> tuple[GuidelineSet, DepartmentSet]:
@@ -289,9 +308,7 @@ def write_workspace_report(workspace: Path, turns: pl.DataFrame | None = None) -
     guideline_set, departments = read_proposals(workspace)
     clusters = pl.read_parquet(workspace / MINING_FILES["clusters"])
     target = workspace / MINING_FILES["report"]
-    slots_file = workspace / MINING_FILES["slots"]
-    slots = json.loads(slots_file.read_text(encoding="utf-8"))["classes"] if slots_file.exists() else None
-    temporary = write_report(atomic_path(target), guideline_set, departments, clusters, turns, slots)
+    temporary = write_report(atomic_path(target), guideline_set, departments, clusters, turns, _slot_classes(workspace))
     commit_atomic(temporary, target)
     return target
 
@@ -314,7 +331,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=36),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=37),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -346,7 +363,8 @@ def proposal_steps() -> list[Step]:
         # 34: conditions worded without the corpus's filler phrases (mining/fillers.py)
         # 35: fillers completed into fixed expressions; a need's step after an aside says so
         # 36: the customer's "you" is the company ("a charge from you"); after an etiquette move: "once they have answered"
-        # slot_classes.json is read when present but is no input: the clusters it shapes are
+        # 37: a product (a noun slot class, mining/slot_wording.py) reads as "the item" in the condition
+        # slot_classes.json (rule wording, report) is read when present but is no input: the clusters it shapes are inputs
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},
              version=2),  # 2: etiquette rules shown as applying in every department
