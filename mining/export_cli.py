@@ -32,6 +32,7 @@ def export_command(
     """
     from rich.console import Console
 
+    from guideminer.mining.closings import CLOSING_ID, CLOSING_PROVENANCE
     from guideminer.mining.export_spec import ExportError, export_workspace
     from guideminer.engine.spec import CompositionMode
     from guideminer.mining.review import ReviewError
@@ -59,6 +60,10 @@ def export_command(
                   f"({result.auto_accepted} auto-accepted), {len(result.skipped)} proposals not exported")
     for line in result.diff.lines():
         console.print(f"  {line}")
+    closing = next((g for s in result.spec.guideline_sets for g in s.guidelines if g.id == CLOSING_ID), None)
+    if closing is not None and closing.provenance == CLOSING_PROVENANCE:
+        console.print(f"  closing: the customer's last words ({len(closing.examples)} examples) get the default "
+                      f"goodbye {closing.action.partition(': ')[2]} (edit or remove {CLOSING_ID} in the spec)")
     from guideminer.ingest.audit_cli import report_hits, run_audit
 
     hits = run_audit(workspace, specs=[result.path], under="review")

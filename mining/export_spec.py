@@ -40,6 +40,7 @@ from guideminer.engine.spec import (
 )
 from guideminer.engine.spec_io import dump_agent_spec, load_agent_spec
 from guideminer.mining.claims import claim_free_part, field_free_part, lead_in_part, states_outcome
+from guideminer.mining.closings import closing_examples, with_closing
 from guideminer.mining.fillers import filler_phrases
 from guideminer.mining.guidelines import cluster_refs
 from guideminer.mining.match_examples import (
@@ -379,6 +380,7 @@ def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = F
     spec = with_moves(spec, agent_moves(workspace, {g.guideline_id: g.proposal for g in reviewed.guidelines.values()}))
     spec = spec.model_copy(update={"interchangeable_words": interchangeable_words(workspace),
                                    "filler_phrases": filler_phrases(workspace)})
+    spec = with_closing(spec, closing_examples(workspace))  # the customer's last words: a goodbye, no hand-off
     previous = load_agent_spec(out) if out is not None and Path(out).is_file() else None
     diff = diff_specs(previous, spec)
     path = dump_agent_spec(spec, out) if out is not None else None

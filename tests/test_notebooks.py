@@ -18,6 +18,7 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from guideminer.engine import load_agent_spec
+from guideminer.mining.closings import CLOSING_ID, CLOSING_PROVENANCE
 from guideminer.mining.review import read_decisions, review_workspace
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
@@ -95,7 +96,8 @@ def test_notebooks_run_top_to_bottom_with_injected_decisions(demo_workspace: Pat
     if spec.etiquette is not None:
         exported |= {g.id: g for g in spec.etiquette.guidelines}
     accepted = {decisions[i]["guideline_id"] for i in (0, 1, 2, 3)}
-    assert set(exported) == accepted
+    defaults = {g for g, guideline in exported.items() if guideline.provenance == CLOSING_PROVENANCE}
+    assert set(exported) - defaults == accepted and defaults <= {CLOSING_ID}  # mined: only what was accepted
     assert exported[decisions[2]["guideline_id"]].action == "Confirm the details before booking."
     assert "merged:" + decisions[3]["other_ids"][0] in exported[decisions[3]["guideline_id"]].tags
 
