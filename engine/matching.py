@@ -65,7 +65,12 @@ from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
 POLICY_MODEL_ID = "policy:unsure_default"
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 _WORD = re.compile(r"[^\W_]{2,}")
-_CLAUSE_BREAK = re.compile(r",\s+")
+# English connectors that add a second topic, said with or without punctuation on calls ("my
+# smartwatch wont turn on on top of that i need an invoice"); "plus" / "also" only before the
+# speaker ("plus i", "also my"): "move me from Plus to Premium" is one topic
+_CONNECTOR = (r"on top of that|(?:oh )?and another thing|(?:oh )?one more thing|while i have you|besides that|"
+              r"in addition|(?:and )?also(?= (?:i|i'\w+|im|id|my)\b)|plus(?= (?:i|i'\w+|im|id|my)\b)")
+_CLAUSE_BREAK = re.compile(rf",\s+|(?<!\band)(?<!\boh)\s+(?=(?:{_CONNECTOR})\b)", re.IGNORECASE)
 CLAUSE_MIN_WORDS = 4
 
 
@@ -109,9 +114,10 @@ def verification_order(scores: Mapping[str, ConditionScore], policy: MatchingPol
 
 
 def _clauses(sentence: str, min_words: int = CLAUSE_MIN_WORDS) -> list[str]:
-    """A sentence cut at its commas where every part keeps `min_words` words: customers join two
-    needs in one sentence ("I need an update on my delivery, and also I need to stop my
-    subscription"); a short aside ("Hi, ...", "Sorry, ...") stays with its clause."""
+    """A sentence cut at its commas and before a connector (`_CONNECTOR`) where every part keeps
+    `min_words` words: customers join two needs in one sentence ("I need an update on my
+    delivery, and also I need to stop my subscription"); a short aside ("Hi, ...", "Sorry, ...")
+    stays with its clause."""
     parts: list[str] = []
     for piece in _CLAUSE_BREAK.split(sentence):
         if parts and (len(_WORD.findall(piece)) < min_words or len(_WORD.findall(parts[-1])) < min_words):

@@ -141,6 +141,15 @@ def test_segments_and_situation_groups():
     assert message_segments("I need an update on my delivery date, and also I want to stop my subscription") == [
         "I need an update on my delivery date", "and also I want to stop my subscription"]
     assert message_segments("Hi, my order is late, sorry") == ["Hi, my order is late, sorry"]
+    # on calls two needs are joined without punctuation, by a connector
+    assert message_segments("well my smartwatch wont turn on on top of that i need an invoice for order 4037920607") == [
+        "well my smartwatch wont turn on", "on top of that i need an invoice for order 4037920607"]
+    assert message_segments("um i want to send back order 4066855600 plus im still waiting on a refund") == [
+        "um i want to send back order 4066855600", "plus im still waiting on a refund"]
+    assert message_segments("so i want to exchange the vacuum for another size and also i want to pause my plan") == [
+        "so i want to exchange the vacuum for another size", "and also i want to pause my plan"]
+    assert message_segments("Can I move from Plus to Premium please") == ["Can I move from Plus to Premium please"]
+    assert message_segments("I also want to change my address please") == ["I also want to change my address please"]
     spec = shop_spec()
     groups = situation_groups([*spec.department("returns").guidelines, *spec.department("tech").guidelines])
     assert groups["g_return"] == groups["g_return_refund"] != groups["g_warranty"]
