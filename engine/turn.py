@@ -21,8 +21,8 @@ from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_move
 from guideminer.engine.echoes import PlaceholderEchoes, echo_fields
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
 from guideminer.engine.moves import (
-    data_answers_open_nothing, department_waits, endings_yield, match_strength, need_waits_for_identification, one_move_per_situation,
-    positional_moves, resume_waiting, still_waiting,
+    data_answers_open_nothing, department_waits, endings_yield, match_strength, need_waits_for_identification,
+    one_move_per_situation, positional_moves, resume_waiting, still_waiting,
 )
 from guideminer.engine.protocols import (
     ConditionScorer,

@@ -22,6 +22,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from guideminer.mining.slots import is_spelling_of
+
 MIN_MEMBERS = 5
 NOUN_SHARE = 0.5  # share of a class's occurrences after a determiner that makes it a noun class
 MODIFIER_SHARE = 0.7  # share of occurrences followed by one same word that makes it a modifier
@@ -46,7 +48,8 @@ class SlotWording:
     def learn(cls, classes: Sequence[dict], customer_texts: Sequence[str], word: str = "item") -> SlotWording:
         """The noun classes of `classes` (slot_classes.json records) judged on `customer_texts`."""
         lowered = [t.lower() for t in customer_texts]
-        kept = [c["members"] for c in classes if len(set(c["members"])) >= MIN_MEMBERS and _noun_class(c["members"], lowered)]
+        kept = [c["members"] for c in classes if len(set(c["members"])) >= MIN_MEMBERS and not _spellings(c)
+                and _noun_class(c["members"], lowered)]
         if not kept:
             return cls(None, word)
         members = _members_pattern([m for ms in kept for m in ms])
@@ -64,6 +67,11 @@ class SlotWording:
                 determiner = (determiner[0] + "n") if self.word[:1].lower() in "aeiou" else determiner[0]
             return f"{determiner} {self.word}"
         return self.pattern.sub(replace, text)
+
+
+def _spellings(slot_class: dict) -> bool:
+    """A class of misspellings of one word ("tikcet", "tiket") is that word, no slot (slots.py rule 5)."""
+    return all(is_spelling_of(m, slot_class["canonical"]) for m in slot_class["members"])
 
 
 def _noun_class(members: Sequence[str], lowered: Sequence[str]) -> bool:

@@ -27,3 +27,11 @@ def test_names_modifiers_and_small_classes_are_left_as_said():
     wording = SlotWording.learn(_classes(CITIES, PLANS, PRODUCTS[:3]), TEXTS)
     assert wording.pattern is None  # cities follow no determiner; plans modify "plan"; 3 products are too few
     assert wording.general("my toaster arrived broken") == "my toaster arrived broken"
+
+
+def test_a_class_of_misspellings_is_one_word_not_the_item():
+    spelled = ["ticket", "tikcet", "tciket", "tickte", "tickt"]
+    texts = [f"{lead} my {w} {tail}" for w in spelled for lead, tail in
+             (("I lost", "for the show"), ("where is", "now"), ("can you resend", "please"))]
+    assert SlotWording.learn(_classes(spelled), texts).pattern is None
+    assert SlotWording.learn(_classes(PRODUCTS), TEXTS).pattern is not None
