@@ -364,7 +364,7 @@ def default_steps() -> list[Step]:
              cluster_params("agent"), _cluster_role("agent"), version=2),  # 2: fact-masked agent space
         Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
              lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump()}, _slots,
-             version=2),  # 2: misspelling classes normalised to their word
+             version=3),  # 2: misspelling classes normalised to their word; 3: rule 4 retried per member
         # customer turns after agent moves: they cluster on the agents' next need move too
         Step("cluster_customer", (KEYS, *customer_space, cluster_rows_file("agent")),
              (cluster_rows_file("customer"), centroids_file("customer")),

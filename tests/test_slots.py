@@ -107,3 +107,16 @@ def test_report_lists_slots_or_says_there_are_none() -> None:
     html = slot_table([{"canonical": "blender", "members": ["blender", "<b>kettle"], "turns": [3, 2]}])
     assert "blender (3)" in html and "&lt;b&gt;kettle (2)" in html
     assert "no slot fillers" in slot_table([])
+
+
+def test_a_class_failing_exclusivity_is_retried_without_the_members_said_together() -> None:
+    """SGD: a trip names two cities; the members said with another member leave, the rest is a slot."""
+    import numpy as np
+
+    from guideminer.mining.slots import exclusive_members
+
+    turns = {"paris": {0}, "rome": {1}, "oslo": {2}, "from": {3, 5}, "to": {4, 6}}  # turn -> conversation below
+    conversation_of = np.array([0, 1, 2, 3, 3, 4, 4])
+    members = ["paris", "rome", "oslo", "from", "to"]
+    kept, effects = exclusive_members(members, [0.0, 0.01, 0.02, 0.03, 0.04], turns, conversation_of)
+    assert kept == ["paris", "rome", "oslo"] and effects == [0.0, 0.01, 0.02]
