@@ -48,6 +48,10 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
    `moves_per_topic` best matches of the latest message are applied (`match_strength`), the
    others are deferred. High-criticality guidelines are exempt: a compliance instruction is
    never crowded out.
+6. Data-only answers. A message that only gives what the agent asked for ("Sure, LF-123456")
+   is answered by the step the agent's question placed, the same situation's next step, a
+   rule about the data itself, or etiquette; never by another situation's move
+   (`guideminer.engine.moves.data_answers_open_nothing`).
 """
 
 from __future__ import annotations
