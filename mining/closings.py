@@ -17,14 +17,13 @@ removed in the spec like any guideline. SGD's agents always speak last: no closi
 
 from __future__ import annotations
 
-from difflib import SequenceMatcher
 from pathlib import Path
 
 import polars as pl
 
 from guideminer.engine.spec import AgentSpec, CannedResponse, Guideline
 from guideminer.mining.schema import MINING_FILES
-from guideminer.mining.slots import SPELLING_SIMILARITY
+from guideminer.mining.slots import is_spelling_of
 
 FINAL_SHARE = 0.8
 MIN_TURNS = 5
@@ -69,14 +68,11 @@ def closing_examples(workspace: Path) -> tuple[str, ...]:
     for (_cluster,), group in said.group_by("cluster_id", maintain_order=True):
         taken: list[str] = []
         for text in group["text"].to_list():
-            if text and len(taken) < PER_CLUSTER and not any(_variant(text, other) for other in taken + examples):
+            spelled = any(is_spelling_of(text.lower(), other.lower()) for other in taken + examples)
+            if text and len(taken) < PER_CLUSTER and not spelled:
                 taken.append(text)  # "nope all god" is "nope all good" misspelled: no second example
         examples += taken
     return tuple(examples[:MAX_EXAMPLES])
-
-
-def _variant(text: str, other: str) -> bool:
-    return SequenceMatcher(None, text.lower(), other.lower()).ratio() >= SPELLING_SIMILARITY
 
 
 def with_closing(spec: AgentSpec, examples: tuple[str, ...], message: str = CLOSING_MESSAGE) -> AgentSpec:

@@ -60,10 +60,12 @@ def export_command(
                   f"({result.auto_accepted} auto-accepted), {len(result.skipped)} proposals not exported")
     for line in result.diff.lines():
         console.print(f"  {line}")
-    closing = next((g for s in result.spec.guideline_sets for g in s.guidelines if g.id == CLOSING_ID), None)
+    etiquette = result.spec.etiquette
+    closing = next((g for g in etiquette.guidelines if g.id == CLOSING_ID), None) if etiquette is not None else None
     if closing is not None and closing.provenance == CLOSING_PROVENANCE:
+        reply = next(c.template for c in etiquette.canned_responses if CLOSING_ID in c.guideline_ids)
         console.print(f"  closing: the customer's last words ({len(closing.examples)} examples) get the default "
-                      f"goodbye {closing.action.partition(': ')[2]} (edit or remove {CLOSING_ID} in the spec)")
+                      f"goodbye \u201c{reply}\u201d (edit or remove {CLOSING_ID} in the spec)")
     from guideminer.ingest.audit_cli import report_hits, run_audit
 
     hits = run_audit(workspace, specs=[result.path], under="review")
