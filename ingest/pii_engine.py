@@ -209,11 +209,6 @@ def load_ner_pipeline(model_dir: Path) -> Any:
     """The spaCy pipeline at `model_dir` with only its NER components, loaded by path."""
     import spacy
 
-    return spacy.load(model_dir, exclude=[n for n in _pipe_names(model_dir) if n not in NER_COMPONENTS])
+    from guideminer.models.registry import spacy_components
 
-
-def _pipe_names(model_dir: Path) -> list[str]:
-    import json
-
-    meta = json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
-    return list(meta.get("pipeline", [])) + list(meta.get("components", []))
+    return spacy.load(model_dir, exclude=[n for n in spacy_components(model_dir) if n not in NER_COMPONENTS])

@@ -161,7 +161,8 @@ def _slots(ctx: MineContext) -> dict:
     if customers.height > params.fit_turns:
         sample = np.sort(np.random.default_rng(params.seed).choice(customers.height, params.fit_turns, replace=False))
     classes = learn_slot_classes(customers["text"].gather(sample).to_list(), [answers[i] for i in sample],
-                                 customers["conversation_id"].gather(sample).to_list(), params)
+                                 customers["conversation_id"].gather(sample).to_list(), params,
+                                 ctx.noun_tagger() if params.nouns_only else None)
     rewriter = SlotRewriter(classes, params.placeholder)
     distinct = customers.select("text").unique()
     canonical = distinct.with_columns(pl.col("text").map_elements(rewriter.rewrite, return_dtype=pl.String)
@@ -363,8 +364,9 @@ def default_steps() -> list[Step]:
         Step("cluster_agent", (KEYS, *agent_space), (cluster_rows_file("agent"), centroids_file("agent")),
              cluster_params("agent"), _cluster_role("agent"), version=2),  # 2: fact-masked agent space
         Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
-             lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump()}, _slots,
-             version=3),  # 2: misspelling classes normalised to their word; 3: rule 4 retried per member
+             lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump(),
+                          "tagger": ctx.noun_tagger().model_id if ctx.config.slots.nouns_only else None}, _slots,
+             version=4),  # 2: misspellings normalised to their word; 3: rule 4 per member; 4: cohesion, noun phrases
         # customer turns after agent moves: they cluster on the agents' next need move too
         Step("cluster_customer", (KEYS, *customer_space, cluster_rows_file("agent")),
              (cluster_rows_file("customer"), centroids_file("customer")),

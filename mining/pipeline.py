@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from guideminer.mining.cluster import ClusterParams
 from guideminer.mining.customer_space import CustomerSpaceParams
 from guideminer.mining.etiquette import EtiquetteParams
+from guideminer.mining.nouns import NounPhraseTagger, load_noun_tagger
 from guideminer.mining.context_split import ContextSplitParams
 from guideminer.mining.proposals_config import ProposalConfig
 from guideminer.mining.slots import SlotParams
@@ -79,6 +80,7 @@ class MineContext:
     read_turns: Callable[[Path], pl.DataFrame]
     read_conversations: Callable[[Path], pl.DataFrame | None] = lambda _: None
     embedder_factory: Callable[[], TextEmbedder] | None = None  # engine "ray": loads one per worker
+    noun_tagger: Callable[[], NounPhraseTagger] = load_noun_tagger  # slots step (mining/nouns.py)
     _turns: pl.DataFrame | None = None
     _conversations: pl.DataFrame | None = None
 
@@ -275,6 +277,7 @@ def mine_workspace(
     read_conversations: Callable[[Path], pl.DataFrame | None] = default_read_conversations, force: bool = False,
     embedder_factory: Callable[[], TextEmbedder] | None = None,
     steps: Sequence[Step] | None = None, log: Callable[[str], None] = lambda _: None,
+    noun_tagger: Callable[[], NounPhraseTagger] = load_noun_tagger,
 ) -> list[StepReport]:
     """Run the mining steps over `workspace` (see module docstring); returns one report per step."""
     from guideminer.mining.mine_steps import default_steps
@@ -282,7 +285,8 @@ def mine_workspace(
     workspace = Path(workspace)
     if not workspace.is_dir():
         raise FileNotFoundError(f"workspace {workspace} does not exist; run `guideminer ingest` first")
-    ctx = MineContext(workspace, config or MineConfig(), embedder, read_turns, read_conversations, embedder_factory)
+    ctx = MineContext(workspace, config or MineConfig(), embedder, read_turns, read_conversations, embedder_factory,
+                      noun_tagger)
     if ctx.config.engine == "ray" and embedder_factory is None:
         raise ValueError("engine 'ray' needs an embedder_factory (workers load their own model)")
     if ctx.turns.height == 0:

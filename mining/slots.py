@@ -16,7 +16,10 @@ Criterion (no word list of products; the English stop-word list only keeps funct
    least `min_turns` such turns.
 2. Substitutable: each term's profile is the words right before and right after it (tf counts,
    L2-normalised); average-linkage clusters on cosine distance cut at 1 - `context_similarity`
-   form classes of terms said in the same frames ("the _ I ordered", "pair the _ with").
+   form classes of terms said in the same frames ("the _ I ordered", "pair the _ with"). Only
+   noun phrases stay members (a noun after nouns, adjectives or numbers in at least half of
+   their sampled turns, by the shipped spaCy tagger: mining/nouns.py): a slot names a thing,
+   while verbs and fillers that share its frames ("update / change / pause") are the need.
 3. Inert: within a class, knowing *which* member the customer said must not change what the
    agents do. A turn's answer is the set of agent moves after it in its conversation (each
    weighing 1/|set|): the whole rest of the conversation, not the next turn only, because the
@@ -24,10 +27,18 @@ Criterion (no word list of products; the English stop-word list only keeps funct
    number?"), which would make need words look interchangeable. Per member, the total
    variation distance between the mean answer of its turns and of the whole class's turns,
    rescaled so that 0 is what as many turns drawn at random from the class show and 1 is a
-   disjoint mix: (TV - TV_random) / (1 - TV_random) <=
-   `max_effect`. Members above it leave the class and the class is re-tested (twice at most).
+   disjoint mix: (TV - TV_random) / (1 - TV_random) <= `max_effect`. TV is weak when most of
+   an answer is moves every conversation gets, so a second test asks whether the member's turns
+   are answered *alike*: the mean pairwise cosine of their answers (moves weighted by inverse
+   conversation frequency), rescaled against random draws from the class like TV, must not
+   exceed `max_cohesion_gain` with a permutation p below `cohesion_alpha`. A product is said
+   in every need; "login screen" (call-style demo: TV effect 0.08, cohesion gain 0.36) names
+   one. Members leave one at a time (the largest TV effect first, then the most cohesive), and
+   the rest are re-tested, until every member passes: several one-need words in a class make
+   its pool a mix that the products differ from as well.
    "cancel my order" / "cancel my subscription" share frames but are answered differently: kept.
-4. Exclusive: a customer names one member of a slot per conversation (one product, one plan),
+4. Exclusive: a member said beside another member in most of its turns leaves ("the wrong
+   colour of the toaster"); a customer names one member of a slot per conversation (one product, one plan),
    while verbs and phrasings that share frames ("I want to", "I need to") are said side by
    side. Observed conversations x member pairs present together over what independent members
    would give (N x sum over pairs p_a p_b, p = share of conversations naming a member) <=
@@ -54,7 +65,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import sparse
+
+from guideminer.mining.nouns import NounPhraseTagger
+from guideminer.mining.slot_inertness import answer_matrix, cohesion_matrix, inert_members
 
 WORD = re.compile(r"[^\W\d_][\w']*", re.UNICODE)  # placeholders such as <PERSON_1> are no candidates (rule 1)
 SPELLING_SIMILARITY = 0.75  # difflib ratio above which a member is a misspelling of the canonical one
@@ -69,6 +82,11 @@ class SlotParams(BaseModel):
     max_terms: int = Field(3000, ge=10)  # most frequent candidates profiled (bounds the n^2 linkage)
     context_similarity: float = Field(0.5, ge=0.0, le=1.0)
     max_effect: float = Field(0.10, ge=0.0, le=1.0)
+    max_cohesion_gain: float = Field(0.10, ge=0.0, le=1.0)
+    cohesion_alpha: float = Field(0.05, gt=0.0, le=1.0)  # permutation p-value below which a gain is real
+    nouns_only: bool = True  # rule 2: members are noun phrases (mining/nouns.py)
+    noun_samples: int = Field(20, ge=1)  # turns tagged per candidate member
+    min_noun_share: float = Field(0.5, ge=0.0, le=1.0)
     min_class_terms: int = Field(3, ge=2)
     max_copresence: float = Field(0.5, ge=0.0)
     null_draws: int = Field(50, ge=10)
@@ -141,50 +159,6 @@ def substitutable_classes(terms: list[str], contexts: dict[str, Counter], simila
     return [g for g in groups.values() if len(g) > 1]
 
 
-def answer_matrix(answers: Sequence[Sequence[int]]) -> sparse.csr_matrix:
-    """Turns x agent moves: row i spreads weight 1 over the distinct moves after turn i."""
-    ids = {m: k for k, m in enumerate(sorted({m for a in answers for m in a}))}
-    rows, cols, values = [], [], []
-    for i, moves in enumerate(answers):
-        distinct = sorted(set(moves))
-        rows += [i] * len(distinct)
-        cols += [ids[m] for m in distinct]
-        values += [1.0 / len(distinct)] * len(distinct)
-    return sparse.csr_matrix((values, (rows, cols)), shape=(len(answers), max(len(ids), 1)))
-
-
-def _mix(rows: np.ndarray, answers: sparse.csr_matrix) -> np.ndarray:
-    return np.asarray(answers[rows].mean(axis=0)).ravel()
-
-
-def member_effects(members: list[str], turns: dict[str, set[int]], answers: sparse.csr_matrix,
-                   params: SlotParams, rng: np.random.Generator) -> list[float]:
-    """Per member: rescaled TV between what agents do after its turns and after the class's
-    (rule 3); the random baseline draws as many of the class's turns, `null_draws` times."""
-    pool = np.array(sorted(set().union(*(turns[m] for m in members))), dtype=np.int64)
-    pooled = _mix(pool, answers)
-    effects = []
-    for member in members:
-        own = np.array(sorted(turns[member]), dtype=np.int64)
-        tv = 0.5 * np.abs(_mix(own, answers) - pooled).sum()
-        null = float(np.mean([0.5 * np.abs(_mix(rng.choice(pool, len(own), replace=False), answers) - pooled).sum()
-                              for _ in range(params.null_draws)]))
-        effects.append(float(np.clip((tv - null) / max(1.0 - null, 1e-9), 0.0, 1.0)))
-    return effects
-
-
-def inert_members(members: list[str], turns: dict[str, set[int]], answers: sparse.csr_matrix,
-                  params: SlotParams, rng: np.random.Generator) -> tuple[list[str], list[float]]:
-    """The members whose choice does not change what the agent does, re-tested after removals."""
-    for _ in range(3):
-        effects = member_effects(members, turns, answers, params, rng)
-        kept = [m for m, e in zip(members, effects, strict=True) if e <= params.max_effect]
-        if len(kept) == len(members) or len(kept) < params.min_class_terms:
-            return kept, [e for e in effects if e <= params.max_effect]
-        members = kept
-    return members, member_effects(members, turns, answers, params, rng)
-
-
 def without_parts(members: list[str]) -> list[str]:
     """Members that are not a word run inside another member ("coffee" of "coffee maker")."""
     padded = [f" {m} " for m in members]
@@ -200,6 +174,18 @@ def copresence_ratio(members: list[str], turns: dict[str, set[int]], conversatio
     per_conversation = Counter(c for p in present for c in p)
     observed = sum(k * (k - 1) / 2.0 for k in per_conversation.values())
     return observed / max(expected, 1e-9)
+
+
+def alone_in_their_turns(members: list[str], effects: list[float],
+                         turns: dict[str, set[int]]) -> tuple[list[str], list[float]]:
+    """The members not said beside another member in most of their turns (rule 4): a turn fills
+    a slot once, while "you sent the wrong colour of the toaster" names a fault and a product."""
+    kept = []
+    for k, member in enumerate(members):
+        others = set().union(*(turns[m] for j, m in enumerate(members) if j != k))
+        if len(turns[member] & others) <= len(turns[member]) / 2:
+            kept.append(k)
+    return [members[k] for k in kept], [effects[k] for k in kept]
 
 
 def exclusive_members(members: list[str], effects: list[float], turns: dict[str, set[int]],
@@ -219,10 +205,25 @@ def exclusive_members(members: list[str], effects: list[float], turns: dict[str,
     return [members[k] for k in kept], [effects[k] for k in kept]
 
 
+def noun_phrases(groups: list[list[str]], turns: dict[str, set[int]], texts: Sequence[str],
+                 nouns: NounPhraseTagger | None, params: SlotParams) -> set[str] | None:
+    """The members of `groups` that are noun phrases in at least `min_noun_share` of up to
+    `noun_samples` of their turns (rule 2); None when `nouns_only` is off."""
+    if not params.nouns_only:
+        return None
+    if nouns is None:
+        raise ValueError("slot learning with nouns_only needs a part-of-speech tagger "
+                         "(guideminer.mining.nouns.load_noun_tagger), or SlotParams(nouns_only=False)")
+    occurrences = {m: [texts[i] for i in sorted(turns[m])[: params.noun_samples]] for g in groups for m in g}
+    shares = nouns.noun_phrase_shares(occurrences)
+    return {m for m, share in shares.items() if share >= params.min_noun_share}
+
+
 def learn_slot_classes(texts: Sequence[str], answers: Sequence[Sequence[int]], conversations: Sequence[str],
-                       params: SlotParams | None = None) -> list[SlotClass]:
+                       params: SlotParams | None = None, nouns: NounPhraseTagger | None = None) -> list[SlotClass]:
     """Slot classes of customer turns `texts` (of `conversations`), given the agent moves
     (non-noise clusters) after each in its conversation; a turn with none is left out.
+    `nouns` tags candidates (rule 2; required unless `params.nouns_only` is off).
     Criterion: module docstring."""
     params = params or SlotParams()
     if not params.enabled:
@@ -230,12 +231,18 @@ def learn_slot_classes(texts: Sequence[str], answers: Sequence[Sequence[int]], c
     answered = [i for i, a in enumerate(answers) if len(a)]
     matrix = answer_matrix([answers[i] for i in answered])
     conversation_of = np.unique([conversations[i] for i in answered], return_inverse=True)[1]
+    cohesive = cohesion_matrix([answers[i] for i in answered], conversation_of)
     turns, contexts = term_occurrences([texts[i] for i in answered], _stop_words())
     frequent = sorted((t for t in turns if len(turns[t]) >= params.min_turns), key=lambda t: (-len(turns[t]), t))
     rng = np.random.default_rng(params.seed)
     classes = []
-    for group in substitutable_classes(frequent[: params.max_terms], contexts, params.context_similarity):
-        members, effects = inert_members(without_parts(sorted(group)), turns, matrix, params, rng)
+    groups = substitutable_classes(frequent[: params.max_terms], contexts, params.context_similarity)
+    named = noun_phrases(groups, turns, [texts[i] for i in answered], nouns, params)
+    for group in groups:
+        group = [m for m in without_parts(sorted(group)) if named is None or m in named]
+        if len(group) < params.min_class_terms:
+            continue
+        members, effects = alone_in_their_turns(*inert_members(group, turns, matrix, cohesive, params, rng), turns)
         if len(members) >= params.min_class_terms and \
                 copresence_ratio(members, turns, conversation_of) > params.max_copresence:
             members, effects = exclusive_members(members, effects, turns, conversation_of)  # rule 4's second try

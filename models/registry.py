@@ -307,3 +307,12 @@ def resolve_spacy_model(name: str = DEFAULT_SPACY) -> ModelEntry:
     module = _import_package(spec.package, spec.requirement, f"spaCy model '{spec.name}'")
     directory = Path(module.__file__).parent / f"{spec.package}-{module.__version__}"
     return _verified_package_dir(spec, directory, "spacy", "meta.json")
+
+
+def spacy_components(model_dir: Path) -> list[str]:
+    """Every component name of the spaCy pipeline at `model_dir` (from its meta.json), so that a
+    loader can exclude all but the ones it runs."""
+    import json
+
+    meta = json.loads((Path(model_dir) / "meta.json").read_text(encoding="utf-8"))
+    return list(dict.fromkeys(list(meta.get("pipeline", [])) + list(meta.get("components", []))))

@@ -8,6 +8,9 @@ import itertools
 import random
 
 from guideminer.mining.slots import SlotClass, SlotParams, SlotRewriter, copresence_ratio, learn_slot_classes
+from tagger_fakes import WordListNouns
+
+NOUNS = WordListNouns()
 
 PRODUCTS = ["blender", "toaster", "kettle", "desk lamp", "yoga mat", "backpack"]
 NEEDS = [("my {} arrived broken", 1), ("my {} won't turn on at all", 2), ("where is the {} i ordered", 3)]
@@ -34,7 +37,7 @@ def corpus(seed: int = 0) -> tuple[list[str], list[list[int]], list[str]]:
 
 
 def test_products_answered_alike_form_one_slot() -> None:
-    classes = learn_slot_classes(*corpus())
+    classes = learn_slot_classes(*corpus(), nouns=NOUNS)
     slots = [set(c.members) for c in classes]
     assert set(PRODUCTS) in slots
     assert not any({"order", "subscription"} & s for s in slots)  # same frame, different answer
@@ -44,7 +47,7 @@ def test_members_that_change_the_answer_leave_the_class() -> None:
     texts, moves, conversations = corpus()
     # "kettle" now always gets move 9: knowing the product changes what the agent does
     scrambled = [[9, 0] if m and m[0] < 4 and "kettle" in t else m for t, m in zip(texts, moves, strict=True)]
-    classes = learn_slot_classes(texts, scrambled, conversations)
+    classes = learn_slot_classes(texts, scrambled, conversations, nouns=NOUNS)
     members = {m for c in classes for m in c.members}
     assert "kettle" not in members
     assert {"blender", "toaster", "backpack"} <= members
@@ -55,7 +58,7 @@ def test_words_said_together_are_not_a_slot() -> None:
     # every product named with every other one in each conversation: not one choice among many
     together = [" and ".join(PRODUCTS) + " " + t if m and m[0] < 4 else t
                 for t, m in zip(texts, moves, strict=True)]
-    assert not any(set(PRODUCTS) <= set(c.members) for c in learn_slot_classes(together, moves, conversations))
+    assert not any(set(PRODUCTS) <= set(c.members) for c in learn_slot_classes(together, moves, conversations, nouns=NOUNS))
 
 
 def test_copresence_ratio_counts_pairs_against_independence() -> None:
@@ -120,3 +123,69 @@ def test_a_class_failing_exclusivity_is_retried_without_the_members_said_togethe
     members = ["paris", "rome", "oslo", "from", "to"]
     kept, effects = exclusive_members(members, [0.0, 0.01, 0.02, 0.03, 0.04], turns, conversation_of)
     assert kept == ["paris", "rome", "oslo"] and effects == [0.0, 0.01, 0.02]
+
+
+GENERIC = [0, 10, 11, 12, 13, 14, 15, 16, 17]  # identification, holds, "anything else?", goodbye: after every need
+
+
+def diluted_corpus(one_need_word: str = "login screen") -> tuple[list[str], list[list[int]], list[str]]:
+    """Like `corpus`, but most of every answer is moves every conversation gets (real calls), and
+    `one_need_word` is said in the products' frames while always meaning one need (move 7)."""
+    rng = random.Random(0)
+    texts, moves, conversations = [], [], []
+    for n, (product, (frame, move), _) in enumerate(itertools.product(PRODUCTS, NEEDS, range(5))):
+        texts.append(frame.format(product))
+        moves.append([move, *GENERIC])
+        conversations.append(f"c{n}")
+    for n in range(9):
+        texts.append(NEEDS[n % 3][0].format(one_need_word))
+        moves.append([7, *GENERIC])
+        conversations.append(f"l{n}")
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    return [texts[i] for i in order], [moves[i] for i in order], [conversations[i] for i in order]
+
+
+def test_a_word_in_the_products_frames_that_names_one_need_leaves_by_cohesion() -> None:
+    """Its answers differ from the products' only in one move of seven, too little for the TV
+    test, but they are all alike: the cohesion test sees it, and the products stay."""
+    without_cohesion = learn_slot_classes(*diluted_corpus(), SlotParams(max_cohesion_gain=1.0), nouns=NOUNS)
+    assert any("login screen" in c.members for c in without_cohesion)  # TV alone keeps it
+    members = {m for c in learn_slot_classes(*diluted_corpus(), nouns=NOUNS) for m in c.members}
+    assert "login screen" not in members and set(PRODUCTS) <= members
+
+
+def test_several_one_need_words_leave_one_at_a_time_and_the_products_stay() -> None:
+    """Each one-need word is removed before the products are judged against a purer pool."""
+    texts, moves, conversations = corpus()
+    for k, (text, move) in enumerate(CANCEL):
+        noun = text.split()[3]  # order / subscription / account: said in the products' frames too
+        for n in range(8):
+            texts.append(NEEDS[n % 3][0].format(noun))
+            moves.append([move, 0])
+            conversations.append(f"x{k}-{n}")
+    members = {m for c in learn_slot_classes(texts, moves, conversations, nouns=NOUNS) for m in c.members}
+    assert set(PRODUCTS) <= members and not {"order", "subscription", "account"} & members
+
+
+def test_only_noun_phrases_are_members() -> None:
+    nouns = WordListNouns(not_nouns={"kettle"})
+    members = {m for c in learn_slot_classes(*corpus(), nouns=nouns) for m in c.members}
+    assert "kettle" not in members and {"blender", "toaster", "backpack"} <= members
+    assert "kettle" in nouns.asked
+
+
+def test_noun_phrases_need_a_tagger_unless_switched_off() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="part-of-speech tagger"):
+        learn_slot_classes(*corpus())
+    assert learn_slot_classes(*corpus(), SlotParams(nouns_only=False))
+
+
+def test_a_member_said_beside_another_in_most_of_its_turns_leaves() -> None:
+    from guideminer.mining.slots import alone_in_their_turns
+
+    turns = {"toaster": {0, 1, 2, 6, 7}, "kettle": {3, 4}, "wrong colour": {1, 2, 5}}  # "wrong colour of the toaster"
+    kept, effects = alone_in_their_turns(["toaster", "kettle", "wrong colour"], [0.0, 0.01, 0.02], turns)
+    assert kept == ["toaster", "kettle"] and effects == [0.0, 0.01]

@@ -1,0 +1,79 @@
+"""Which slot candidates are noun phrases, by a part-of-speech tagger (mining/slots.py rule 2).
+
+Why: a slot filler names a thing (a product, a city, a plan, a day); words that share its frames
+but are verbs, fillers or opinions ("update / change / pause", "alright / tried", "keeps
+crashing") carry the need itself, and rewriting them to "item" erases it. Frames and answers
+cannot always tell them apart on a few hundred conversations (the call-style demo: "update /
+change / reset" passed both tests), while a tagger tells a noun from a verb in any corpus.
+
+A term is a noun phrase in one occurrence when its last word is tagged NOUN or PROPN and every
+word before it is a NOUN, PROPN, ADJ, NUM or a gerund ("running shoes"); its share is over the
+sampled turns it occurs in. The tagger is the shipped spaCy pipeline (`models` registry, the one
+PII redaction uses) with only its tagger and attribute ruler.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Protocol
+
+HEADS = frozenset({"NOUN", "PROPN"})
+MODIFIERS = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
+TAGGER_COMPONENTS = ("tok2vec", "tagger", "attribute_ruler")
+
+
+class NounPhraseTagger(Protocol):
+    """The one method mining/slots.py needs: per term, the share of its given occurrences
+    (sentences that contain it) in which it is a noun phrase."""
+
+    model_id: str
+
+    def noun_phrase_shares(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, float]: ...
+
+
+def term_pattern(term: str) -> re.Pattern[str]:
+    """The term as whole words, any case, any run of spaces between its words."""
+    return re.compile(r"(?<![\w'])" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?![\w'])", re.IGNORECASE)
+
+
+def is_noun_phrase(pos: Sequence[str], tags: Sequence[str]) -> bool:
+    """Coarse (`pos`) and fine (`tags`) tags of a term's tokens: a noun head after modifiers."""
+    if not pos or pos[-1] not in HEADS:
+        return False
+    return all(p in MODIFIERS or t == "VBG" for p, t in zip(pos[:-1], tags[:-1], strict=True))
+
+
+class SpacyNounPhrases:
+    """`NounPhraseTagger` over a loaded spaCy pipeline with a tagger."""
+
+    def __init__(self, nlp: Any, model_id: str):
+        self._nlp = nlp
+        self.model_id = model_id
+
+    def noun_phrase_shares(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, float]:
+        jobs = [(term, text) for term, texts in occurrences.items() for text in texts]
+        found: dict[str, list[bool]] = {term: [] for term in occurrences}
+        for (term, _), doc in zip(jobs, self._nlp.pipe(text for _, text in jobs), strict=True):
+            match = term_pattern(term).search(doc.text)
+            if match is None:
+                continue
+            tokens = [t for t in doc if t.idx < match.end() and t.idx + len(t) > match.start()]
+            found[term].append(is_noun_phrase([t.pos_ for t in tokens], [t.tag_ for t in tokens]))
+        return {term: sum(flags) / len(flags) if flags else 0.0 for term, flags in found.items()}
+
+
+@lru_cache(maxsize=2)
+def load_noun_tagger(name: str | None = None) -> SpacyNounPhrases:
+    """The shipped spaCy pipeline (hash-checked by the registry) with its tagger components only."""
+    import spacy
+
+    from guideminer.models.registry import DEFAULT_SPACY, resolve_spacy_model, spacy_components
+
+    entry = resolve_spacy_model(name or DEFAULT_SPACY)
+    nlp = spacy.load(entry.path, exclude=[n for n in spacy_components(entry.path) if n not in TAGGER_COMPONENTS])
+    return SpacyNounPhrases(nlp, f"{entry.name}@{entry.short_hash}")
+
+
+__all__ = ["NounPhraseTagger", "SpacyNounPhrases", "is_noun_phrase", "load_noun_tagger", "term_pattern"]
