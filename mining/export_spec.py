@@ -171,7 +171,8 @@ def interchangeable_words(workspace: Path) -> tuple[InterchangeableWords, ...]:
     placeholder = stored.get("params", {}).get("placeholder")
     words = []
     for raw in stored.get("classes", []):
-        slot = SlotClass(raw["canonical"], tuple(raw["members"]), tuple(raw["turns"]), tuple(raw["effects"]))
+        slot = SlotClass(raw["canonical"], tuple(raw["members"]), tuple(raw["turns"]), tuple(raw["effects"]),
+                         raw.get("names_things", True))  # absent: written before rule 5 told things apart
         targets = class_targets(slot, placeholder)
         for replacement in dict.fromkeys(targets.values()):
             members = tuple(m for m, r in targets.items() if r == replacement and m != replacement)

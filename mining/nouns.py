@@ -8,8 +8,10 @@ change / reset" passed both tests), while a tagger tells a noun from a verb in a
 
 A term is a noun phrase in one occurrence when its last word is tagged NOUN or PROPN and every
 word before it is a NOUN, PROPN, ADJ, NUM or a gerund ("running shoes"); its share is over the
-sampled turns it occurs in. The tagger is the shipped spaCy pipeline (`models` registry, the one
-PII redaction uses) with only its tagger and attribute ruler.
+sampled turns it occurs in. A slot class whose members mostly follow a determiner or possessive
+names things and is rewritten to "item" (mining/slots.py rule 5). The tagger is the shipped
+spaCy pipeline (`models` registry, the one PII redaction uses) with only its tagger and
+attribute ruler.
 """
 
 from __future__ import annotations
@@ -17,20 +19,29 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 HEADS = frozenset({"NOUN", "PROPN"})
 MODIFIERS = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
 TAGGER_COMPONENTS = ("tok2vec", "tagger", "attribute_ruler")
 
 
+class TermTags(NamedTuple):
+    """Shares of a term's tagged occurrences: as a noun phrase, and right after a determiner or
+    possessive ("the blender", "my order"): a thing, which reads right as "the item"; "good
+    morning", "new york" or "monday" are noun phrases said without one."""
+
+    noun_phrase: float
+    after_determiner: float
+
+
 class NounPhraseTagger(Protocol):
-    """The one method mining/slots.py needs: per term, the share of its given occurrences
-    (sentences that contain it) in which it is a noun phrase."""
+    """The one method mining/slots.py needs: per term, its `TermTags` over the given occurrences
+    (sentences that contain it)."""
 
     model_id: str
 
-    def noun_phrase_shares(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, float]: ...
+    def tag_terms(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, TermTags]: ...
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
@@ -52,16 +63,19 @@ class SpacyNounPhrases:
         self._nlp = nlp
         self.model_id = model_id
 
-    def noun_phrase_shares(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    def tag_terms(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, TermTags]:
         jobs = [(term, text) for term, texts in occurrences.items() for text in texts]
-        found: dict[str, list[bool]] = {term: [] for term in occurrences}
+        found: dict[str, list[tuple[bool, bool]]] = {term: [] for term in occurrences}
         for (term, _), doc in zip(jobs, self._nlp.pipe(text for _, text in jobs), strict=True):
             match = term_pattern(term).search(doc.text)
             if match is None:
                 continue
             tokens = [t for t in doc if t.idx < match.end() and t.idx + len(t) > match.start()]
-            found[term].append(is_noun_phrase([t.pos_ for t in tokens], [t.tag_ for t in tokens]))
-        return {term: sum(flags) / len(flags) if flags else 0.0 for term, flags in found.items()}
+            before = doc[tokens[0].i - 1] if tokens and tokens[0].i > 0 else None
+            determined = before is not None and (before.pos_ == "DET" or before.tag_ == "PRP$")
+            found[term].append((is_noun_phrase([t.pos_ for t in tokens], [t.tag_ for t in tokens]), determined))
+        return {term: TermTags(sum(n for n, _ in flags) / len(flags), sum(d for _, d in flags) / len(flags))
+                if flags else TermTags(0.0, 0.0) for term, flags in found.items()}
 
 
 @lru_cache(maxsize=2)
@@ -76,4 +90,4 @@ def load_noun_tagger(name: str | None = None) -> SpacyNounPhrases:
     return SpacyNounPhrases(nlp, f"{entry.name}@{entry.short_hash}")
 
 
-__all__ = ["NounPhraseTagger", "SpacyNounPhrases", "is_noun_phrase", "load_noun_tagger", "term_pattern"]
+__all__ = ["NounPhraseTagger", "SpacyNounPhrases", "TermTags", "is_noun_phrase", "load_noun_tagger", "term_pattern"]

@@ -51,8 +51,12 @@ Criterion (no word list of products; the English stop-word list only keeps funct
    are rewritten (longest phrases first, whole words, case-insensitive): a class whose members
    are all misspellings of its most frequent member (difflib ratio >= 0.75: transcripts and
    chats are full of "tikcet", "live muisc") is one word and becomes that member; the members
-   of any other class become `placeholder` ("item"), a light word, so that turns naming *some* product do not attract each
-   other through a shared heavy word.
+   of a class of things (said after a determiner or possessive in >= `min_determiner_share` of
+   their tagged turns: "the blender", "my order") become `placeholder` ("item"), a light word,
+   so that turns naming *some* product do not attract each other through a shared heavy word;
+   any other class ("good morning / good afternoon", "monday / friday") becomes its canonical
+   member, since "item" would erase what its turns say (whole demo, "good morning" as "item":
+   one-to-one precision 0.569 -> 0.643 when they keep their word; docs/results.md, fifteenth session).
 Clusters are labelled and shown with the raw turns: the canonical text is only geometry.
 """
 
@@ -66,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from guideminer.mining.nouns import NounPhraseTagger
+from guideminer.mining.nouns import NounPhraseTagger, TermTags
 from guideminer.mining.slot_inertness import answer_matrix, cohesion_matrix, inert_members
 
 WORD = re.compile(r"[^\W\d_][\w']*", re.UNICODE)  # placeholders such as <PERSON_1> are no candidates (rule 1)
@@ -87,6 +91,7 @@ class SlotParams(BaseModel):
     nouns_only: bool = True  # rule 2: members are noun phrases (mining/nouns.py)
     noun_samples: int = Field(20, ge=1)  # turns tagged per candidate member
     min_noun_share: float = Field(0.5, ge=0.0, le=1.0)
+    min_determiner_share: float = Field(0.5, ge=0.0, le=1.0)  # rule 5: a class of things
     min_class_terms: int = Field(3, ge=2)
     max_copresence: float = Field(0.5, ge=0.0)
     null_draws: int = Field(50, ge=10)
@@ -105,10 +110,11 @@ class SlotClass:
     members: tuple[str, ...]
     turns: tuple[int, ...]
     effects: tuple[float, ...]
+    names_things: bool = True  # rule 5: rewritten to the placeholder, else to `canonical`
 
     def as_dict(self) -> dict:
         return {"canonical": self.canonical, "members": list(self.members), "turns": list(self.turns),
-                "effects": [round(e, 4) for e in self.effects]}
+                "effects": [round(e, 4) for e in self.effects], "names_things": self.names_things}
 
 
 def _stop_words() -> frozenset[str]:
@@ -205,18 +211,27 @@ def exclusive_members(members: list[str], effects: list[float], turns: dict[str,
     return [members[k] for k in kept], [effects[k] for k in kept]
 
 
-def noun_phrases(groups: list[list[str]], turns: dict[str, set[int]], texts: Sequence[str],
-                 nouns: NounPhraseTagger | None, params: SlotParams) -> set[str] | None:
-    """The members of `groups` that are noun phrases in at least `min_noun_share` of up to
-    `noun_samples` of their turns (rule 2); None when `nouns_only` is off."""
+def tag_members(groups: list[list[str]], turns: dict[str, set[int]], texts: Sequence[str],
+                nouns: NounPhraseTagger | None, params: SlotParams) -> dict[str, TermTags] | None:
+    """`TermTags` of every member of `groups` over up to `noun_samples` of its turns (rules 2
+    and 5); None when `nouns_only` is off."""
     if not params.nouns_only:
         return None
     if nouns is None:
         raise ValueError("slot learning with nouns_only needs a part-of-speech tagger "
                          "(guideminer.mining.nouns.load_noun_tagger), or SlotParams(nouns_only=False)")
-    occurrences = {m: [texts[i] for i in sorted(turns[m])[: params.noun_samples]] for g in groups for m in g}
-    shares = nouns.noun_phrase_shares(occurrences)
-    return {m for m, share in shares.items() if share >= params.min_noun_share}
+    return nouns.tag_terms({m: [texts[i] for i in sorted(turns[m])[: params.noun_samples]] for g in groups for m in g})
+
+
+def names_things(members: Sequence[str], turns: dict[str, set[int]], tags: dict[str, TermTags] | None,
+                 params: SlotParams) -> bool:
+    """Whether the class's turns mostly say its members after a determiner (rule 5); without
+    tags (`nouns_only` off) every class is taken to name things."""
+    if tags is None:
+        return True
+    weights = np.array([len(turns[m]) for m in members], dtype=np.float64)
+    shares = np.array([tags[m].after_determiner for m in members])
+    return float(np.average(shares, weights=weights)) >= params.min_determiner_share
 
 
 def learn_slot_classes(texts: Sequence[str], answers: Sequence[Sequence[int]], conversations: Sequence[str],
@@ -237,9 +252,9 @@ def learn_slot_classes(texts: Sequence[str], answers: Sequence[Sequence[int]], c
     rng = np.random.default_rng(params.seed)
     classes = []
     groups = substitutable_classes(frequent[: params.max_terms], contexts, params.context_similarity)
-    named = noun_phrases(groups, turns, [texts[i] for i in answered], nouns, params)
+    tags = tag_members(groups, turns, [texts[i] for i in answered], nouns, params)
     for group in groups:
-        group = [m for m in without_parts(sorted(group)) if named is None or m in named]
+        group = [m for m in without_parts(sorted(group)) if tags is None or tags[m].noun_phrase >= params.min_noun_share]
         if len(group) < params.min_class_terms:
             continue
         members, effects = alone_in_their_turns(*inert_members(group, turns, matrix, cohesive, params, rng), turns)
@@ -252,7 +267,8 @@ def learn_slot_classes(texts: Sequence[str], answers: Sequence[Sequence[int]], c
         order = sorted(range(len(members)), key=lambda k: (-len(turns[members[k]]), members[k]))
         classes.append(SlotClass(canonical=members[order[0]], members=tuple(members[k] for k in order),
                                  turns=tuple(len(turns[members[k]]) for k in order),
-                                 effects=tuple(effects[k] for k in order)))
+                                 effects=tuple(effects[k] for k in order),
+                                 names_things=names_things(members, turns, tags, params)))
     return sorted(classes, key=lambda c: (-sum(c.turns), c.canonical))
 
 
@@ -266,10 +282,11 @@ def is_spelling_of(member: str, canonical: str) -> bool:
 
 def class_targets(slot: SlotClass, placeholder: str | None) -> dict[str, str]:
     """Member -> what it is rewritten to: a class of misspellings of one word is that word; in a
-    class of distinct words every member (the canonical one and its misspellings too) is
-    `placeholder`; with `placeholder` None every member is the canonical one."""
+    class of distinct words naming things every member (the canonical one and its misspellings
+    too) is `placeholder`; in any other class, or with `placeholder` None, every member is the
+    canonical one."""
     spelled = {m: is_spelling_of(m, slot.canonical) for m in slot.members}
-    if placeholder is None or all(spelled.values()):
+    if placeholder is None or all(spelled.values()) or not slot.names_things:
         return {m: slot.canonical for m in slot.members}
     return {m: placeholder for m in slot.members}
 

@@ -26,11 +26,14 @@ def test_term_pattern_is_whole_words_any_case_any_spacing() -> None:
 def test_the_shipped_tagger_tells_products_from_need_verbs() -> None:
     from guideminer.mining.nouns import load_noun_tagger
 
-    shares = load_noun_tagger().noun_phrase_shares({
+    tags = load_noun_tagger().tag_terms({
         "coffee maker": ["my coffee maker arrived broken", "i want to return the coffee maker"],
         "update": ["i want to update my address", "can you update the delivery address"],
         "keeps crashing": ["your app keeps crashing when i open it"],
         "new york": ["i need a hotel in new york", "find me a flight to New York"],
+        "good morning": ["good morning, my parcel never came", "hi good morning"],
     })
-    assert shares["coffee maker"] == 1.0 and shares["new york"] == 1.0
-    assert shares["update"] == 0.0 and shares["keeps crashing"] == 0.0
+    assert tags["coffee maker"] == (1.0, 1.0)  # a thing: "the item"
+    assert tags["new york"].noun_phrase == 1.0 and tags["new york"].after_determiner == 0.0
+    assert tags["good morning"].after_determiner == 0.0
+    assert tags["update"].noun_phrase == 0.0 and tags["keeps crashing"].noun_phrase == 0.0

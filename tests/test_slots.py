@@ -189,3 +189,13 @@ def test_a_member_said_beside_another_in_most_of_its_turns_leaves() -> None:
     turns = {"toaster": {0, 1, 2, 6, 7}, "kettle": {3, 4}, "wrong colour": {1, 2, 5}}  # "wrong colour of the toaster"
     kept, effects = alone_in_their_turns(["toaster", "kettle", "wrong colour"], [0.0, 0.01, 0.02], turns)
     assert kept == ["toaster", "kettle"] and effects == [0.0, 0.01]
+
+
+def test_a_class_said_without_determiners_becomes_its_canonical_member_not_the_placeholder() -> None:
+    classes = learn_slot_classes(*corpus(), nouns=WordListNouns(not_things=PRODUCTS))
+    products = next(c for c in classes if set(PRODUCTS) <= set(c.members))
+    assert not products.names_things
+    rewriter = SlotRewriter(classes, placeholder="item")
+    assert rewriter.rewrite("my toaster broke") == f"my {products.canonical} broke"
+    things = next(c for c in learn_slot_classes(*corpus(), nouns=NOUNS) if set(PRODUCTS) <= set(c.members))
+    assert things.names_things and SlotRewriter([things], placeholder="item").rewrite("my toaster") == "my item"
