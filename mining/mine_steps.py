@@ -151,7 +151,7 @@ def _slots(ctx: MineContext) -> dict:
     import json
 
     from guideminer.mining.embed import embed_distinct
-    from guideminer.mining.slots import SlotRewriter, learn_slot_classes
+    from guideminer.mining.slots import SlotRewriter, class_targets, learn_slot_classes
 
     params = ctx.config.slots
     keys = pl.read_parquet(ctx.path(KEYS), columns=["conversation_id", "turn_index", "role", "text"])
@@ -174,7 +174,8 @@ def _slots(ctx: MineContext) -> dict:
     changed = int((canonical["text"] != canonical["canonical"]).sum())
     target = ctx.path(SLOTS)
     temporary = atomic_path(target)
-    temporary.write_text(json.dumps({"classes": [c.as_dict() for c in classes], "params": params.model_dump(),
+    read_as = [{**c.as_dict(), "read_as": class_targets(c, params.placeholder)[c.canonical]} for c in classes]
+    temporary.write_text(json.dumps({"classes": read_as, "params": params.model_dump(),
                                      "fitted_on_turns": int(len(sample)), "distinct_texts_rewritten": changed},
                                     indent=1), encoding="utf-8")
     commit_atomic(temporary, target)
@@ -366,7 +367,7 @@ def default_steps() -> list[Step]:
         Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
              lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump(),
                           "tagger": ctx.noun_tagger().model_id if ctx.config.slots.nouns_only else None}, _slots,
-             version=5),  # 2: misspellings normalised; 3: rule 4 per member; 4: cohesion, noun phrases; 5: things
+             version=6),  # 2: misspellings normalised; 3: rule 4 per member; 4: cohesion, noun phrases; 5: things; 6: read_as
         # customer turns after agent moves: they cluster on the agents' next need move too
         Step("cluster_customer", (KEYS, *customer_space, cluster_rows_file("agent")),
              (cluster_rows_file("customer"), centroids_file("customer")),

@@ -205,13 +205,14 @@ def slot_table(slots: list[dict]) -> str:
     """The slot classes the customer turns were clustered without (mining/slots.py)."""
     if not slots:
         return "<p class='muted'>no slot fillers found: customer turns were clustered on their raw text</p>"
-    head = "<tr><th>slot (most frequent member)</th><th>members (turns)</th></tr>"
-    rows = [f"<tr><td>{esc(s['canonical'])}</td><td>"
+    head = "<tr><th>slot (most frequent member)</th><th>read as</th><th>members (turns)</th></tr>"
+    rows = [f"<tr><td>{esc(s['canonical'])}</td><td>{esc(s.get('read_as', 'item'))}</td><td>"  # absent: before 2026-12-07
             f"{esc(', '.join(f'{m} ({n})' for m, n in zip(s['members'], s['turns'], strict=True)))}</td></tr>"
             for s in slots]
-    return (f"<table id='slots'>{head}{''.join(rows)}</table><p class='muted'>Said in the same places and "
-            "answered alike: when situations were clustered, each member read as 'item', so that turns are "
-            "grouped by need rather than by product. Rules and examples keep the customers' own words.</p>")
+    return (f"<table id='slots'>{head}{''.join(rows)}</table><p class='muted'>Noun phrases said in the same "
+            "places and answered alike: when situations were clustered, each member was read as shown ('item' "
+            "for things such as products), so that turns are grouped by need rather than by product. Rules and "
+            "examples keep the customers' own words.</p>")
 
 
 def render_report(guidelines: GuidelineSet, departments: DepartmentSet, clusters: pl.DataFrame,

@@ -107,8 +107,11 @@ def test_later_agent_moves_are_the_rest_of_the_conversation() -> None:
 def test_report_lists_slots_or_says_there_are_none() -> None:
     from guideminer.mining.report import slot_table
 
-    html = slot_table([{"canonical": "blender", "members": ["blender", "<b>kettle"], "turns": [3, 2]}])
+    html = slot_table([{"canonical": "blender", "members": ["blender", "<b>kettle"], "turns": [3, 2], "read_as": "item"},
+                       {"canonical": "good morning", "members": ["good morning", "good evening"], "turns": [5, 4],
+                        "read_as": "good morning"}])
     assert "blender (3)" in html and "&lt;b&gt;kettle (2)" in html
+    assert "<td>item</td>" in html and "<td>good morning</td><td>good morning</td>" in html
     assert "no slot fillers" in slot_table([])
 
 
