@@ -98,7 +98,9 @@ class RewritingEmbedder:
         self.dimension = embedder.dimension
         self._replacement = {" ".join(m.lower().split()): w.replacement for w in words for m in w.members}
         alternatives = _phrase_pattern(list(self._replacement))
-        self._pattern = re.compile(rf"(?<![\w'])({alternatives})(?![\w'])", re.IGNORECASE) if alternatives else None
+        # whole words, a hyphen between letters inside one (as mining/nouns.py WORD_START / WORD_END)
+        self._pattern = (re.compile(rf"(?<![\w'])(?<![\w']-)({alternatives})(?![\w'])(?!-[\w'])", re.IGNORECASE)
+                         if alternatives else None)
         self._fillers = FillerPhrases(fillers)
 
     def strip_fillers(self, text: str) -> str:

@@ -367,7 +367,7 @@ def default_steps() -> list[Step]:
         Step("slots", (KEYS, cluster_rows_file("agent")), (SLOTS, *customer_space),
              lambda ctx: {"model_id": ctx.embedder.model_id, **ctx.config.slots.model_dump(),
                           "tagger": ctx.noun_tagger().model_id if ctx.config.slots.nouns_only else None}, _slots,
-             version=6),  # 2: misspellings normalised; 3: rule 4 per member; 4: cohesion, noun phrases; 5: things; 6: read_as
+             version=7),  # 2: misspellings; 3: rule 4 per member; 4: cohesion, nouns; 5: things; 6: read_as; 7: hyphens
         # customer turns after agent moves: they cluster on the agents' next need move too
         Step("cluster_customer", (KEYS, *customer_space, cluster_rows_file("agent")),
              (cluster_rows_file("customer"), centroids_file("customer")),

@@ -24,6 +24,8 @@ from typing import Any, NamedTuple, Protocol
 HEADS = frozenset({"NOUN", "PROPN"})
 MODIFIERS = frozenset({"NOUN", "PROPN", "ADJ", "NUM"})
 TAGGER_COMPONENTS = ("tok2vec", "tagger", "attribute_ruler")
+# whole-word bounds for slot members, a hyphen between letters being inside a word ("e-reader-case")
+WORD_START, WORD_END = r"(?<![\w'])(?<![\w']-)", r"(?![\w'])(?!-[\w'])"
 
 
 class TermTags(NamedTuple):
@@ -45,15 +47,16 @@ class NounPhraseTagger(Protocol):
 
 
 def term_pattern(term: str) -> re.Pattern[str]:
-    """The term as whole words, any case, any run of spaces between its words."""
-    return re.compile(r"(?<![\w'])" + r"\s+".join(re.escape(w) for w in term.split()) + r"(?![\w'])", re.IGNORECASE)
+    """The term as whole words (a hyphen between letters is inside a word), any case, any run of
+    spaces between its words."""
+    return re.compile(WORD_START + r"\s+".join(re.escape(w) for w in term.split()) + WORD_END, re.IGNORECASE)
 
 
 def is_noun_phrase(pos: Sequence[str], tags: Sequence[str]) -> bool:
     """Coarse (`pos`) and fine (`tags`) tags of a term's tokens: a noun head after modifiers."""
     if not pos or pos[-1] not in HEADS:
         return False
-    return all(p in MODIFIERS or t == "VBG" for p, t in zip(pos[:-1], tags[:-1], strict=True))
+    return all(p in MODIFIERS or t in ("VBG", "HYPH") for p, t in zip(pos[:-1], tags[:-1], strict=True))
 
 
 class SpacyNounPhrases:
@@ -90,4 +93,4 @@ def load_noun_tagger(name: str | None = None) -> SpacyNounPhrases:
     return SpacyNounPhrases(nlp, f"{entry.name}@{entry.short_hash}")
 
 
-__all__ = ["NounPhraseTagger", "SpacyNounPhrases", "TermTags", "is_noun_phrase", "load_noun_tagger", "term_pattern"]
+__all__ = ["WORD_END", "WORD_START", "NounPhraseTagger", "SpacyNounPhrases", "TermTags", "is_noun_phrase", "load_noun_tagger", "term_pattern"]

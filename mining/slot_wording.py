@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from guideminer.mining.nouns import WORD_END, WORD_START
 from guideminer.mining.slots import is_spelling_of
 
 MIN_MEMBERS = 5
@@ -54,7 +55,7 @@ class SlotWording:
             return cls(None, word)
         members = _members_pattern([m for ms in kept for m in ms])
         determiners = "|".join(DETERMINERS)
-        return cls(re.compile(rf"(?<![\w'])({determiners})\s+(?:{members})(?![\w'])", re.IGNORECASE), word)
+        return cls(re.compile(rf"{WORD_START}({determiners})\s+(?:{members}){WORD_END}", re.IGNORECASE), word)
 
     def general(self, text: str) -> str:
         """`text` with each noun-class member after a determiner read as `word` ("a" -> "an" before a vowel)."""
@@ -76,7 +77,7 @@ def _spellings(slot_class: dict) -> bool:
 
 def _noun_class(members: Sequence[str], lowered: Sequence[str]) -> bool:
     """Most occurrences after a determiner, and not mostly followed by one same word."""
-    pattern = re.compile(rf"(?<![\w'])(?:{_members_pattern(members)})(?![\w'])")
+    pattern = re.compile(rf"{WORD_START}(?:{_members_pattern(members)}){WORD_END}")
     after_determiner, following, total = 0, Counter(), 0
     for text in lowered:
         for match in pattern.finditer(text):

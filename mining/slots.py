@@ -70,10 +70,11 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from guideminer.mining.nouns import NounPhraseTagger, TermTags
+from guideminer.mining.nouns import WORD_END, WORD_START, NounPhraseTagger, TermTags
 from guideminer.mining.slot_inertness import answer_matrix, cohesion_matrix, inert_members
 
-WORD = re.compile(r"[^\W\d_][\w']*", re.UNICODE)  # placeholders such as <PERSON_1> are no candidates (rule 1)
+# a word, hyphenated ones whole ("e-reader", "t-shirt"); placeholders such as <PERSON_1> are no candidates (rule 1)
+WORD = re.compile(r"[^\W\d_][\w']*(?:-[^\W\d_][\w']*)*", re.UNICODE)
 SPELLING_SIMILARITY = 0.75  # difflib ratio above which a member is a misspelling of the canonical one
 EDGE = "<edge>"  # the context word of a term at the start or end of a turn
 
@@ -132,7 +133,7 @@ def term_occurrences(texts: Sequence[str], stop: frozenset[str]) -> tuple[dict[s
         for size in (1, 2):
             for start in range(1, len(words) - size):
                 gram = words[start:start + size]
-                if any(w in stop or len(w) < 3 or not w.replace("'", "").isalpha() for w in gram):
+                if any(w in stop or len(w) < 3 or not w.replace("'", "").replace("-", "").isalpha() for w in gram):
                     continue
                 term = " ".join(gram)
                 turns[term].add(row)
@@ -300,7 +301,7 @@ class SlotRewriter:
         self._canonical = canonical
         ordered = sorted(canonical, key=lambda m: (-len(m), m))  # longest first: "coffee maker" before "coffee"
         words = [r"\s+".join(re.escape(w) for w in m.split()) for m in ordered]
-        self._pattern = re.compile(r"(?<![\w'])(" + "|".join(words) + r")(?![\w'])", re.IGNORECASE) if words else None
+        self._pattern = re.compile(WORD_START + "(" + "|".join(words) + ")" + WORD_END, re.IGNORECASE) if words else None
 
     def rewrite(self, text: str) -> str:
         if self._pattern is None:

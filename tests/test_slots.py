@@ -77,6 +77,8 @@ def test_rewriter_longest_first_whole_words_any_case() -> None:
     rewriter = SlotRewriter([slot])
     assert rewriter.rewrite("My Coffee  Maker broke; coffee spilled") == "My blender broke; blender spilled"
     assert rewriter.rewrite("the coffeemaker and blenders") == "the coffeemaker and blenders"
+    hyphenated = SlotRewriter([SlotClass("e-reader", ("e-reader", "t-shirt"), (3, 2), (0.0, 0.0))], placeholder="item")
+    assert hyphenated.rewrite("my E-Reader and t-shirts, an e-reader-case") == "my item and t-shirts, an e-reader-case"
     assert SlotRewriter([slot], placeholder="item").rewrite("my blender and coffee maker") == "my item and item"
     assert SlotRewriter([]).rewrite("unchanged") == "unchanged"
 
@@ -202,3 +204,10 @@ def test_a_class_said_without_determiners_becomes_its_canonical_member_not_the_p
     assert rewriter.rewrite("my toaster broke") == f"my {products.canonical} broke"
     things = next(c for c in learn_slot_classes(*corpus(), nouns=NOUNS) if set(PRODUCTS) <= set(c.members))
     assert things.names_things and SlotRewriter([things], placeholder="item").rewrite("my toaster") == "my item"
+
+
+def test_hyphenated_words_are_candidates_whole() -> None:
+    from guideminer.mining.slots import _stop_words, term_occurrences
+
+    turns, _ = term_occurrences(["my e-reader broke", "the t-shirt is torn"], _stop_words())
+    assert {"e-reader", "t-shirt"} <= set(turns) and "reader" not in turns
