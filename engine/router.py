@@ -14,7 +14,9 @@ Rules (documented here because reviewers tune them):
 - Etiquette before any need: while unrouted, if a conversation-etiquette guideline holds
   (a greeting, small talk) and scores above the router's confidence on the whole message, it is
   conversation management rather than a need; routing waits for the first substantive
-  customer message ("etiquette_wait") and the etiquette guideline answers. Likewise, once
+  customer message ("etiquette_wait") and the etiquette guideline answers. So does a first
+  message whose words are all words of the customers' greeting-only openings (the examples of
+  the conversation-start move: "Hi", "hello there"), whatever the router scores. Likewise, once
   routed, a message an etiquette guideline scores above the router's confidence never
   transfers, nor does a message with no word beyond placeholders and function words
   (`carries_words`): "It's <PHONE>." answering the identification question had read as the
@@ -69,21 +71,26 @@ def route_turn(
     policy: RoutingPolicy,
     turn: int,
     etiquette_score: float | None = None,
+    opening_words: frozenset[str] = frozenset(),
 ) -> RoutingOutcome:
     """Department for this turn, with the trace entry and any router transfer.
 
-    `etiquette_score`: the best score of an etiquette guideline holding this turn (None: none)."""
+    `etiquette_score`: the best score of an etiquette guideline holding this turn (None: none).
+    `opening_words`: the words of the customers' greeting-only openings (`opening_vocabulary`)."""
     decision = router.route(conversation, spec.departments)
     _check_known(spec, decision)
+    latest = next((m.text for m in reversed(conversation) if m.role == "customer"), "")
     if current_department is None:
         outcome = _initial_route(decision, router.model_id, policy)
-        if outcome.department_id is not None and etiquette_score is not None and etiquette_score > decision.confidence:
-            reason = (f"etiquette {etiquette_score:.2f} > routing confidence {decision.confidence:.2f} "
-                      f"({decision.department_id}): conversation management, routing waits for a need")
+        greeting_only = says_only(latest, opening_words)
+        if outcome.department_id is not None and (greeting_only or (
+                etiquette_score is not None and etiquette_score > decision.confidence)):
+            reason = ("only words of the customers' greeting-only openings" if greeting_only else
+                      f"etiquette {etiquette_score:.2f} > routing confidence {decision.confidence:.2f}")
+            reason += f" ({decision.department_id} {decision.confidence:.2f}): conversation management, routing waits for a need"
             trace = outcome.trace.model_copy(update={"department_id": None, "method": "etiquette_wait", "reason": reason})
             return RoutingOutcome(department_id=None, trace=trace)
         return outcome
-    latest = next((m.text for m in reversed(conversation) if m.role == "customer"), "")
     return _stay_or_transfer(current_department, decision, router.model_id, policy, turn, etiquette_score, latest)
 
 
@@ -144,6 +151,22 @@ def gives_data_only(text: str, asked: str = "") -> bool:
         return False
     echoed = set(_LETTERS.findall(asked.lower()))
     return all(w in ANSWER_WORDS or w in echoed for w in _own_words(text))
+
+
+def opening_vocabulary(spec: AgentSpec) -> frozenset[str]:
+    """The words (beyond function words) of the examples of the conversation-start move: mined
+    customer openings that are a greeting only ("Hi there", "hello?", "Good morning")."""
+    return frozenset(w for d in spec.guideline_sets for g in d.guidelines if g.position == "conversation_start"
+                     for example in g.examples for w in _own_words(example))
+
+
+def says_only(text: str, vocabulary: frozenset[str]) -> bool:
+    """Whether `text` has words beyond function words and all are in `vocabulary`: "Hi" opens
+    a conversation like the greeting-only openings, and the router, which scores it against
+    department examples that start with "hi ...", must not route it (whole demo: "Hi" went to
+    the account department at confidence 0.53 and got "Deleting the account removes ...")."""
+    words = _own_words(text)
+    return bool(words) and all(w in vocabulary for w in words)
 
 
 def _own_words(text: str) -> list[str]:

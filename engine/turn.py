@@ -33,7 +33,7 @@ from guideminer.engine.protocols import (
     ToolArgumentExtractor,
 )
 from guideminer.engine.relations import order_applied, resolve_relationships
-from guideminer.engine.router import RoutingPolicy, other_topic_departments, route_turn
+from guideminer.engine.router import RoutingPolicy, opening_vocabulary, other_topic_departments, route_turn
 from guideminer.engine.session import AppliedAction, Message, Session
 from guideminer.engine.spec import AgentSpec, Department, Guideline
 from guideminer.engine.tools import SessionVariableArguments, ToolRegistry, run_tools
@@ -90,6 +90,7 @@ class Engine:
         self._moves = {g.id: g.move for d in spec.guideline_sets for g in d.guidelines if g.move is not None}
         self._positional = frozenset(g.id for d in spec.guideline_sets for g in d.guidelines if g.position is not None)
         self._identifies_first = any(g.position == "first_need" for d in spec.guideline_sets for g in d.guidelines)
+        self._opening_words = opening_vocabulary(spec)
         self.router = router
         self.scorer = scorer
         self.composer = composer
@@ -139,7 +140,8 @@ class Engine:
                 manners = self._evaluate(etiquette, session, segments, best_match=False) if etiquette is not None else None
             with timer.stage("routing"):
                 routing = route_turn(self.spec, session.department_id, session.messages, self.router,
-                                     self.settings.routing, turn, etiquette_score=_best_holding(manners, self._positional))
+                                     self.settings.routing, turn, etiquette_score=_best_holding(manners, self._positional),
+                                     opening_words=self._opening_words)
             trace = TurnTrace(turn=turn, routing=routing.trace, transfer=routing.transfer,
                               segments=segments if len(segments) > 1 else [], restored=given is not None)
             if routing.transfer is not None:

@@ -89,6 +89,23 @@ def test_without_etiquette_a_greeting_gets_the_receptionist_question_then_a_hand
     assert all(r.trace.routing.department_id is None for r in replies)
 
 
+def test_a_first_message_of_only_greeting_words_waits_whatever_the_router_scores():
+    """The router here is sure of "returns" for any text (as "Hi" scored 0.53 against department
+    examples starting "hi ..." on the whole demo); words of the greeting-only openings hold it."""
+    data = shop_spec().model_dump()
+    data["etiquette"]["guidelines"][0].update(position="conversation_start", examples=["Hi there", "hello?", "Good morning"])
+    spec = AgentSpec.model_validate(data)
+    scorer = FixedScorer()
+    engine = Engine(spec, router=FixedRouter("returns", 0.9), scorer=scorer, composer=FreeTextComposer())
+    session = Session()
+    hello = engine.respond(session, "Hi!")
+    assert hello.trace.routing.method == "etiquette_wait" and session.department_id is None
+    assert "greeting-only openings" in hello.trace.routing.reason
+    scorer.scores = scorer.fresh = {"g_return": 0.9}
+    need = engine.respond(session, "hi, I want to return my laptop")
+    assert need.trace.routing.method == "router" and session.department_id == "returns"
+
+
 def test_a_routed_department_where_nothing_holds_is_an_unknown_need_not_a_fallback():
     spec = shop_spec(with_etiquette=False)
     engine = Engine(spec, router=FixedRouter("returns", 0.9), scorer=FixedScorer(), composer=FreeTextComposer())
