@@ -139,9 +139,8 @@ class Engine:
             with timer.stage("etiquette"):
                 manners = self._evaluate(etiquette, session, segments, best_match=False) if etiquette is not None else None
             with timer.stage("routing"):
-                routing = route_turn(self.spec, session.department_id, session.messages, self.router,
-                                     self.settings.routing, turn, etiquette_score=_best_holding(manners, self._positional),
-                                     opening_words=self._opening_words)
+                routing = route_turn(self.spec, session.department_id, session.messages, self.router, self.settings.routing,
+                                     turn, _best_holding(manners, self._positional), self._opening_words)
             trace = TurnTrace(turn=turn, routing=routing.trace, transfer=routing.transfer,
                               segments=segments if len(segments) > 1 else [], restored=given is not None)
             if routing.transfer is not None:

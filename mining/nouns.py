@@ -17,7 +17,7 @@ attribute ruler.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol
 
@@ -46,10 +46,17 @@ class NounPhraseTagger(Protocol):
     def tag_terms(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, TermTags]: ...
 
 
+def phrase_alternation(terms: Sequence[str]) -> str:
+    """A regex alternation of `terms` (lower-cased, longest first: "coffee maker" before
+    "coffee"), any run of spaces between a term's words; callers add `WORD_START` / `WORD_END`."""
+    ordered = sorted({t.lower() for t in terms}, key=lambda t: (-len(t), t))
+    return "|".join(r"\s+".join(re.escape(w) for w in t.split()) for t in ordered)
+
+
 def term_pattern(term: str) -> re.Pattern[str]:
     """The term as whole words (a hyphen between letters is inside a word), any case, any run of
     spaces between its words."""
-    return re.compile(WORD_START + r"\s+".join(re.escape(w) for w in term.split()) + WORD_END, re.IGNORECASE)
+    return re.compile(f"{WORD_START}(?:{phrase_alternation([term])}){WORD_END}", re.IGNORECASE)
 
 
 def is_noun_phrase(pos: Sequence[str], tags: Sequence[str]) -> bool:
@@ -60,17 +67,22 @@ def is_noun_phrase(pos: Sequence[str], tags: Sequence[str]) -> bool:
 
 
 class SpacyNounPhrases:
-    """`NounPhraseTagger` over a loaded spaCy pipeline with a tagger."""
+    """`NounPhraseTagger` over a spaCy pipeline with a tagger, loaded by `load()` on first use:
+    a re-run of `mine` whose slots step is cached only needs `model_id` (for the step's key)."""
 
-    def __init__(self, nlp: Any, model_id: str):
-        self._nlp = nlp
+    def __init__(self, load: Callable[[], Any], model_id: str):
+        self._load = load
+        self._nlp: Any = None
         self.model_id = model_id
 
     def tag_terms(self, occurrences: Mapping[str, Sequence[str]]) -> dict[str, TermTags]:
+        if self._nlp is None:
+            self._nlp = self._load()
+        patterns = {term: term_pattern(term) for term in occurrences}
         jobs = [(term, text) for term, texts in occurrences.items() for text in texts]
         found: dict[str, list[tuple[bool, bool]]] = {term: [] for term in occurrences}
         for (term, _), doc in zip(jobs, self._nlp.pipe(text for _, text in jobs), strict=True):
-            match = term_pattern(term).search(doc.text)
+            match = patterns[term].search(doc.text)
             if match is None:
                 continue
             tokens = [t for t in doc if t.idx < match.end() and t.idx + len(t) > match.start()]
@@ -83,14 +95,16 @@ class SpacyNounPhrases:
 
 @lru_cache(maxsize=2)
 def load_noun_tagger(name: str | None = None) -> SpacyNounPhrases:
-    """The shipped spaCy pipeline (hash-checked by the registry) with its tagger components only."""
+    """The shipped spaCy pipeline (hash-checked by the registry) with its tagger components only,
+    loaded when it first tags."""
     import spacy
 
     from guideminer.models.registry import DEFAULT_SPACY, resolve_spacy_model, spacy_components
 
     entry = resolve_spacy_model(name or DEFAULT_SPACY)
-    nlp = spacy.load(entry.path, exclude=[n for n in spacy_components(entry.path) if n not in TAGGER_COMPONENTS])
-    return SpacyNounPhrases(nlp, f"{entry.name}@{entry.short_hash}")
+    excluded = [n for n in spacy_components(entry.path) if n not in TAGGER_COMPONENTS]
+    return SpacyNounPhrases(lambda: spacy.load(entry.path, exclude=excluded), f"{entry.name}@{entry.short_hash}")
 
 
-__all__ = ["WORD_END", "WORD_START", "NounPhraseTagger", "SpacyNounPhrases", "TermTags", "is_noun_phrase", "load_noun_tagger", "term_pattern"]
+__all__ = ["WORD_END", "WORD_START", "NounPhraseTagger", "SpacyNounPhrases", "TermTags", "is_noun_phrase",
+           "load_noun_tagger", "phrase_alternation", "term_pattern"]

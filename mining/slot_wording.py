@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from guideminer.mining.nouns import WORD_END, WORD_START
+from guideminer.mining.nouns import WORD_END, WORD_START, phrase_alternation
 from guideminer.mining.slots import is_spelling_of
 
 MIN_MEMBERS = 5
@@ -31,11 +31,6 @@ MODIFIER_SHARE = 0.7  # share of occurrences followed by one same word that make
 MIN_OCCURRENCES = 10
 DETERMINERS = ("the", "a", "an", "my", "your", "our", "their", "this", "that", "his", "her", "its", "new")
 _NEXT_WORD = re.compile(r"\s+([a-z']+)")
-
-
-def _members_pattern(members: Sequence[str]) -> str:
-    ordered = sorted(set(m.lower() for m in members), key=lambda m: (-len(m), m))  # "coffee maker" before "coffee"
-    return "|".join(r"\s+".join(map(re.escape, m.split())) for m in ordered)
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,7 @@ class SlotWording:
                 and _noun_class(c["members"], lowered)]
         if not kept:
             return cls(None, word)
-        members = _members_pattern([m for ms in kept for m in ms])
+        members = phrase_alternation([m for ms in kept for m in ms])
         determiners = "|".join(DETERMINERS)
         return cls(re.compile(rf"{WORD_START}({determiners})\s+(?:{members}){WORD_END}", re.IGNORECASE), word)
 
@@ -77,7 +72,7 @@ def _spellings(slot_class: dict) -> bool:
 
 def _noun_class(members: Sequence[str], lowered: Sequence[str]) -> bool:
     """Most occurrences after a determiner, and not mostly followed by one same word."""
-    pattern = re.compile(rf"{WORD_START}(?:{_members_pattern(members)}){WORD_END}")
+    pattern = re.compile(rf"{WORD_START}(?:{phrase_alternation(members)}){WORD_END}")
     after_determiner, following, total = 0, Counter(), 0
     for text in lowered:
         for match in pattern.finditer(text):

@@ -70,7 +70,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from guideminer.mining.nouns import WORD_END, WORD_START, NounPhraseTagger, TermTags
+from guideminer.mining.nouns import WORD_END, WORD_START, NounPhraseTagger, TermTags, phrase_alternation
 from guideminer.mining.slot_inertness import answer_matrix, cohesion_matrix, inert_members
 
 # a word, hyphenated ones whole ("e-reader", "t-shirt"); placeholders such as <PERSON_1> are no candidates (rule 1)
@@ -299,9 +299,8 @@ class SlotRewriter:
     def __init__(self, classes: Sequence[SlotClass], placeholder: str | None = None):
         canonical = {m: r for c in classes for m, r in class_targets(c, placeholder).items() if r != m}
         self._canonical = canonical
-        ordered = sorted(canonical, key=lambda m: (-len(m), m))  # longest first: "coffee maker" before "coffee"
-        words = [r"\s+".join(re.escape(w) for w in m.split()) for m in ordered]
-        self._pattern = re.compile(WORD_START + "(" + "|".join(words) + ")" + WORD_END, re.IGNORECASE) if words else None
+        self._pattern = (re.compile(f"{WORD_START}({phrase_alternation(list(canonical))}){WORD_END}", re.IGNORECASE)
+                         if canonical else None)
 
     def rewrite(self, text: str) -> str:
         if self._pattern is None:
