@@ -32,7 +32,9 @@ def _engine(spec_path: Path, runtime_config: Path | None, embedder=None, tools: 
     if bound.unbound:
         typer.echo(f"warning: guidelines use tool(s) {', '.join(bound.unbound)} that no tools file binds; "
                    "their calls are reported as not_registered in the trace (pass --tools tools.yaml)", err=True)
-    engine = build_engine(spec, load_runtime_config(runtime_config), embedder=embedder)
+    for tool, guideline_ids in bound.attached.items():
+        typer.echo(f"tools: {tool} serves {len(guideline_ids)} guideline(s): {', '.join(guideline_ids)}", err=True)
+    engine = build_engine(bound.spec, load_runtime_config(runtime_config), embedder=embedder)
     return engine_with_tools(engine, bound)
 
 

@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from guideminer.engine import AgentSpec, ToolRegistry, ToolSpec
+from guideminer.offline_runtime.tools_attach import ToolAttachment, attach_tools
 
 LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost"}
 IMPORT_PATH = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
@@ -54,7 +55,10 @@ class HttpEndpoint(_Strict):
         return self
 
 
-class ToolBinding(_Strict):
+class ToolBinding(ToolAttachment):
+    """One tool's implementation (`python` or `http`) and, optionally, the guidelines it serves
+    (`guideminer.offline_runtime.tools_attach`)."""
+
     python: str | None = Field(None, pattern=IMPORT_PATH)
     arguments: str | None = Field(None, pattern=IMPORT_PATH)
     http: HttpEndpoint | None = None
@@ -81,6 +85,8 @@ class BoundTools:
     registry: ToolRegistry
     extractor: ExtractorBinding
     unbound: list[str]  # tools guidelines use that the file does not bind (reported as not_registered)
+    spec: AgentSpec  # the spec with the file's `serves` / `fills` / `backs_claims` attached
+    attached: dict[str, list[str]]  # tool -> guideline ids the file attached it to
 
 
 class ToolsFileError(ValueError):
@@ -101,8 +107,13 @@ def used_tools(spec: AgentSpec) -> set[str]:
 
 
 def load_tools_file(path: Path | None, spec: AgentSpec) -> BoundTools:
-    """Bind the file's tools (none when `path` is None) and list the used tools left unbound."""
+    """Bind the file's tools (none when `path` is None), attach them to the guidelines they
+    serve, and list the used tools left unbound. Build the engine from `BoundTools.spec`."""
     config = _read(Path(path)) if path is not None else ToolsFile()
+    try:
+        spec, attached = attach_tools(spec, config.tools, str(path))
+    except ValueError as error:
+        raise ToolsFileError(str(error)) from error
     declared = declared_tools(spec)
     registry = ToolRegistry()
     for name, binding in config.tools.items():
@@ -113,7 +124,7 @@ def load_tools_file(path: Path | None, spec: AgentSpec) -> BoundTools:
         for tool in declared[name]:
             _check_signature(function, binding, tool, where)
         registry.register(name, function)
-    return BoundTools(registry, config.extractor, sorted(used_tools(spec) - set(config.tools)))
+    return BoundTools(registry, config.extractor, sorted(used_tools(spec) - set(config.tools)), spec, attached)
 
 
 def _read(path: Path) -> ToolsFile:
@@ -191,7 +202,7 @@ def _check_signature(function: Callable[..., Any], binding: ToolBinding, tool: T
 
 
 def engine_with_tools(engine: Any, bound: BoundTools, load_llama: Callable[[str], Any] | None = None) -> Any:
-    """A copy of `engine` calling the bound tools, arguments from session variables and, with
+    """A copy of `engine` (built from `bound.spec`) calling the bound tools, arguments from session variables and, with
     `extractor.kind: llama`, from the conversation (`guideminer.offline_runtime.tools_extract`)."""
     from guideminer.engine import Engine
     from guideminer.engine.tools import SessionVariableArguments
@@ -206,6 +217,6 @@ def engine_with_tools(engine: Any, bound: BoundTools, load_llama: Callable[[str]
                 return load_gguf(None if gguf == "default" else gguf)
 
         extractor = VariablesThenExtractor(LlamaToolArguments(load_llama(bound.extractor.gguf)))
-    return Engine(engine.spec, router=engine.router, scorer=engine.scorer, composer=engine.composer,
+    return Engine(bound.spec, router=engine.router, scorer=engine.scorer, composer=engine.composer,
                   verifier=engine.verifier, tools=bound.registry, argument_extractor=extractor,
                   echo_finder=engine.echo_finder, settings=engine.settings)

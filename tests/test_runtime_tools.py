@@ -136,3 +136,51 @@ def test_http_tool_on_localhost(tmp_path: Path) -> None:
         assert reply.text == "Your order 1001 is out for delivery."
     finally:
         server.shutdown()
+
+
+def unwired_spec() -> AgentSpec:
+    """As exported by `guideminer export`: templates with fields and a claim, no tool listed anywhere."""
+    return AgentSpec.model_validate({"name": "orders", "composition_mode": "canned_strict", "departments": [{
+        "id": "orders", "name": "Orders", "description": "order status", "routing_examples": [QUESTION],
+        "guidelines": [
+            {"id": "g_status", "condition": "the customer asks where the order is", "examples": [QUESTION],
+             "action": "tell the order status"},
+            {"id": "g_cancel", "condition": "the customer wants to stop a purchase",
+             "examples": ["stop that purchase now"], "action": "cancel it"},
+            {"id": "g_hours", "condition": "the customer asks the opening hours",
+             "examples": ["when are you open"], "action": "give the hours"}],
+        "canned_responses": [
+            {"id": "c_status", "template": STATUS_TEMPLATE, "guideline_ids": ["g_status"]},
+            {"id": "c_cancel", "template": "I've cancelled it.", "guideline_ids": ["g_cancel"], "needs_tool": True},
+            {"id": "c_hours", "template": "We are open 9 to 5.", "guideline_ids": ["g_hours"]}]}]})
+
+
+def test_tools_file_attaches_a_tool_by_field_and_by_claim(tmp_path: Path) -> None:
+    spec = unwired_spec()
+    body = ("tools:\n  order_status:\n    python: tool_fakes:order_status\n    fills: [status]\n    backs_claims: true\n"
+            "    description: status of an order\n    params: [{name: order_id, type: string}]\n")
+    bound = load_tools_file(tools_yaml(tmp_path, body), spec)
+    assert bound.attached == {"order_status": ["g_cancel", "g_status"]}
+    wired = {g.id: g.tools for g in bound.spec.departments[0].guidelines}
+    assert wired == {"g_status": ("order_status",), "g_cancel": ("order_status",), "g_hours": ()}
+    assert [t.name for t in bound.spec.departments[0].tools] == ["order_status"]
+    engine = engine_with_tools(base_engine(bound.spec), bound)
+    reply = engine.respond(Session(variables={"order_id": "1001"}), QUESTION)
+    assert reply.text == "Your order 1001 is shipped." and reply.trace.tool_calls[0].requested_by == ["g_status"]
+    before = base_engine(spec).respond(Session(variables={"order_id": "1001"}), QUESTION)
+    assert before.text == spec.fallback_message  # unwired: {status} has nothing to fill it
+    claim = engine.respond(Session(variables={"order_id": "1002"}), "stop that purchase now")
+    assert claim.text == "I've cancelled it." and claim.trace.tool_calls[0].requested_by == ["g_cancel"]
+    unbacked = base_engine(spec).respond(Session(variables={"order_id": "1002"}), "stop that purchase now")
+    assert unbacked.text == spec.fallback_message  # no tool ran: nothing may claim the cancellation
+
+
+def test_tools_file_attachment_problems_are_named(tmp_path: Path) -> None:
+    spec = unwired_spec()
+    cases = {"    serves: [g_nope]\n": "tools.order_status.serves: no guideline 'g_nope'",
+             "    fills: [delivery_date]\n": "no canned response has field(s) 'delivery_date'"}
+    for extra, fragment in cases.items():
+        body = "tools:\n  order_status:\n    python: tool_fakes:order_status\n" + extra
+        with pytest.raises(ToolsFileError, match="tools.yaml") as error:
+            load_tools_file(tools_yaml(tmp_path, body), spec)
+        assert fragment in str(error.value), (extra, str(error.value))
