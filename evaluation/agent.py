@@ -199,11 +199,11 @@ def score_replays(replays: list[ConversationReplay], test_answered: pl.DataFrame
 
 
 def evaluate_agent(fit: Path, test: Path, engine: Engine, embedder: TextEmbedder, read_gold: GoldReader, *,
-                   limit: int | None = None, progress=lambda _: None) -> AgentEvaluation:
+                   limit: int | None = None, progress=lambda _: None, before_turn=None) -> AgentEvaluation:
     """Score `engine` (exported from the mined `fit`) on `test` (module docstring). `embedder`
     is the agent's own, used by the retrieval peer (FIT vectors come from FIT's mining cache when
     mined with the same embedder; TEST is never written to); `limit` replays the first N TEST
-    conversations."""
+    conversations; `before_turn` as in `replay_teacher_forced`."""
     fit, test = Path(fit), Path(test)
     fit_gold, test_gold = read_gold(fit), read_gold(test)
     fit_answered, _ = answered_turns(read_turns(fit), fit_gold.turns)
@@ -216,7 +216,7 @@ def evaluate_agent(fit: Path, test: Path, engine: Engine, embedder: TextEmbedder
     fit_actions = fit_answered["action"].to_list()
     knn = knn_labels(embed_texts(fit_answered["text"].to_list(), embedder, workspace_embeddings_dir(fit), progress=False)[0],
                      fit_actions, embed_texts(test_answered["text"].to_list(), embedder, None, progress=False)[0])
-    replays = replay_teacher_forced(engine, test_turns, progress)
+    replays = replay_teacher_forced(engine, test_turns, progress, before_turn)
     test_gold = AgentGold(test_gold.turns, {c: d for c, d in test_gold.domains.items()
                                             if c in {r.conversation_id for r in replays}})
     scores = score_replays(replays, test_answered, test_gold, labels, knn, majority_label(fit_actions), engine.spec)

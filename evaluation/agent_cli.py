@@ -23,6 +23,7 @@ def eval_agent_command(
     limit: Annotated[Optional[int], typer.Option(help="Replay only the first N TEST conversations (by id).")] = None,
     runtime_config: ConfigOption = None,
     match_examples: Annotated[int, typer.Option(help="Answered customer turns per guideline as matching examples in the exported spec (as `guideminer export`).")] = 50,
+    recorded_lookups: Annotated[Optional[Path], typer.Option(help="SGD folder (dialogues_*.json + schema.json): the agent's look-ups are answered from SGD's recorded back end at each turn (evaluation/recorded_lookups.py).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print only the JSON object (last line either way).")] = False,
 ) -> None:
     """Held-out agent replay: mine + export FIT (auto-accept), replay TEST with teacher forcing.
@@ -57,14 +58,36 @@ def eval_agent_command(
     embedder = load_embedder(config.embedder, config.embedder_backend)  # type: ignore[arg-type]
     spec = mine_and_export(fit, embedder, log=console.print, match_examples=match_examples,
                            embedder_factory=partial(load_embedder, config.embedder, config.embedder_backend))
-    engine = build_engine(spec, config, embedder=embedder)
-    report = evaluate_agent(fit, test, engine, embedder, read_gold, limit=limit,
+    before_turn = None
+    if recorded_lookups is not None:
+        spec, engine, before_turn = _with_recorded_lookups(spec, config, embedder, recorded_lookups, test, console)
+    else:
+        engine = build_engine(spec, config, embedder=embedder)
+    report = evaluate_agent(fit, test, engine, embedder, read_gold, limit=limit, before_turn=before_turn,
                             progress=lambda n: n % 100 == 0 and console.print(f"replayed {n} conversations"))
     scores = report.summary()
     if not as_json:
         for key, value in scores.items():
             typer.echo(f"{key:>32}: {value}")
     typer.echo(json.dumps(scores))
+
+
+def _with_recorded_lookups(spec, config, embedder, sgd_dir: Path, test: Path, console):
+    """(wired spec, engine calling the recorded back end, the replay's before_turn hook)."""
+    from guideminer.engine import Engine
+    from guideminer.evaluation.recorded_lookups import wire_recorded_lookups
+    from guideminer.ingest.workspace import read_conversations
+    from guideminer.offline_runtime.assemble import build_engine
+
+    ids = set(read_conversations(test)["conversation_id"].to_list())
+    wired, registry, lookups, attached = wire_recorded_lookups(spec, sgd_dir, ids)
+    console.print(f"recorded look-ups: {len(lookups.records)} of {len(ids)} TEST conversations found in {sgd_dir}; "
+                  f"the tool serves {sum(len(v) for v in attached.values())} guidelines")
+    base = build_engine(wired, config, embedder=embedder)
+    engine = Engine(wired, router=base.router, scorer=base.scorer, composer=base.composer, verifier=base.verifier,
+                    tools=registry, argument_extractor=base.argument_extractor, echo_finder=base.echo_finder,
+                    settings=base.settings)
+    return wired, engine, lookups.position
 
 
 def eval_split_command(

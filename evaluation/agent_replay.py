@@ -80,13 +80,18 @@ def _respond(engine: Engine, session: Session, conversation_id: str, turn: dict,
 
 
 def replay_conversation(engine: Engine, conversation_id: str, turns: Iterable[dict],
-                        guidelines: dict[str, dict[str, Guideline]] | None = None) -> ConversationReplay:
-    """Replay one conversation (module docstring); `turns` in turn order with role, text, turn_index."""
+                        guidelines: dict[str, dict[str, Guideline]] | None = None,
+                        before_turn: Callable[[str, int], None] | None = None) -> ConversationReplay:
+    """Replay one conversation (module docstring); `turns` in turn order with role, text, turn_index.
+    `before_turn(conversation_id, turn_index)` runs before each customer turn is answered (a
+    recorded back end is told where the conversation is: evaluation/recorded_lookups.py)."""
     guidelines = guidelines if guidelines is not None else _guideline_index(engine)
     session = Session(session_id=conversation_id)
     answered: list[AgentTurn] = []
     for turn in turns:
         if turn["role"] == "customer":
+            if before_turn is not None:
+                before_turn(conversation_id, turn["turn_index"])
             answered.append(_respond(engine, session, conversation_id, turn, guidelines))
         elif turn["role"] == "agent":
             session.messages.append(Message(role="agent", text=turn["text"], turn=session.turn))
@@ -94,13 +99,13 @@ def replay_conversation(engine: Engine, conversation_id: str, turns: Iterable[di
     return ConversationReplay(conversation_id, first, tuple(answered))
 
 
-def replay_teacher_forced(engine: Engine, turns: pl.DataFrame,
-                          progress: Callable[[int], None] = lambda _: None) -> list[ConversationReplay]:
+def replay_teacher_forced(engine: Engine, turns: pl.DataFrame, progress: Callable[[int], None] = lambda _: None,
+                          before_turn: Callable[[str, int], None] | None = None) -> list[ConversationReplay]:
     """Replay every conversation of `turns` (conversation_id, turn_index, role, text), by id."""
     guidelines = _guideline_index(engine)
     ordered = turns.with_columns(pl.col("role").cast(pl.String)).sort("conversation_id", "turn_index")
     replays = []
     for number, (key, group) in enumerate(ordered.group_by("conversation_id", maintain_order=True), start=1):
-        replays.append(replay_conversation(engine, key[0], group.iter_rows(named=True), guidelines))
+        replays.append(replay_conversation(engine, key[0], group.iter_rows(named=True), guidelines, before_turn))
         progress(number)
     return replays
