@@ -118,6 +118,9 @@ class Guideline(_Frozen):
     # said alone, the agents then wait for the customer (a read-back, a hold): moves.department_waits
     stands_alone: bool = False
     action: str | None = None
+    # Detail kinds the action's question asks for (mined: kinds most answers to it carry,
+    # mining/asks_for.py): not asked again once the customer said them (engine/asked.py).
+    asks_for: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
     transfer_to: str | None = None
     criticality: Criticality = Criticality.medium

@@ -37,6 +37,7 @@ from guideminer.engine.router import RoutingPolicy, opening_vocabulary, other_to
 from guideminer.engine.session import AppliedAction, Message, Session
 from guideminer.engine.spec import AgentSpec, Department, Guideline
 from guideminer.engine.tools import SessionVariableArguments, ToolRegistry, run_tools
+from guideminer.engine.asked import answered_questions, sayable_moves
 from guideminer.engine.trace import (
     CompositionTrace,
     GuidelineDecision,
@@ -86,7 +87,7 @@ class Engine:
         settings: EngineSettings | None = None,
     ) -> None:
         self.spec = spec
-        self._unbacked = unbacked_moves(spec)
+        self._unbacked, self._sayable = unbacked_moves(spec), sayable_moves(spec)
         self._moves = {g.id: g.move for d in spec.guideline_sets for g in d.guidelines if g.move is not None}
         self._positional = frozenset(g.id for d in spec.guideline_sets for g in d.guidelines if g.position is not None)
         self._identifies_first = any(g.position == "first_need" for d in spec.guideline_sets for g in d.guidelines)
@@ -213,6 +214,7 @@ class Engine:
         asked = next((m.text for m in session.messages[-2:-1] if m.role == "agent"), "")  # the agent's question
         decisions = data_answers_open_nothing([d for e in evaluated for d in e.decisions], by_id, lanes,
                                               session.messages[-1].text, asked, just_made)
+        decisions = answered_questions(decisions, by_id, lanes, session.messages, self.echo_finder, self._sayable)
         trace.guidelines = one_move_per_situation(decisions, by_id,
                                                   frozenset(a.guideline_id for a in session.applied), lanes=lanes,
                                                   moves_per_topic=self.settings.matching.moves_per_topic,

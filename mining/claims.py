@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from guideminer.mining.instances import instance_spans
+from guideminer.engine.instances import instance_spans
 
 _DONE_VERBS = (
     r"(?:cancel+ed|processed|issued|refunded|sent|arranged|booked|reserved|changed|updated|reset|unlocked|"

@@ -3,7 +3,7 @@
 Why: a rule a reviewer (or a condition-evaluating engine) can use says what the customer says and
 what the agent does: "When the customer says they want to book a table for <NUMBER> ..., ask what
 time they would like the reservation ...", not a keyword list. Here a representative turn,
-already generalised (instance details as `<TYPE>` placeholders, `guideminer.mining.instances`),
+already generalised (instance details as `<TYPE>` placeholders, `guideminer.engine.instances`),
 is put into reported speech by a few deterministic rewrites of English chat: first person of the
 speaker to third person ("I want" -> "they want"), the usual question shapes ("Could you X?" ->
 "ask the customer to X", "What time would you like X?" -> "ask what time they would like X"),

@@ -43,6 +43,7 @@ from guideminer.mining.claims import claim_free_part, field_free_part, lead_in_p
 from guideminer.mining.closings import closing_examples, with_closing
 from guideminer.mining.fillers import filler_phrases
 from guideminer.mining.guidelines import cluster_refs
+from guideminer.mining.asks_for import guideline_asks_for
 from guideminer.mining.match_examples import (
     MATCH_EXAMPLES, matching_examples, near_agent_clusters, previous_move_examples,
 )
@@ -378,7 +379,10 @@ def export_workspace(workspace: Path, out: Path | None, *, auto_accept: bool = F
     spec = with_previous_moves(spec, previous_move_examples(
         workspace, ((g.guideline_id, g.proposal) for g in reviewed.guidelines.values()), match_examples))
     spec = with_routing_examples(spec, opening_examples(workspace, routing_examples), reviewed)
-    spec = with_moves(spec, agent_moves(workspace, {g.guideline_id: g.proposal for g in reviewed.guidelines.values()}))
+    proposals = {g.guideline_id: g.proposal for g in reviewed.guidelines.values()}
+    spec = with_moves(spec, agent_moves(workspace, proposals))
+    asks = guideline_asks_for(workspace, proposals)  # a question is not asked once its answer was said
+    spec = _each_guideline(spec, lambda g: g.model_copy(update={"asks_for": asks[g.id]}) if g.id in asks else g)
     spec = spec.model_copy(update={"interchangeable_words": interchangeable_words(workspace),
                                    "filler_phrases": filler_phrases(workspace)})
     spec = with_closing(spec, closing_examples(workspace))  # the customer's last words: a goodbye, no hand-off

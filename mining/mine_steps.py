@@ -100,7 +100,7 @@ def role_vectors(ctx: MineContext, role: str) -> tuple[np.ndarray, np.ndarray, n
 
 
 def _agent_space(ctx: MineContext) -> dict:
-    """Embed every agent turn with its instance facts masked (`mining.instances.fact_masked`).
+    """Embed every agent turn with its instance facts masked (`engine.instances.fact_masked`).
 
     Why: agents who offer "Huskies Vs Cougars at Husky Stadium" and "Amber Run at Warsaw" make
     one move (offer the event found); embedded raw, each entity a catalogue repeats forms its own
@@ -108,7 +108,7 @@ def _agent_space(ctx: MineContext) -> dict:
     customer about the same event) and the customer turns answered by it split by city as well.
     With `agent_facts_masked` off the agent space is the raw text vectors."""
     from guideminer.mining.embed import embed_distinct
-    from guideminer.mining.instances import fact_masked
+    from guideminer.engine.instances import fact_masked
 
     keys = pl.read_parquet(ctx.path(KEYS), columns=["role", "text"]).filter(pl.col("role") == "agent")
     texts = keys["text"]

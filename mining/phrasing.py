@@ -2,7 +2,7 @@
 
 Why readable rules by default (`ReadablePhraser`): a rule says in plain words what the customer
 says and what the agent does, from the clusters' representative turns with their instance
-details replaced by typed placeholders (`guideminer.mining.instances`), e.g. 'When the customer
+details replaced by typed placeholders (`guideminer.engine.instances`), e.g. 'When the customer
 says they want to book a table for <NUMBER> (e.g. "..."), ask what time they would like the
 reservation (e.g. "...")'. A keyword list ("raises 'going ship' / 'ship'") tells a reviewer
 nothing and an engine that evaluates conditions from their text cannot use it; keywords stay as
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from guideminer.mining.describe import describe_agent, describe_customer
-from guideminer.mining.instances import EXISTING, instance_spans
+from guideminer.engine.instances import EXISTING, instance_spans
 from guideminer.mining.proposals_schema import ClusterRef, ConditionState
 from guideminer.mining.templates import Member, constant_values
 

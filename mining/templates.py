@@ -7,7 +7,7 @@ statement. A template keeps what the agents' turns share and turns what varies i
 mode a template with an unfilled field is never sent (engine/compose.py).
 
 What varies, from the cluster's member turns (representatives and evidence turns):
-1. typed instance details (`guideminer.mining.instances`: dates, times, amounts, counts, names,
+1. typed instance details (`guideminer.engine.instances`: dates, times, amounts, counts, names,
    references, redaction placeholders) whose value is not shared by at least
    `CONSTANT_SHARE` of the members ("the last 4 digits" said by every agent stays text; with
    fewer than `MIN_MEMBERS` members nothing counts as shared, so every detail becomes a field);
@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from guideminer.mining.instances import EXISTING, instance_spans
+from guideminer.engine.instances import EXISTING, instance_spans
 
 CONSTANT_SHARE = 0.5  # a detail said by at least this share of the members is the habit's own wording
 MIN_MEMBERS = 3

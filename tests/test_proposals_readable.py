@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from guideminer.mining.describe import describe_agent, describe_customer
-from guideminer.mining.instances import fact_masked, with_placeholders
+from guideminer.engine.instances import fact_masked, with_placeholders
 from guideminer.mining.templates import Member, build_template
 from guideminer.mining.phrasing import phrase_rule
 from guideminer.mining.proposals_schema import ClusterRef
