@@ -13,11 +13,13 @@ Steps: clustering (`mine_steps`), then proposals and the report (`proposals.prop
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -183,10 +185,31 @@ def load_manifest(workspace: Path) -> dict[str, Any]:
     return manifest
 
 
+CODE_PACKAGES = ("guideminer.mining", "guideminer.engine", "guideminer.models")
+
+
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    """sha256 over the Python source of the packages the steps run (`CODE_PACKAGES`).
+
+    Why in every step key: a step re-runs when the code that made its outputs changed, not only
+    when someone remembered to bump its version. Workspaces re-mined step by step across many
+    code changes had kept outputs of older code, so the same corpus and code gave different
+    held-out figures depending on the workspace's history (docs/results.md, sixteenth session).
+    """
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        root = Path(importlib.import_module(package).__file__ or "").parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{package}/{path.relative_to(root).as_posix()}".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def _step_key(step: Step, params: dict[str, Any], input_hashes: dict[str, str]) -> str:
     algorithm = ALGORITHM_VERSION if step.version == 1 else [ALGORITHM_VERSION, step.version]
-    payload = json.dumps({"step": step.name, "params": params, "inputs": input_hashes, "algorithm": algorithm},
-                         sort_keys=True, default=str)
+    payload = json.dumps({"step": step.name, "params": params, "inputs": input_hashes, "algorithm": algorithm,
+                          "code": code_hash()}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 

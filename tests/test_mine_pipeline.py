@@ -111,6 +111,18 @@ def test_rerun_skips_every_step_and_changed_params_rerun_downstream_only(tmp_pat
     assert all("seconds" in step and "params" in step for step in manifest["steps"].values())
 
 
+def test_changed_code_reruns_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outputs of older code are never kept: the step key holds a hash of the mining source."""
+    from guideminer.mining import pipeline
+
+    ws = write_workspace(tmp_path / "ws")
+    mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
+    assert len(pipeline.code_hash()) == 64 and pipeline.code_hash() == pipeline.code_hash()
+    monkeypatch.setattr(pipeline, "code_hash", lambda: "0" * 64)  # as after an upgrade or an edit
+    rerun = mine_workspace(ws, TopicEmbedder(), CONFIG, read_turns=read_turns, read_conversations=no_conversations)
+    assert not any(r.skipped for r in rerun)
+
+
 def test_agent_turns_that_differ_only_by_their_facts_share_one_point_of_the_agent_space(tmp_path: Path) -> None:
     from guideminer.mining.mine_steps import AGENT_ROWS, KEYS
 
