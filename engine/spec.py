@@ -82,11 +82,8 @@ class ToolSpec(_Frozen):
 
 
 class Guideline(_Frozen):
-    """When `condition` holds, do `action`; without an action it is an observation.
-
-    Observations carry no instruction of their own; they exist so relationships (dependency,
-    entailment) and the composer can use the fact that a condition holds.
-    """
+    """When `condition` holds, do `action`; without an action it is an observation, there so
+    relationships (dependency, entailment) and the composer can use that a condition holds."""
 
     id: str = Field(pattern=IDENTIFIER)
     condition: str = Field(min_length=1)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from guideminer.engine.asked import answered_questions, sayable_moves
 from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves
 from guideminer.engine.echoes import PlaceholderEchoes, echo_fields
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
@@ -25,19 +26,13 @@ from guideminer.engine.moves import (
     one_move_per_situation, positional_moves, resume_waiting, still_waiting,
 )
 from guideminer.engine.protocols import (
-    ConditionScorer,
-    ConditionVerifier,
-    DepartmentRouter,
-    EchoFinder,
-    ReplyComposer,
-    ToolArgumentExtractor,
+    ConditionScorer, ConditionVerifier, DepartmentRouter, EchoFinder, ReplyComposer, ToolArgumentExtractor,
 )
 from guideminer.engine.relations import order_applied, resolve_relationships
 from guideminer.engine.router import RoutingPolicy, opening_vocabulary, other_topic_departments, route_turn
 from guideminer.engine.session import AppliedAction, Message, Session
 from guideminer.engine.spec import AgentSpec, Department, Guideline
 from guideminer.engine.tools import SessionVariableArguments, ToolRegistry, run_tools
-from guideminer.engine.asked import answered_questions, sayable_moves
 from guideminer.engine.trace import (
     CompositionTrace,
     GuidelineDecision,
