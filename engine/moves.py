@@ -299,3 +299,32 @@ def _importance(decision: GuidelineDecision, guidelines: Mapping[str, Guideline]
     guideline = guidelines[decision.guideline_id]
     return (guideline.id in applied_before, -guideline.criticality.rank, -round(match_strength(decision, uncapped), 2),
             -guideline.priority, guideline.id)
+
+
+def runner_ups(decisions: list[GuidelineDecision], unsaid: set[str]) -> list[GuidelineDecision]:
+    """A move chosen but not said (its tool failed, its template misses a field) yields to the
+    best move deferred for it: "Which city?" when the search could not run without a city,
+    rather than the hand-off. `unsaid` are the instructions the composition did not say; each
+    gives way to the first decision (in trace order: most important first) whose one-move
+    reason names it. None deferred for it: it stays, and the reply stands."""
+    promoted: dict[str, str] = {}
+    for withheld in sorted(unsaid):
+        markers = (f"deferred: {withheld} answers the same situation", f"deferred: {withheld} is the move for this topic")
+        candidates = sorted((d for d in decisions if d.status is GuidelineStatus.deferred
+                             and d.guideline_id not in promoted and any(m in r for r in d.reasons for m in markers)),
+                            key=lambda d: -match_strength(d))
+        if candidates:
+            promoted[candidates[0].guideline_id] = withheld
+    if not promoted:
+        return decisions
+    yielded = set(promoted.values())
+    out = []
+    for d in decisions:
+        if d.guideline_id in promoted:
+            d = d.model_copy(update={"status": GuidelineStatus.applied, "reasons": [
+                *d.reasons, f"applied: {promoted[d.guideline_id]} could not be said this turn; the next move answers"]})
+        elif d.guideline_id in yielded:
+            d = d.model_copy(update={"status": GuidelineStatus.deferred, "reasons": [
+                *d.reasons, "deferred: nothing approved of it could be said this turn"]})
+        out.append(d)
+    return out

@@ -23,7 +23,7 @@ from guideminer.engine.echoes import PlaceholderEchoes, echo_fields
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
 from guideminer.engine.moves import (
     data_answers_open_nothing, department_waits, endings_yield, match_strength, need_waits_for_identification,
-    one_move_per_situation, positional_moves, resume_waiting, still_waiting,
+    one_move_per_situation, positional_moves, resume_waiting, runner_ups, still_waiting,
 )
 from guideminer.engine.protocols import (
     ConditionScorer, ConditionVerifier, DepartmentRouter, EchoFinder, ReplyComposer, ToolArgumentExtractor,
@@ -233,6 +233,7 @@ class Engine:
             text = given
         else:
             text = self._compose(session, home, evaluated, instructions, observations, trace, timer)
+            text = self._next_moves(session, home, evaluated, instructions, observations, trace, timer, by_id, lanes) or text
             if routed is None and trace.composition is not None and trace.composition.source == "fallback":
                 # unrouted, and the etiquette move had nothing approved to say (an unfilled field):
                 # the receptionist's question, not a hand-off, answers a greeting
@@ -252,12 +253,26 @@ class Engine:
         moves = {self._moves[g] for g in made if g in self._moves}
         return frozenset(made | {g for g, move in self._moves.items() if move in moves})
 
+    def _next_moves(self, session, home, evaluated, instructions, observations, trace, timer, by_id, lanes) -> str | None:
+        """Moves chosen but not said (a failed tool, a missing field) yield to the best move
+        deferred for them (`moves.runner_ups`), composed once more; None: nothing to retry."""
+        said = set(trace.composition.said_guideline_ids) if trace.composition is not None else set()
+        unsaid = {g.id for g in instructions if g.id not in said}
+        retried = runner_ups(trace.guidelines, unsaid) if trace.composition.source != "composer" else trace.guidelines
+        if retried is trace.guidelines:
+            return None
+        trace.guidelines = retried
+        again = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
+        return self._compose(session, home, evaluated, again, observations, trace, timer)
+
     def _compose(self, session: Session, home: Department, evaluated: list[_Evaluated], instructions: list[Guideline],
                  observations: list[Guideline], trace: TurnTrace, timer: StageTimer) -> str:
-        with timer.stage("tools"):
+        with timer.stage("tools"):  # each tool at most once per turn, also when moves yield (`_next_moves`)
             tool_specs = {t.name: t for e in evaluated for t in e.department.tools}
-            trace.tool_calls = run_tools(instructions, tool_specs, self.tools, self.argument_extractor,
-                                         session.messages, session.variables)
+            called = {c.tool for c in trace.tool_calls}
+            trace.tool_calls = [*trace.tool_calls, *run_tools(
+                [g for g in instructions if not set(g.tools) & called], tool_specs, self.tools,
+                self.argument_extractor, session.messages, session.variables)]
         with timer.stage("composition"):
             canned = tuple(c for e in evaluated for c in e.department.canned_responses)
             material = TurnMaterial(home, tuple(session.messages), instructions, observations, trace.tool_calls,

@@ -62,3 +62,32 @@ def test_skipping_is_a_habit_only_when_the_said_answer_changes_what_agents_do() 
     assert skips_when_said(skipping, {1}, ("NAME",))  # with the city said, the agents offered (2), never asked (1)
     reasking = pl.DataFrame({"said_through": said, "next_cluster": [1, 1, 1, 1, 2, 2] + [1, 1, 1, 1, 1, 2]})
     assert not skips_when_said(reasking, {1}, ("NAME",))  # they asked as often either way
+
+
+def _no_city(**_):
+    raise LookupError("FindEvents needs city")
+
+
+def test_a_move_that_cannot_be_said_yields_to_the_next_move_of_its_situation() -> None:
+    from guideminer.engine import ToolRegistry
+
+    spec = AgentSpec.model_validate({"name": "events", "composition_mode": "canned_strict", "departments": [{
+        "id": "events", "name": "Events", "description": "concerts", "routing_examples": ["find a concert"],
+        "tools": [{"name": "search", "description": "event search"}],
+        "guidelines": [
+            {"id": "g_offer", "condition": "the customer wants a concert",
+             "examples": ["i want to find a concert", "looking for a concert"], "action": "offer one", "tools": ["search"], "priority": 1},
+            {"id": "g_ask", "condition": "the customer wants a concert somewhere",
+             "examples": ["looking for a concert", "a concert please"], "action": "ask the city"}],
+        "canned_responses": [{"id": "c_offer", "template": "I found {number} events.", "guideline_ids": ["g_offer"]},
+                             {"id": "c_ask", "template": ASK, "guideline_ids": ["g_ask"]}]}]})
+    embedder = HashedBagOfWordsEmbedder()
+    engine = Engine(spec, router=EmbeddingRouter(embedder, spec, calibration=FAKE_CALIBRATION),
+                    scorer=EmbeddingConditionScorer(embedder, spec, calibration=FAKE_CALIBRATION),
+                    composer=TemplateComposer(), tools=ToolRegistry({"search": _no_city}))
+    reply = engine.respond(Session(), "i want to find a concert")
+    assert reply.text == ASK  # not the hand-off: the search could not run, so the agent asks
+    status = {d.guideline_id: (d.status.value, d.reasons[-1]) for d in reply.trace.guidelines}
+    assert status["g_offer"][0] == "deferred" and "could be said" in status["g_offer"][1]
+    assert status["g_ask"][0] == "applied" and "g_offer could not be said" in status["g_ask"][1]
+    assert [c.tool for c in reply.trace.tool_calls] == ["search"] and reply.trace.tool_calls[0].error is not None
