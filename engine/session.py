@@ -9,6 +9,7 @@ action" decidable without re-reading the conversation.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -64,3 +65,30 @@ class Session(BaseModel):
     @classmethod
     def from_json(cls, text: str) -> Session:
         return cls.model_validate_json(text)
+
+
+@dataclass(frozen=True)
+class SessionCheckpoint:
+    """The session fields a turn changes (all append-only lists or plain values): a turn that
+    fails half-way is rolled back to it (Engine.respond)."""
+
+    messages: int
+    applied: int
+    transfers: int
+    traces: int
+    department_id: str | None
+    conditions_held_last_turn: tuple[str, ...]
+    waiting: tuple[str, ...]
+
+    @classmethod
+    def of(cls, session: Session) -> SessionCheckpoint:
+        return cls(len(session.messages), len(session.applied), len(session.transfers),
+                   len(session.traces), session.department_id, tuple(session.conditions_held_last_turn),
+                   tuple(session.waiting))
+
+    def restore(self, session: Session) -> None:
+        del session.messages[self.messages:], session.applied[self.applied:]
+        del session.transfers[self.transfers:], session.traces[self.traces:]
+        session.department_id = self.department_id
+        session.conditions_held_last_turn = list(self.conditions_held_last_turn)
+        session.waiting = list(self.waiting)

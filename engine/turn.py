@@ -30,7 +30,7 @@ from guideminer.engine.protocols import (
 )
 from guideminer.engine.relations import order_applied, resolve_relationships
 from guideminer.engine.router import RoutingPolicy, opening_vocabulary, other_topic_departments, route_turn
-from guideminer.engine.session import AppliedAction, Message, Session
+from guideminer.engine.session import AppliedAction, Message, Session, SessionCheckpoint
 from guideminer.engine.spec import AgentSpec, Department, Guideline
 from guideminer.engine.tools import SessionVariableArguments, ToolRegistry, run_tools
 from guideminer.engine.trace import (
@@ -118,7 +118,7 @@ class Engine:
         return self._atomic(session, customer_message, agent_reply)
 
     def _atomic(self, session: Session, customer_message: str, given: str | None) -> Reply:
-        checkpoint = _Checkpoint.of(session)
+        checkpoint = SessionCheckpoint.of(session)
         try:
             return self._respond(session, customer_message, given)
         except BaseException:
@@ -384,29 +384,3 @@ def _in_topic_order(trace: TurnTrace, status: GuidelineStatus, by_id: dict[str, 
         return (topic, 0 if lanes[decision.guideline_id] == "etiquette" else 1, rank[decision.guideline_id])
 
     return [by_id[d.guideline_id] for d in sorted(chosen, key=position)]
-
-
-@dataclass(frozen=True)
-class _Checkpoint:
-    """The session fields a turn changes (all append-only lists or plain values)."""
-
-    messages: int
-    applied: int
-    transfers: int
-    traces: int
-    department_id: str | None
-    conditions_held_last_turn: tuple[str, ...]
-    waiting: tuple[str, ...]
-
-    @classmethod
-    def of(cls, session: Session) -> _Checkpoint:
-        return cls(len(session.messages), len(session.applied), len(session.transfers),
-                   len(session.traces), session.department_id, tuple(session.conditions_held_last_turn),
-                   tuple(session.waiting))
-
-    def restore(self, session: Session) -> None:
-        del session.messages[self.messages:], session.applied[self.applied:]
-        del session.transfers[self.transfers:], session.traces[self.traces:]
-        session.department_id = self.department_id
-        session.conditions_held_last_turn = list(self.conditions_held_last_turn)
-        session.waiting = list(self.waiting)
