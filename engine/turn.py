@@ -261,9 +261,11 @@ class Engine:
         retried = runner_ups(trace.guidelines, unsaid) if trace.composition.source != "composer" else trace.guidelines
         if retried is trace.guidelines:
             return None
-        trace.guidelines = retried
+        trace.guidelines, first_notes = retried, list(trace.composition.notes)
         again = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
-        return self._compose(session, home, evaluated, again, observations, trace, timer)
+        text = self._compose(session, home, evaluated, again, observations, trace, timer)
+        trace.composition.notes[:0] = [*first_notes, f"unsaid {', '.join(sorted(unsaid))}: the next moves answer"]
+        return text
 
     def _compose(self, session: Session, home: Department, evaluated: list[_Evaluated], instructions: list[Guideline],
                  observations: list[Guideline], trace: TurnTrace, timer: StageTimer) -> str:
