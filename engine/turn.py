@@ -233,7 +233,8 @@ class Engine:
             text = given
         else:
             text = self._compose(session, home, evaluated, instructions, observations, trace, timer)
-            text = self._next_moves(session, home, evaluated, instructions, observations, trace, timer, by_id, lanes) or text
+            retried = self._next_moves(session, home, evaluated, instructions, observations, trace, timer, by_id, lanes)
+            text, instructions = retried if retried is not None else (text, instructions)
             if routed is None and trace.composition is not None and trace.composition.source == "fallback":
                 # unrouted, and the etiquette move had nothing approved to say (an unfilled field):
                 # the receptionist's question, not a hand-off, answers a greeting
@@ -253,9 +254,12 @@ class Engine:
         moves = {self._moves[g] for g in made if g in self._moves}
         return frozenset(made | {g for g, move in self._moves.items() if move in moves})
 
-    def _next_moves(self, session, home, evaluated, instructions, observations, trace, timer, by_id, lanes) -> str | None:
+    def _next_moves(self, session, home, evaluated, instructions, observations, trace, timer, by_id,
+                    lanes) -> tuple[str, list[Guideline]] | None:
         """Moves chosen but not said (a failed tool, a missing field) yield to the best move
-        deferred for them (`moves.runner_ups`), composed once more; None: nothing to retry."""
+        deferred for them (`moves.runner_ups`), composed once more: (reply, the instructions now
+        applied, recorded as the turn's), or None: nothing to retry. A yielded move is not
+        recorded as made, so it may answer once its data is there."""
         said = set(trace.composition.said_guideline_ids) if trace.composition is not None else set()
         unsaid = {g.id for g in instructions if g.id not in said}
         retried = runner_ups(trace.guidelines, unsaid) if trace.composition.source != "composer" else trace.guidelines
@@ -265,7 +269,7 @@ class Engine:
         again = _in_topic_order(trace, GuidelineStatus.applied, by_id, lanes)
         text = self._compose(session, home, evaluated, again, observations, trace, timer)
         trace.composition.notes[:0] = [*first_notes, f"unsaid {', '.join(sorted(unsaid))}: the next moves answer"]
-        return text
+        return text, again
 
     def _compose(self, session: Session, home: Department, evaluated: list[_Evaluated], instructions: list[Guideline],
                  observations: list[Guideline], trace: TurnTrace, timer: StageTimer) -> str:

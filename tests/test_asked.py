@@ -91,3 +91,25 @@ def test_a_move_that_cannot_be_said_yields_to_the_next_move_of_its_situation() -
     assert status["g_offer"][0] == "deferred" and "could be said" in status["g_offer"][1]
     assert status["g_ask"][0] == "applied" and "g_offer could not be said" in status["g_ask"][1]
     assert [c.tool for c in reply.trace.tool_calls] == ["search"] and reply.trace.tool_calls[0].error is not None
+
+
+def test_a_yielded_move_is_not_recorded_as_made_and_the_asked_one_is() -> None:
+    from guideminer.engine import ToolRegistry
+
+    spec = AgentSpec.model_validate({"name": "events", "composition_mode": "canned_strict", "departments": [{
+        "id": "events", "name": "Events", "description": "concerts", "routing_examples": ["find a concert"],
+        "tools": [{"name": "search", "description": "event search"}],
+        "guidelines": [
+            {"id": "g_offer", "condition": "the customer wants a concert", "priority": 1,
+             "examples": ["i want to find a concert", "looking for a concert"], "action": "offer one", "tools": ["search"]},
+            {"id": "g_ask", "condition": "the customer wants a concert somewhere",
+             "examples": ["looking for a concert", "a concert please"], "action": "ask the city"}],
+        "canned_responses": [{"id": "c_offer", "template": "I found {number} events.", "guideline_ids": ["g_offer"]},
+                             {"id": "c_ask", "template": ASK, "guideline_ids": ["g_ask"]}]}]})
+    embedder = HashedBagOfWordsEmbedder()
+    engine = Engine(spec, router=EmbeddingRouter(embedder, spec, calibration=FAKE_CALIBRATION),
+                    scorer=EmbeddingConditionScorer(embedder, spec, calibration=FAKE_CALIBRATION),
+                    composer=TemplateComposer(), tools=ToolRegistry({"search": _no_city}))
+    session = Session()
+    engine.respond(session, "i want to find a concert")
+    assert [a.guideline_id for a in session.applied] == ["g_ask"]
