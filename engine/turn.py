@@ -254,8 +254,10 @@ class Engine:
         moves = {self._moves[g] for g in made if g in self._moves}
         return frozenset(made | {g for g, move in self._moves.items() if move in moves})
 
-    def _next_moves(self, session, home, evaluated, instructions, observations, trace, timer, by_id,
-                    lanes) -> tuple[str, list[Guideline]] | None:
+    def _next_moves(self, session: Session, home: Department, evaluated: list[_Evaluated],
+                    instructions: list[Guideline], observations: list[Guideline], trace: TurnTrace,
+                    timer: StageTimer, by_id: dict[str, Guideline],
+                    lanes: dict[str, str]) -> tuple[str, list[Guideline]] | None:
         """Moves chosen but not said (a failed tool, a missing field) yield to the best move
         deferred for them (`moves.runner_ups`), composed once more: (reply, the instructions now
         applied, recorded as the turn's), or None: nothing to retry. A yielded move is not

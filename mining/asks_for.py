@@ -44,21 +44,23 @@ SKIP_RATIO = 0.5
 
 def turn_table(turns: pl.DataFrame, assignments: pl.DataFrame) -> pl.DataFrame:
     """Every turn in order with its cluster, the next turn's role, text and cluster, and the
-    kinds the customer had said before it (`said`) and up to and including it (`said_through`)."""
+    kinds a customer turn says (`kinds`), had said before it (`said`) and up to and including it
+    (`said_through`)."""
     ordered = turns.sort("conversation_id", "turn_index").join(
         assignments.select("conversation_id", "turn_index", "cluster_id"), on=["conversation_id", "turn_index"],
         how="left").sort("conversation_id", "turn_index")
-    said, through, seen, current = [], [], set(), None
+    own, said, through, seen, current = [], [], [], set(), None
     for conversation_id, role, text in ordered.select("conversation_id", "role", "text").iter_rows():
         if conversation_id != current:
             current, seen = conversation_id, set()
         said.append(sorted(seen))
-        if role == "customer":
-            seen = seen | set(detail_kinds(text))
+        own.append(sorted(detail_kinds(text)) if role == "customer" else [])
+        seen = seen | set(own[-1])
         through.append(sorted(seen))
     nxt = {c: pl.col(c).shift(-1).over("conversation_id") for c in ("role", "text", "cluster_id")}
     return ordered.with_columns(nxt["role"].alias("next_role"), nxt["text"].alias("next_text"),
                                 nxt["cluster_id"].alias("next_cluster"),
+                                pl.Series("kinds", own, dtype=pl.List(pl.String)),
                                 pl.Series("said", said, dtype=pl.List(pl.String)),
                                 pl.Series("said_through", through, dtype=pl.List(pl.String)))
 
@@ -109,7 +111,8 @@ def guideline_asks_for(workspace: Path, proposals: Mapping[str, GuidelineProposa
     turns = scan_turns(workspace).select("conversation_id", "turn_index", pl.col("role").cast(pl.String), "text").collect()
     table = turn_table(turns, pl.read_parquet(path))
     moves, customers = answers_by_move(table), table.filter(pl.col("role") == "customer")
-    base = kind_shares(customers["text"].to_list())
+    counts = Counter(k for kinds in customers["kinds"].to_list() for k in kinds)  # read once, in turn_table
+    base = {k: n / max(customers.height, 1) for k, n in counts.items()}
     found = {}
     for guideline_id, proposal in proposals.items():
         pairs = habit_cluster_pairs(proposal)

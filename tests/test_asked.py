@@ -24,10 +24,14 @@ def concert_engine(asks_for: list[str]) -> Engine:
              "examples": ["i want to find a concert in Seattle", "looking for a concert"], "action": "offer one", "move": "m_offer"}],
         "canned_responses": [{"id": "c_ask", "template": ASK, "guideline_ids": ["g_ask"]},
                              {"id": "c_offer", "template": OFFER, "guideline_ids": ["g_offer"]}]}]})
+    return fake_engine(spec)
+
+
+def fake_engine(spec: AgentSpec, tools=None) -> Engine:
     embedder = HashedBagOfWordsEmbedder()
     return Engine(spec, router=EmbeddingRouter(embedder, spec, calibration=FAKE_CALIBRATION),
                   scorer=EmbeddingConditionScorer(embedder, spec, calibration=FAKE_CALIBRATION),
-                  composer=TemplateComposer())
+                  composer=TemplateComposer(), tools=tools)
 
 
 def test_a_question_whose_answer_was_said_is_deferred() -> None:
@@ -68,32 +72,8 @@ def _no_city(**_):
     raise LookupError("FindEvents needs city")
 
 
-def test_a_move_that_cannot_be_said_yields_to_the_next_move_of_its_situation() -> None:
-    from guideminer.engine import ToolRegistry
-
-    spec = AgentSpec.model_validate({"name": "events", "composition_mode": "canned_strict", "departments": [{
-        "id": "events", "name": "Events", "description": "concerts", "routing_examples": ["find a concert"],
-        "tools": [{"name": "search", "description": "event search"}],
-        "guidelines": [
-            {"id": "g_offer", "condition": "the customer wants a concert",
-             "examples": ["i want to find a concert", "looking for a concert"], "action": "offer one", "tools": ["search"], "priority": 1},
-            {"id": "g_ask", "condition": "the customer wants a concert somewhere",
-             "examples": ["looking for a concert", "a concert please"], "action": "ask the city"}],
-        "canned_responses": [{"id": "c_offer", "template": "I found {number} events.", "guideline_ids": ["g_offer"]},
-                             {"id": "c_ask", "template": ASK, "guideline_ids": ["g_ask"]}]}]})
-    embedder = HashedBagOfWordsEmbedder()
-    engine = Engine(spec, router=EmbeddingRouter(embedder, spec, calibration=FAKE_CALIBRATION),
-                    scorer=EmbeddingConditionScorer(embedder, spec, calibration=FAKE_CALIBRATION),
-                    composer=TemplateComposer(), tools=ToolRegistry({"search": _no_city}))
-    reply = engine.respond(Session(), "i want to find a concert")
-    assert reply.text == ASK  # not the hand-off: the search could not run, so the agent asks
-    status = {d.guideline_id: (d.status.value, d.reasons[-1]) for d in reply.trace.guidelines}
-    assert status["g_offer"][0] == "deferred" and "could be said" in status["g_offer"][1]
-    assert status["g_ask"][0] == "applied" and "g_offer could not be said" in status["g_ask"][1]
-    assert [c.tool for c in reply.trace.tool_calls] == ["search"] and reply.trace.tool_calls[0].error is not None
-
-
-def test_a_yielded_move_is_not_recorded_as_made_and_the_asked_one_is() -> None:
+def failing_search_engine() -> Engine:
+    """An offer whose search tool fails for want of a city, and the city question deferred for it."""
     from guideminer.engine import ToolRegistry
 
     spec = AgentSpec.model_validate({"name": "events", "composition_mode": "canned_strict", "departments": [{
@@ -106,10 +86,21 @@ def test_a_yielded_move_is_not_recorded_as_made_and_the_asked_one_is() -> None:
              "examples": ["looking for a concert", "a concert please"], "action": "ask the city"}],
         "canned_responses": [{"id": "c_offer", "template": "I found {number} events.", "guideline_ids": ["g_offer"]},
                              {"id": "c_ask", "template": ASK, "guideline_ids": ["g_ask"]}]}]})
-    embedder = HashedBagOfWordsEmbedder()
-    engine = Engine(spec, router=EmbeddingRouter(embedder, spec, calibration=FAKE_CALIBRATION),
-                    scorer=EmbeddingConditionScorer(embedder, spec, calibration=FAKE_CALIBRATION),
-                    composer=TemplateComposer(), tools=ToolRegistry({"search": _no_city}))
+    return fake_engine(spec, ToolRegistry({"search": _no_city}))
+
+
+def test_a_move_that_cannot_be_said_yields_to_the_next_move_of_its_situation() -> None:
+    engine = failing_search_engine()
+    reply = engine.respond(Session(), "i want to find a concert")
+    assert reply.text == ASK  # not the hand-off: the search could not run, so the agent asks
+    status = {d.guideline_id: (d.status.value, d.reasons[-1]) for d in reply.trace.guidelines}
+    assert status["g_offer"][0] == "deferred" and "could be said" in status["g_offer"][1]
+    assert status["g_ask"][0] == "applied" and "g_offer could not be said" in status["g_ask"][1]
+    assert [c.tool for c in reply.trace.tool_calls] == ["search"] and reply.trace.tool_calls[0].error is not None
+
+
+def test_a_yielded_move_is_not_recorded_as_made_and_the_asked_one_is() -> None:
+    engine = failing_search_engine()
     session = Session()
     engine.respond(session, "i want to find a concert")
     assert [a.guideline_id for a in session.applied] == ["g_ask"]
