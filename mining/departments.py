@@ -13,16 +13,17 @@ Method (plain numpy/scikit-learn over the mining tables):
    opens with its first non-etiquette turn, else its first customer turn; it is routed
    (step 4) but that cluster never becomes a situation.
 2. Situations = need clusters that open at least `min_openings` conversations. Their affinity
-   is `embedding_weight` x cosine(centroids) + (1 - weight) x co-occurrence, where
+   is `embedding_weight` x cosine(centroids centred on their traffic-weighted mean; see
+   `centred_cosine`) + (1 - weight) x co-occurrence, where
    co-occurrence is the larger of the direct overlap (|conversations with both| / min(|with a|,
    |with b|)) and the cosine of the situations' conversation contexts (tf-idf of the need
    clusters, customer and agent, of the conversations they occur in; etiquette left out, since
    it is in every context): similar situations, and situations the agents handle the same way,
    belong to one department so that routing once rarely needs a transfer.
 3. Average-linkage agglomerative clustering on 1 - affinity for every k in k_min..k_max; the
-   chosen k is the largest whose opening-traffic-weighted silhouette on that distance is within
-   `silhouette_tolerance` of the best (see `choose_partition`). Transfer rate per k is
-   recorded next to it for the reviewer.
+   chosen k is the first peak of the opening-traffic-weighted silhouette on that distance,
+   scanning k upward (see `choose_partition`). Transfer rate per k is recorded next to it for
+   the reviewer.
 4. Each conversation goes to its opening's department; an opening too rare to be a situation
    (or an etiquette one) goes to the department it has the highest mean affinity with.
    Confidence = the opening turn's assignment confidence x the share of the conversation's
@@ -53,9 +54,8 @@ from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, UNROUTED
 K_MIN, K_MAX = 3, 12
 EMBEDDING_WEIGHT = 0.5
 MIN_OPENINGS = 2
-SILHOUETTE_TOLERANCE = 0.02
-CRITERION = ("largest k whose opening-traffic-weighted silhouette (average-linkage clusters on 1 - combined "
-             "affinity) is within 0.02 of the best")
+CRITERION = ("first peak of the opening-traffic-weighted silhouette (average-linkage clusters on 1 - combined "
+             "affinity), scanning k upward: the smallest k whose silhouette is at least its neighbours'")
 
 
 class DepartmentParams(BaseModel):
@@ -65,7 +65,6 @@ class DepartmentParams(BaseModel):
     k_max: int = Field(K_MAX, ge=1)
     embedding_weight: float = Field(EMBEDDING_WEIGHT, ge=0.0, le=1.0)
     min_openings: int = Field(MIN_OPENINGS, ge=1)
-    silhouette_tolerance: float = Field(SILHOUETTE_TOLERANCE, ge=0.0)
     example_openings: int = Field(3, ge=0)
 
 
@@ -115,14 +114,29 @@ def context_profiles(ids: list[int], assignments: pl.DataFrame, etiquette: set[i
     return profiles / np.maximum(np.linalg.norm(profiles, axis=1, keepdims=True), 1e-12)
 
 
+def centred_cosine(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Cosine of the unit `vectors` after subtracting their `weights`-weighted mean (the first
+    `len(weights)` rows are the ones weighed), clipped to [0, 1].
+
+    Why centred: sentence embeddings share a large common direction (every customer turn is a
+    support request, and openings share their greetings and phrasing), so raw cosines of need
+    centroids sit in a narrow band near their mean and average linkage merges by that band's
+    noise. Relative to the mean opening, two needs of one area point the same way. Measured on the
+    demo corpora and SGD (docs/results.md, "Departments from centred need centroids")."""
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    centred = unit - np.average(unit[: len(weights)], axis=0, weights=weights)
+    centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-12)
+    return np.clip(centred @ centred.T, 0.0, 1.0)
+
+
 def affinity_matrix(ids: list[int], refs: dict[int, np.ndarray], assignments: pl.DataFrame,
-                    weight: float, etiquette: set[int] = frozenset()) -> np.ndarray:
-    """weight x clipped centroid cosine + (1 - weight) x co-occurrence, where co-occurrence is
-    the larger of the direct overlap coefficient (|conversations with both| / min(|with a|,
-    |with b|)) and the cosine of the situations' conversation-context profiles."""
+                    weight: float, etiquette: set[int] = frozenset(), traffic: np.ndarray | None = None) -> np.ndarray:
+    """weight x centred centroid cosine (`centred_cosine`, the first `len(traffic)` ids weighed by
+    their opening traffic; every id equally without it) + (1 - weight) x co-occurrence, where
+    co-occurrence is the larger of the direct overlap coefficient (|conversations with both| /
+    min(|with a|, |with b|)) and the cosine of the situations' conversation-context profiles."""
     centroids = np.stack([refs[i] for i in ids]).astype(np.float64)
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
-    cosine = np.clip(centroids @ centroids.T, 0.0, 1.0)
+    cosine = centred_cosine(centroids, np.ones(len(ids)) if traffic is None else traffic)
     present = (assignments.filter(~pl.col("is_noise") & (pl.col("role").cast(pl.String) == "customer"))
                .select("conversation_id", "cluster_id").unique())
     index = {c: k for k, c in enumerate(ids)}
@@ -145,10 +159,13 @@ def choose_partition(distance: np.ndarray, traffic: np.ndarray, params: Departme
                      transfer_of: Callable[[np.ndarray], float]) -> tuple[np.ndarray, list[KCandidate]]:
     """Labels for the chosen k, and every candidate's numbers.
 
-    Chosen: the largest k whose weighted silhouette is within `silhouette_tolerance` of the best.
-    Why not the plain maximum: silhouette differences of a hundredth are noise at this scale,
-    and among equally well separated partitions the finer one routes more specifically (SGD:
-    k = 3 and 4 score 0.589 / 0.580; the 4-way split separates two services the 3-way merges).
+    Chosen: the first peak scanning k upward, the smallest k strictly between k_min and k_max
+    whose weighted silhouette is at least that of k - 1 and k + 1; the best k when the curve has
+    no interior peak. Why not the best silhouette: on a few dozen situations it keeps rising
+    towards k_max as pairs of near-identical needs split off as departments of their own
+    (demo corpora: the best was at k_max = 12 for 6 true departments, NMI 0.67-0.73; the first
+    peak is at 7-10, NMI 0.67-0.81), while the department level only has to be the coarsest
+    well-separated one: the situations below it already tell the needs apart.
     """
     n = len(traffic)
     candidates, partitions = [], {}
@@ -161,9 +178,17 @@ def choose_partition(distance: np.ndarray, traffic: np.ndarray, params: Departme
         labels = np.arange(n)
         candidates.append(KCandidate(k=n, silhouette=0.0, transfer_rate=round(transfer_of(labels), 6)))
         return labels, candidates
-    best = max(s for s, _ in partitions.values())
-    chosen = max(k for k, (s, _) in partitions.items() if s >= best - params.silhouette_tolerance)
-    return partitions[chosen][1], candidates
+    return partitions[first_peak({k: s for k, (s, _) in partitions.items()})][1], candidates
+
+
+def first_peak(silhouettes: dict[int, float]) -> int:
+    """The smallest interior k whose score is >= both neighbours' (ties go to the smaller k), else
+    the k with the best score (the smallest of equals)."""
+    ks = sorted(silhouettes)
+    for previous, k, following in zip(ks, ks[1:], ks[2:]):
+        if silhouettes[k] >= silhouettes[previous] and silhouettes[k] >= silhouettes[following]:
+            return k
+    return min(ks, key=lambda k: (-silhouettes[k], k))
 
 
 def _transfers(present: pl.DataFrame, openings: pl.DataFrame, dept_of: dict[int, int]) -> pl.DataFrame:
@@ -243,9 +268,9 @@ def propose_departments(assignments: pl.DataFrame, clusters: pl.DataFrame,
     rare = sorted(set(traffic) - set(situations))
     outside = [c for c in fallback if c not in situations]
     all_ids = situations + rare + outside
-    affinity = affinity_matrix(all_ids, centroids, assignments, params.embedding_weight, etiquette)
     n_sit = len(situations)
     weights = np.array([max(traffic[c], 1) for c in situations], dtype=float)
+    affinity = affinity_matrix(all_ids, centroids, assignments, params.embedding_weight, etiquette, weights)
 
     def dept_map(labels: np.ndarray) -> dict[int, int]:
         mapping = {c: int(labels[i]) for i, c in enumerate(situations)}

@@ -10,7 +10,9 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from proposals_world import assignments_from, department_world
 
-from guideminer.mining.departments import UNROUTED, DepartmentParams, propose_departments
+import numpy as np
+
+from guideminer.mining.departments import UNROUTED, DepartmentParams, centred_cosine, first_peak, propose_departments
 from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA
 
 
@@ -111,3 +113,27 @@ def test_unjudged_clusters_are_judged_here():
     assert world["clusters"]["is_etiquette"].null_count() == world["clusters"].height
     dept_set, _ = propose_departments(world["assignments"], world["clusters"])
     assert not {c for d in dept_set.departments for c in d.situation_cluster_ids} & {800, 801}
+
+
+def test_first_peak_is_the_coarsest_local_best_not_the_global_best():
+    rising = {3: 0.11, 4: 0.13, 5: 0.16, 6: 0.19, 7: 0.198, 8: 0.198, 9: 0.195, 10: 0.19, 11: 0.23, 12: 0.26}
+    assert first_peak(rising) == 7  # a tie goes to the smaller k; the rise towards k_max is pairs splitting off
+    assert first_peak({3: 0.44, 4: 0.60, 5: 0.59, 6: 0.51}) == 4
+    assert first_peak({3: 0.3, 4: 0.2, 5: 0.1}) == 3  # no interior peak: the best
+    assert first_peak({3: 0.1, 4: 0.2}) == 4
+    assert first_peak({3: 0.5}) == 3
+
+
+def test_centred_cosine_separates_areas_a_shared_direction_hides():
+    rng = np.random.default_rng(0)
+    shared = rng.normal(size=32) * 6.0  # every opening is a support request: one large common part
+    area = [rng.normal(size=32) for _ in range(2)]
+    vectors = np.stack([shared + area[i % 2] + rng.normal(size=32) * 0.3 for i in range(8)])
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    raw = unit @ unit.T
+    centred = centred_cosine(vectors, np.ones(8))
+    same = [(i, j) for i in range(8) for j in range(i + 1, 8) if i % 2 == j % 2]
+    other = [(i, j) for i in range(8) for j in range(i + 1, 8) if i % 2 != j % 2]
+    assert min(raw[p] for p in other) > 0.9  # raw cosines: everything alike
+    assert min(centred[p] for p in same) > 0.6 and max(centred[p] for p in other) < 0.1
+    assert np.allclose(np.diag(centred), 1.0) and centred.min() >= 0.0
