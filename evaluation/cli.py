@@ -104,12 +104,22 @@ def _guideline_line(name: str, scores: dict) -> str:
             f"lenient precision {scores['lenient_precision']:.3f}")
 
 
+def _peer_lines(peers: dict) -> list[str]:
+    """One line per department peer (evaluation/department_peer.py), or why there is none."""
+    if "unavailable" in peers:
+        return [f"  peers: unavailable ({peers['unavailable']})"]
+    return [f"  peer {name}: told K={scores['k']}, NMI {scores.get('nmi', 0.0):.3f}, ACC {scores.get('acc', 0.0):.3f}"
+            + (f" ({scores['skipped']})" if "skipped" in scores else "")
+            for name, scores in peers.items()]
+
+
 def format_proposal_scores(result: dict) -> str:
     departments, guidelines = result["departments"], result["guidelines"]
     lines = [
         f"departments: {departments.get('n_departments')} found vs {departments.get('n_gold')} gold, "
         f"NMI {departments.get('nmi', 0.0):.3f}, ACC {departments.get('acc', 0.0):.3f} "
         f"over {departments.get('n_conversations')} conversations",
+        *_peer_lines(departments.get("peers", {})),
         _guideline_line("guidelines:  ", guidelines),
         f"             {guidelines['n_matched']} gold targets matched, {guidelines['n_duplicates']} duplicates, "
         f"{guidelines['n_unmatched']} unmatched",

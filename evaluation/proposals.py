@@ -1,7 +1,8 @@
 """`guideminer eval proposals WORKSPACE --gold sgd|demo|labels`: score proposals against gold.
 
 Departments: NMI (and the other DSTC11 clustering scores) of conversation_departments.parquet
-against the gold department of each conversation (evaluation/gold.py says where it comes from).
+against the gold department of each conversation (evaluation/gold.py says where it comes from),
+next to KMeans told the gold K in the same run (evaluation/department_peer.py).
 
 Guidelines, one-to-one. Every proposal maps to a pair (condition label, action label): the
 majority gold label of the customer turns its condition matches (the answered turns of its
@@ -37,6 +38,7 @@ from guideminer.evaluation.gold import (  # noqa: F401  (re-exported for callers
     ANY_CONDITION, GOLD_MIN_CONVERSATIONS, GOLD_MIN_SHARE, Gold, GoldSource, Granularity, demo_gold, labels_gold,
     load_gold, next_agent_pairs, sgd_gold, sgd_turn_label,
 )
+from guideminer.evaluation.department_peer import department_peers
 from guideminer.evaluation.metrics import clustering_scores
 from guideminer.mining.etiquette import etiquette_clusters
 from guideminer.mining.guidelines import CONDITION_KEY, GuidelineParams, occurrences_and_windows, with_states
@@ -217,11 +219,12 @@ def evaluate_proposals(workspace: Path, gold: GoldSource, *, truth: Path | None 
     dept_scores = clustering_scores(joined["department_id"].to_list(), joined["gold"].to_list()) if joined.height else {}
     labels = golden.labels
     etiquette = etiquette_clusters(pl.read_parquet(workspace / MINING_FILES["clusters"]))
+    peers = department_peers(workspace, assignments, set(etiquette), golden.departments.drop_nulls("gold"))
     conditions = proposal_conditions(assignments, labels, routed, etiquette, mined_open_need(guidelines))
     return {
         "gold": gold, **golden.description,
         "departments": {"n_conversations": joined.height, "n_departments": joined["department_id"].n_unique(),
-                        "n_gold": joined["gold"].n_unique(), **dept_scores},
+                        "n_gold": joined["gold"].n_unique(), **dept_scores, "peers": peers},
         "guidelines": guideline_scores(guidelines, golden, cluster_majority(assignments, labels), conditions,
                                        assignments, etiquette),
     }

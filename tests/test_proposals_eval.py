@@ -254,12 +254,31 @@ def test_eval_proposals_command_with_label_gold(tmp_path: Path):
     for key in ("precision", "recall", "f1", "redundancy", "lenient_precision", "n_proposals", "n_gold_pairs"):
         assert key in guidelines and key in guidelines["chance_baseline"]
     assert report["departments"]["n_gold"] == 1 and report["departments"]["n_conversations"] == 68
+    assert "unavailable" in report["departments"]["peers"]  # hand-written tables: no stored vectors, said so
     assert guidelines["n_gold_pairs"] > 0 and guidelines["redundancy"] >= 1.0
     assert guidelines["precision"] <= guidelines["lenient_precision"]
     text = CliRunner().invoke(app, args)
     assert text.exit_code == 0 and "one-to-one precision" in text.output and "chance:" in text.output
     missing = CliRunner().invoke(app, ["eval", "proposals", str(workspace), "--gold", "labels"])
     assert missing.exit_code != 0 and "--condition-key" in missing.output
+
+
+def test_department_peer_is_kmeans_told_k_on_each_conversations_mean_turn():
+    import numpy as np
+
+    from guideminer.evaluation.department_peer import kmeans_departments
+
+    rng = np.random.default_rng(0)
+    areas = rng.normal(size=(3, 16)) * 3
+    vectors = np.stack([areas[i % 3] + rng.normal(size=16) for i in range(60)])  # 20 conversations x 3 turns
+    # conversation c<j>: three turns of area j % 3
+    keys = pl.DataFrame({"conversation_id": [f"c{j:02d}" for j in range(20) for _ in range(3)],
+                         "text_row": [3 * t + j % 3 for j in range(20) for t in range(3)]})
+    gold = pl.DataFrame({"conversation_id": [f"c{j:02d}" for j in range(20)], "gold": [f"area{j % 3}" for j in range(20)]})
+    scores = kmeans_departments(keys, vectors, gold)
+    assert scores["k"] == 3 and scores["n_conversations"] == 20 and scores["nmi"] == pytest.approx(1.0)
+    shuffled = gold.with_columns(pl.Series("gold", [f"area{(j * 7) % 2}" for j in range(20)]))
+    assert kmeans_departments(keys, vectors, shuffled)["nmi"] < 0.5
 
 
 def test_cluster_majority_ignores_noise_and_unlabelled_turns():
