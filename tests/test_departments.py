@@ -106,6 +106,21 @@ def test_a_cluster_spread_over_every_need_is_no_situation_and_openings_pass_it()
     assert normalized_mutual_info_score(joined["gold"], joined["department_id"]) > 0.9
 
 
+def test_a_spread_answer_routed_somewhere_is_no_transfer():
+    """Conversations whose only non-etiquette turn is the spread answer route it to some
+    department; its turns elsewhere say nothing about a need and are no transfer."""
+    world = department_world()
+    only_answer = assignments_from({f"x-{i:02d}": [("customer", 800, False), ("agent", 900, False),
+                                                   ("customer", 801, False), ("agent", 900, False)] for i in range(3)})
+    assignments = pl.concat([world["assignments"], only_answer.cast(world["assignments"].schema)])
+    judged = world["clusters"].with_columns(pl.col("cluster_id").is_in([800, 900]).alias("is_etiquette"),
+                                            (pl.col("cluster_id") == 801).alias("is_spread"))
+    dept_set, table = propose_departments(assignments, judged)
+    assert 801 not in {c for d in dept_set.departments for c in d.situation_cluster_ids}
+    assert dept_set.overall_transfer_rate == 0.0
+    assert table.filter(pl.col("conversation_id").str.starts_with("x-"))["department_id"].n_unique() == 1
+
+
 def test_unjudged_clusters_are_judged_here():
     """A clusters table whose is_etiquette is all null (older workspace) is judged by the
     etiquette detector, not taken as 'no etiquette'."""
