@@ -33,7 +33,7 @@ from guideminer.mining.report import write_report
 from guideminer.mining.proposals_schema import CannedTemplate, TemplateField
 from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, MINING_FILES
 from guideminer.mining.slot_wording import SlotWording
-from guideminer.mining.templates import Member, build_template, cluster_members
+from guideminer.mining.templates import Member, build_template, cluster_members, typed_text
 
 
 def link_departments(proposals: list[GuidelineProposal], departments: DepartmentSet,
@@ -89,8 +89,8 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
         typical = members.get(p.action.cluster_id, [])
         if len(evidence) >= 2:
             base = evidence[0]
-            close = [m for m in typical if _overlap(m.text, base) >= 0.5]
-            alike = [t for t in evidence[1:] if _overlap(t, base) >= 0.5]
+            close = [m for m in typical if _worded_alike(m.text, base)]
+            alike = [t for t in evidence[1:] if _worded_alike(t, base)]
             chosen = [Member(base), *(Member(t) for t in alike), *_without_one(close, base)]
         else:
             base_texts = p.action.representative_texts[:1]
@@ -101,6 +101,14 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
             for f in template.fields])
         out.append(p.model_copy(update={"canned": canned}))
     return out
+
+
+def _worded_alike(text: str, base: str) -> bool:
+    """Word Jaccard >= 0.5 between the two turns with their instance details typed (`{name}`).
+    Why typed: on the raw words, the turns that share the base's restaurant or theatre name are
+    the ones that pass, so that name is then shared by most members and kept as the template's
+    own wording ("At Roxie Theater I found 1 showtime ...", sent to every customer; SGD)."""
+    return _overlap(typed_text(text), typed_text(base)) >= 0.5
 
 
 def _keys(proposal: GuidelineProposal, which: str) -> list[tuple[str, int]]:

@@ -41,6 +41,7 @@ CONSTANT_SHARE = 0.5  # a detail said by at least this share of the members is t
 MIN_MEMBERS = 3
 VARIED_SHARE = 0.34  # a base token replaced in at least this share of members (and kept in fewer) varies
 MAX_VALUE_TOKENS = 3
+MAX_FILLER_SHARE = 0.5  # one wording said in more of a place's replacements is a paraphrase, not a value
 SOURCE_SHARE = 0.5
 MEMBER_LIMIT = 30  # member turns per action cluster read for a template
 _TOKEN = re.compile(r"\{\{|\}\}|\{\w+\}|\w+(?:'\w+)?|[^\w\s]")
@@ -77,13 +78,15 @@ def _normal(value: str) -> str:
 
 
 def constant_values(members: Sequence[Member]) -> set[str]:
-    """Detail values shared by at least CONSTANT_SHARE of the members (none below MIN_MEMBERS).
-    A redaction placeholder (`<ADDRESS>`) is never one: it hides a different fact in each turn."""
+    """Detail values shared by at least CONSTANT_SHARE of the members and by at least MIN_MEMBERS
+    of them (so none below MIN_MEMBERS members: two turns naming one theatre out of three members
+    are two customers of that theatre, not the move's wording). A redaction placeholder
+    (`<ADDRESS>`) is never one: it hides a different fact in each turn."""
     if len(members) < MIN_MEMBERS:
         return set()
     counts = Counter(v for m in members for v in {_normal(s.value) for s in instance_spans(m.text)
                                                   if not EXISTING.fullmatch(s.value)})
-    return {v for v, c in counts.items() if c >= CONSTANT_SHARE * len(members)}
+    return {v for v, c in counts.items() if c >= max(CONSTANT_SHARE * len(members), MIN_MEMBERS)}
 
 
 def _varied_positions(base: list[str], others: list[list[str]]) -> set[int]:
@@ -92,10 +95,13 @@ def _varied_positions(base: list[str], others: list[list[str]]) -> set[int]:
     Tokens are compared case-folded ("Anything" opens a sentence, "anything" follows "is there"),
     and a base token that most members say anywhere in their turn (more than 1 - VARIED_SHARE of
     them) is the move's own wording even where the alignment pairs it with other words: members
-    reorder a shared phrase ("Anything else I can help with?" / "Can I help with anything else?")."""
+    reorder a shared phrase ("Anything else I can help with?" / "Can I help with anything else?").
+    A place most of whose replacements say one same wording is a paraphrase too ("... I can help
+    you with?" / "... I can do for you?" in 26 of 29 replacements, SGD): a value differs from one
+    customer to the next, so no one plain wording dominates it (typed details do: `_top_wording`)."""
     base_folded = [t.lower() for t in base]
     others = [[t.lower() for t in other] for other in others]
-    replaced, kept, fillers = Counter(), Counter(), {}
+    replaced, kept, fillers = Counter(), Counter(), {}  # fillers: position -> Counter of replacements
     for other in others:
         matcher = difflib.SequenceMatcher(a=base_folded, b=other, autojunk=False)
         for op, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -104,13 +110,20 @@ def _varied_positions(base: list[str], others: list[list[str]]) -> set[int]:
             elif op == "replace" and i2 - i1 <= MAX_VALUE_TOKENS and j2 - j1 <= MAX_VALUE_TOKENS:
                 replaced.update(range(i1, i2))
                 for i in range(i1, i2):
-                    fillers.setdefault(i, set()).add(" ".join(other[j1:j2]))
+                    fillers.setdefault(i, Counter())[" ".join(other[j1:j2])] += 1
     n = len(others)
     said = Counter(t for other in others for t in set(other))
     return {i for i, c in replaced.items()
             if c >= VARIED_SHARE * n and kept[i] < VARIED_SHARE * n and len(fillers[i]) >= 2
+            and _top_wording(fillers[i]) <= MAX_FILLER_SHARE * c
             and said[base_folded[i]] <= (1 - VARIED_SHARE) * n
             and base_folded[i] not in STOP and re.fullmatch(r"\w+(?:'\w+)?", base[i])}
+
+
+def _top_wording(fillers: Counter) -> int:
+    """How often the most said plain-word replacement was said; a typed detail (`{name}`: another
+    customer's restaurant) is a value however often it comes, so it never counts."""
+    return max((n for filler, n in fillers.items() if "{" not in filler), default=0)
 
 
 def _source(kind: str, value_sets: list[tuple[set[str], str]]) -> str:
@@ -172,7 +185,7 @@ def _value_fields(text: str, members: Sequence[Member], names: Counter) -> tuple
     if len(members) < MIN_MEMBERS:
         return text, []
     matches = list(_TOKEN.finditer(text))
-    others = [[m.group(0) for m in _TOKEN.finditer(_typed(member.text))] for member in members[1:]]
+    others = [[m.group(0) for m in _TOKEN.finditer(typed_text(member.text))] for member in members[1:]]
     varied = _varied_positions([m.group(0) for m in matches], others)
     out, fields, position, index = [], [], 0, 0
     while index < len(matches):
@@ -195,7 +208,7 @@ def _value_fields(text: str, members: Sequence[Member], names: Counter) -> tuple
     return "".join(out), fields
 
 
-def _typed(text: str) -> str:
+def typed_text(text: str) -> str:
     """Member text with its details as `{kind}` tokens, so alignment sees them as one token."""
     pieces, position = [], 0
     for span in instance_spans(text):

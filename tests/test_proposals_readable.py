@@ -149,6 +149,33 @@ def test_a_word_every_member_says_stays_wording():
     assert template.text == "Anything else I can help with?" and template.fields == ()
 
 
+def test_a_paraphrase_most_members_say_is_wording_not_a_field():
+    """Regression (SGD): 26 of 29 members said "do for" where the base says "help": the etiquette
+    reply became "Is there anything else I can {value} you with?", never sendable."""
+    members = [Member("Is there anything else I can help you with?"),
+               *(Member("Is there anything else I can do for you?") for _ in range(8)),
+               Member("Is there anything else I can assist you with?")]
+    template = build_template(members)
+    assert template.text == "Is there anything else I can help you with?" and template.fields == ()
+
+
+def test_two_members_naming_one_theatre_do_not_make_it_wording():
+    """Regression (SGD): two of three members named one theatre, so it counted as shared and every
+    customer was told "It is showing at {time} at AMC Mercado 20."."""
+    members = [Member("It is showing at 8:30 pm at the Mercado Cinema."), Member("It is showing at 5 pm at the Mercado Cinema."),
+               Member("It is showing at 7 pm at the Rialto Cinemas.")]
+    template = build_template(members)
+    assert "Mercado" not in template.text and template.text == "It is showing at {time} at the {name}."
+
+
+def test_members_are_chosen_by_their_wording_not_by_the_entity_they_share():
+    from guideminer.mining.proposals import _worded_alike
+
+    base = "At Roxie Theater I found 1 showtime at 9:30 pm."
+    assert _worded_alike("At Rialto Cinemas I found 1 showtime at 7 pm.", base)
+    assert not _worded_alike("Roxie Theater is at 3117 16th Street, Roxie Theater box office", base)
+
+
 def test_redaction_placeholders_are_fields_even_when_every_member_has_one():
     """Regression: "<ADDRESS>" in every member counted as shared wording, and its letters then
     aligned against the typed members: "The address is <{value}>"."""
