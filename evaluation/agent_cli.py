@@ -17,6 +17,7 @@ def eval_agent_command(
     test: Annotated[Path, typer.Option("--test", help="Ingested held-out workspace the agent is replayed on (never mined).")],
     gold: Annotated[str, typer.Option(help="Label source: sgd (SGD turn metadata) | demo (the demo corpus's hidden truth, --truth) | labels (turn metadata --condition-key / --action-key).")] = "labels",
     gold_key: Annotated[str, typer.Option(help="Conversation metadata key holding the gold department (sgd, labels).")] = "domain",
+    sgd_level: Annotated[str, typer.Option(help="sgd: gold department = the first service (Events_2) or its SGD domain (Events).")] = "service",
     condition_key: Annotated[Optional[str], typer.Option(help="labels: customer turn metadata key of the condition label (a list = a label set).")] = None,
     action_key: Annotated[Optional[str], typer.Option(help="labels: agent turn metadata key of the action label.")] = None,
     truth: Annotated[Optional[Path], typer.Option(help="demo: truth.json or the folder holding it.")] = None,
@@ -50,7 +51,8 @@ def eval_agent_command(
     from guideminer.offline_runtime.config import load_runtime_config
 
     try:
-        read_gold = gold_reader(gold, truth=truth, gold_key=gold_key, condition_key=condition_key, action_key=action_key)
+        read_gold = gold_reader(gold, truth=truth, gold_key=gold_key, condition_key=condition_key, action_key=action_key,
+                                sgd_level=sgd_level)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     console = Console(stderr=True)

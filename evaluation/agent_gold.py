@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from guideminer.evaluation.proposals import sgd_turn_label
+from guideminer.ingest.gold_labels import sgd_domain_of
 from guideminer.ingest.workspace import read_conversations, read_turns
 
 LABEL_SCHEMA = {"conversation_id": pl.String, "turn_index": pl.Int32, "label": pl.String,
@@ -68,11 +69,16 @@ def sgd_intents(metadata: str) -> list[str]:
     return list(dict.fromkeys(i for i in intents if i not in (None, "", "NONE")))
 
 
-def sgd_reader(gold_key: str = "domain") -> GoldReader:
+def sgd_reader(gold_key: str = "domain", level: str = "service") -> GoldReader:
+    """`level` "domain": each conversation's gold department is its service's SGD domain
+    (`sgd_domain_of`: Events_1 and Events_2 are both Events)."""
     def read(workspace: Path) -> AgentGold:
         rows = [(c, t, sgd_turn_label(role, metadata), sgd_intents(metadata) if role == "customer" else [])
                 for c, t, role, metadata in _turn_rows(workspace) if role in ("customer", "agent")]
-        return AgentGold(_frame(rows), metadata_domains(workspace, gold_key))
+        domains = metadata_domains(workspace, gold_key)
+        if level == "domain":
+            domains = {c: sgd_domain_of(d) for c, d in domains.items()}
+        return AgentGold(_frame(rows), domains)
     return read
 
 
@@ -116,10 +122,12 @@ def labels_reader(condition_key: str, action_key: str, gold_key: str = "domain")
 
 
 def gold_reader(gold: str, *, truth: Path | None = None, gold_key: str = "domain", condition_key: str | None = None,
-                action_key: str | None = None) -> GoldReader:
+                action_key: str | None = None, sgd_level: str = "service") -> GoldReader:
     """The reader for a `--gold` name; errors say which option is missing."""
+    if sgd_level not in ("service", "domain"):
+        raise ValueError(f"unknown --sgd-level {sgd_level!r}: use service or domain")
     if gold == "sgd":
-        return sgd_reader(gold_key)
+        return sgd_reader(gold_key, sgd_level)
     if gold == "demo":
         if truth is None:
             raise ValueError("--gold demo needs --truth (the demo corpus's truth.json or its folder)")

@@ -71,6 +71,7 @@ def eval_proposals_command(
     condition_key: Annotated[Optional[str], typer.Option(help="labels: turn metadata key of the customer turns' gold label (a string or a list of strings = one label set).")] = None,
     action_key: Annotated[Optional[str], typer.Option(help="labels: turn metadata key of the agent turns' gold label.")] = None,
     domain_key: Annotated[str, typer.Option(help="labels: conversation metadata key of the gold department.")] = "domain",
+    sgd_level: Annotated[str, typer.Option(help="sgd: gold department = the first service (Events_2) or its SGD domain (Events).")] = "service",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object only.")] = False,
 ) -> None:
     """Score mined departments (NMI vs gold) and guidelines (one-to-one precision/recall vs gold pairs).
@@ -87,7 +88,8 @@ def eval_proposals_command(
 
     try:
         result = evaluate_proposals(workspace, gold, truth=truth, granularity=granularity,  # type: ignore[arg-type]
-                                    condition_key=condition_key, action_key=action_key, domain_key=domain_key)
+                                    condition_key=condition_key, action_key=action_key, domain_key=domain_key,
+                                    sgd_level=sgd_level)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from error
     if as_json:

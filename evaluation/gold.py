@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from guideminer.ingest.gold_labels import (  # noqa: F401  (re-exported)
-    GoldLabels, GoldSource, Granularity, demo_labels, key_labels, load_gold_labels, sgd_labels, sgd_turn_label,
+    GoldLabels, GoldSource, Granularity, SgdLevel, demo_labels, key_labels, load_gold_labels, sgd_labels, sgd_turn_label,
     truth_labels,
 )
 
@@ -98,8 +98,10 @@ def demo_gold(truth_path: Path) -> Gold:
 
 
 def load_gold(workspace: Path, gold: GoldSource, *, truth: Path | None = None, granularity: Granularity = "act",
-              condition_key: str | None = None, action_key: str | None = None, domain_key: str = "domain") -> Gold:
+              condition_key: str | None = None, action_key: str | None = None, domain_key: str = "domain",
+              sgd_level: SgdLevel = "service") -> Gold:
     if gold == "demo":
         return demo_gold(truth or workspace)
     return from_labels(load_gold_labels(workspace, gold, truth=truth, granularity=granularity,
-                                        condition_key=condition_key, action_key=action_key, domain_key=domain_key))
+                                        condition_key=condition_key, action_key=action_key, domain_key=domain_key,
+                                        sgd_level=sgd_level))

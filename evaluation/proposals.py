@@ -207,14 +207,14 @@ def guideline_scores(guidelines: GuidelineSet, gold: Gold, majority: dict[int, s
 
 def evaluate_proposals(workspace: Path, gold: GoldSource, *, truth: Path | None = None,
                        granularity: Granularity = "act", condition_key: str | None = None,
-                       action_key: str | None = None, domain_key: str = "domain") -> dict:
+                       action_key: str | None = None, domain_key: str = "domain", sgd_level: str = "service") -> dict:
     """Departments NMI and one-to-one guideline scores of a mined workspace against gold labels."""
     workspace = Path(workspace)
     assignments = pl.read_parquet(workspace / MINING_FILES["turn_assignments"])
     guidelines = GuidelineSet.model_validate_json((workspace / MINING_FILES["guidelines"]).read_text(encoding="utf-8"))
     routed = pl.read_parquet(workspace / MINING_FILES["conversation_departments"])
     golden = load_gold(workspace, gold, truth=truth, granularity=granularity, condition_key=condition_key,
-                       action_key=action_key, domain_key=domain_key)
+                       action_key=action_key, domain_key=domain_key, sgd_level=sgd_level)
     joined = routed.join(golden.departments.drop_nulls("gold"), on="conversation_id")
     dept_scores = clustering_scores(joined["department_id"].to_list(), joined["gold"].to_list()) if joined.height else {}
     labels = golden.labels

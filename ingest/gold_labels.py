@@ -8,7 +8,8 @@ held-out scores of `guideminer distill` (offline_runtime), which may not import 
 Sources (`GoldSource`):
 - sgd: user turn = first non-empty `active_intents[].intent`; system turn = the sorted set of its
   acts ("INFORM_COUNT+OFFER", granularity "act") or of act(slot) ("REQUEST(city)", "act_slot");
-  department = conversation metadata `domain` (the first service).
+  department = conversation metadata `domain` (the first service), or with level "domain" that
+  service's SGD domain (`sgd_domain_of`: Events_1 and Events_2 are both Events).
 - labels: turn metadata `condition_key` (customer turns) and `action_key` (agent turns), each a
   string or a list of strings; a list is one label set, written sorted and joined by "+"
   (["request(food)", "inform(area)"] -> "inform(area)+request(food)"); an empty list or a missing
@@ -19,6 +20,7 @@ Sources (`GoldSource`):
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -69,13 +71,34 @@ def metadata_departments(conversations: pl.DataFrame, key: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"conversation_id": pl.String, "gold": pl.String}, orient="row")
 
 
-def sgd_labels(turns: pl.DataFrame, conversations: pl.DataFrame, granularity: Granularity = "act") -> GoldLabels:
+SgdLevel = Literal["service", "domain"]
+
+
+def sgd_domain_of(service: str) -> str:
+    """SGD's domain of a service: "Events_2" -> "Events". SGD gives one domain several services
+    (different back-end APIs for one need: Events_1 and Events_2 both find events and buy
+    tickets), so a receptionist routing by need can tell domains apart, not services."""
+    return re.sub(r"_\d+$", "", service)
+
+
+def sgd_departments(conversations: pl.DataFrame, level: SgdLevel = "service") -> pl.DataFrame:
+    """(conversation_id, gold): the first service (metadata "domain"), or its SGD domain."""
+    if level not in ("service", "domain"):
+        raise ValueError(f"unknown --sgd-level {level!r}: use service or domain")
+    departments = metadata_departments(conversations, "domain")
+    if level == "domain":
+        return departments.with_columns(pl.col("gold").map_elements(sgd_domain_of, return_dtype=pl.String))
+    return departments
+
+
+def sgd_labels(turns: pl.DataFrame, conversations: pl.DataFrame, granularity: Granularity = "act",
+               level: SgdLevel = "service") -> GoldLabels:
     labels = turns.select("conversation_id", pl.col("turn_index").cast(pl.Int32), pl.col("role").cast(pl.String),
                           "metadata")
     labels = labels.with_columns(pl.struct("role", "metadata").map_elements(
         lambda r: sgd_turn_label(r["role"], r["metadata"], granularity), return_dtype=pl.String).alias("label"))
-    return GoldLabels(labels.drop("metadata"), metadata_departments(conversations, "domain"),
-                      {"granularity": granularity})
+    return GoldLabels(labels.drop("metadata"), sgd_departments(conversations, level),
+                      {"granularity": granularity, "sgd_level": level})
 
 
 def key_labels(turns: pl.DataFrame, conversations: pl.DataFrame, condition_key: str, action_key: str | None,
@@ -126,12 +149,12 @@ def truth_labels(truth) -> GoldLabels:
 
 def load_gold_labels(workspace: Path, gold: GoldSource, *, truth: Path | None = None, granularity: Granularity = "act",
                      condition_key: str | None = None, action_key: str | None = None,
-                     domain_key: str = "domain", need_actions: bool = True) -> GoldLabels:
+                     domain_key: str = "domain", need_actions: bool = True, sgd_level: SgdLevel = "service") -> GoldLabels:
     """The gold labels of an ingested workspace from one source (module docstring)."""
     from guideminer.ingest.workspace import read_conversations, read_turns
 
     if gold == "sgd":
-        return sgd_labels(read_turns(workspace), read_conversations(workspace), granularity)
+        return sgd_labels(read_turns(workspace), read_conversations(workspace), granularity, sgd_level)
     if gold == "demo":
         return demo_labels(truth or workspace)
     if gold == "labels":

@@ -53,6 +53,17 @@ def sgd_tables(n: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.DataFrame(rows), pl.DataFrame(convs)
 
 
+def test_sgd_departments_by_service_or_by_domain():
+    from guideminer.ingest.gold_labels import sgd_departments
+
+    conversations = pl.DataFrame({"conversation_id": ["a", "b", "c"], "metadata": [
+        json.dumps({"domain": "Events_1"}), json.dumps({"domain": "Events_2"}), json.dumps({"domain": "Media_1"})]})
+    assert sgd_departments(conversations)["gold"].to_list() == ["Events_1", "Events_2", "Media_1"]
+    assert sgd_departments(conversations, "domain")["gold"].to_list() == ["Events", "Events", "Media"]
+    with pytest.raises(ValueError, match="sgd-level"):
+        sgd_departments(conversations, "intent")
+
+
 def test_sgd_gold_pairs_need_support():
     turns, conversations = sgd_tables(12)
     gold = ev.sgd_gold(turns, conversations)
