@@ -68,6 +68,8 @@ def eval_agent_command(
     report = evaluate_agent(fit, test, engine, embedder, read_gold, limit=limit, before_turn=before_turn,
                             progress=lambda n: n % 100 == 0 and console.print(f"replayed {n} conversations"))
     scores = report.summary()
+    if gold == "sgd":
+        scores["sgd_level"] = sgd_level
     if not as_json:
         for key, value in scores.items():
             typer.echo(f"{key:>32}: {value}")
