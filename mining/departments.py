@@ -56,7 +56,8 @@ K_MIN, K_MAX = 3, 12
 EMBEDDING_WEIGHT = 0.5
 MIN_OPENINGS = 2
 CRITERION = ("first peak of the opening-traffic-weighted silhouette (average-linkage clusters on 1 - combined "
-             "affinity), scanning k upward: the smallest k whose silhouette is at least its neighbours'")
+             "affinity), scanning k upward: the smallest k whose silhouette is at least its neighbours' "
+             "(k_min: at least k_min + 1's and above 0.25)")
 
 
 class DepartmentParams(BaseModel):
@@ -163,9 +164,8 @@ def choose_partition(distance: np.ndarray, traffic: np.ndarray, params: Departme
                      transfer_of: Callable[[np.ndarray], float]) -> tuple[np.ndarray, list[KCandidate]]:
     """Labels for the chosen k, and every candidate's numbers.
 
-    Chosen: the first peak scanning k upward, the smallest k strictly between k_min and k_max
-    whose weighted silhouette is at least that of k - 1 and k + 1; the best k when the curve has
-    no interior peak. Why not the best silhouette: on a few dozen situations it keeps rising
+    Chosen: the first peak scanning k upward (`first_peak`), the smallest k whose weighted
+    silhouette is at least that of k - 1 and k + 1; the best k when the curve has no peak. Why not the best silhouette: on a few dozen situations it keeps rising
     towards k_max as pairs of near-identical needs split off as departments of their own
     (demo corpora: the best was at k_max = 12 for 6 true departments, NMI 0.67-0.73; the first
     peak is at 7-10, NMI 0.67-0.81), while the department level only has to be the coarsest
@@ -185,10 +185,19 @@ def choose_partition(distance: np.ndarray, traffic: np.ndarray, params: Departme
     return partitions[first_peak({k: s for k, (s, _) in partitions.items()})][1], candidates
 
 
+BOUNDARY_STRUCTURE = 0.25  # Kaufman & Rousseeuw: a silhouette above 0.25 shows (weak) structure
+
+
 def first_peak(silhouettes: dict[int, float]) -> int:
-    """The smallest interior k whose score is >= both neighbours' (ties go to the smaller k), else
-    the k with the best score (the smallest of equals)."""
+    """The smallest k whose score is >= both neighbours' (ties go to the smaller k), else the k with
+    the best score (the smallest of equals). The smallest k has one neighbour: it is a peak when
+    >= that neighbour and its silhouette shows structure (> BOUNDARY_STRUCTURE), since the curve
+    left of it is unseen (KVRET: k = 3 scores 0.286 > 0.279 at k = 4 and is its 3 domains, NMI
+    1.0 vs 0.836 at the interior peak k = 6; the call-style demo 11's 0.095 > 0.087 at k = 3 is
+    no structure, and its interior peak is kept)."""
     ks = sorted(silhouettes)
+    if len(ks) >= 2 and silhouettes[ks[0]] >= silhouettes[ks[1]] and silhouettes[ks[0]] > BOUNDARY_STRUCTURE:
+        return ks[0]
     for previous, k, following in zip(ks, ks[1:], ks[2:]):
         if silhouettes[k] >= silhouettes[previous] and silhouettes[k] >= silhouettes[following]:
             return k

@@ -134,7 +134,10 @@ def test_first_peak_is_the_coarsest_local_best_not_the_global_best():
     rising = {3: 0.11, 4: 0.13, 5: 0.16, 6: 0.19, 7: 0.198, 8: 0.198, 9: 0.195, 10: 0.19, 11: 0.23, 12: 0.26}
     assert first_peak(rising) == 7  # a tie goes to the smaller k; the rise towards k_max is pairs splitting off
     assert first_peak({3: 0.44, 4: 0.60, 5: 0.59, 6: 0.51}) == 4
-    assert first_peak({3: 0.3, 4: 0.2, 5: 0.1}) == 3  # no interior peak: the best
+    assert first_peak({3: 0.3, 4: 0.2, 5: 0.1}) == 3  # the smallest k with structure, above its neighbour
+    assert first_peak({3: 0.286, 4: 0.279, 5: 0.29, 6: 0.31, 7: 0.306}) == 3  # KVRET: its 3 domains
+    assert first_peak({3: 0.095, 4: 0.087, 5: 0.113, 6: 0.2, 7: 0.19}) == 6  # no structure at k = 3: not trusted
+    assert first_peak({3: 0.2, 4: 0.1, 5: 0.05}) == 3  # no peak at all: the best
     assert first_peak({3: 0.1, 4: 0.2}) == 4
     assert first_peak({3: 0.5}) == 3
 
