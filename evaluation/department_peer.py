@@ -45,8 +45,8 @@ def kmeans_departments(keys: pl.DataFrame, vectors: np.ndarray, gold: pl.DataFra
 
 
 def department_peers(workspace: Path, assignments: pl.DataFrame, etiquette: set[int], gold: pl.DataFrame) -> dict:
-    """Both peers of the module docstring; {} when the workspace has no stored vectors (mined
-    before they were kept), said as `unavailable` so the absence is visible."""
+    """Both peers of the module docstring, or `{"unavailable": why}` when the workspace holds no
+    stored vectors (hand-built tables), so the absence shows in the report."""
     keys_path, vectors_path = workspace / KEYS, workspace / VECTORS
     if not keys_path.exists() or not vectors_path.exists():
         return {"unavailable": f"no {KEYS} / {VECTORS} in {workspace}"}
