@@ -131,6 +131,33 @@ def evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | Non
             .select("conversation_id", "turn_index", "text").iter_rows()}
 
 
+def condition_clusters(proposals: list[GuidelineProposal], assignments: pl.DataFrame) -> dict[tuple[str, int], int]:
+    """(conversation, turn index) -> cluster of every evidence condition turn, in one join."""
+    keys = [k for p in proposals for k in _keys(p, "condition_turn_index")]
+    if not keys:
+        return {}
+    wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
+                          schema={"conversation_id": pl.String, "turn_index": assignments.schema["turn_index"]})
+    return {(c, i): k for c, i, k in assignments.join(wanted.unique(), on=["conversation_id", "turn_index"])
+            .select("conversation_id", "turn_index", "cluster_id").iter_rows()}
+
+
+def _own_scope_first(proposal: GuidelineProposal, said: dict[tuple[str, int], str],
+                     clusters: dict[tuple[str, int], int] | None, fillers: FillerPhrases | None = None) -> list[str]:
+    """The condition's evidence words, most central first, those of the proposal's own condition
+    cluster before those of the scopes merged into it. Why: a habit merged across situations
+    (one agent move for "I forgot my password", "my account is locked", "I want to update my
+    email") was worded by the sentence most alike to all of them, which was the smallest scope's
+    ("update the contact details on my account") over evidence that is mostly password resets."""
+    pairs = [(c, fillers.strip(said[k]) if fillers is not None else said[k])
+             for c, k in zip(_keys(proposal, "condition_turn_index"), _keys(proposal, "said_turn_index")) if k in said]
+    own = [t for c, t in pairs if clusters is not None and clusters.get(c) == proposal.condition.cluster_id]
+    if len(own) < 2:
+        return _central_first([t for _, t in pairs])
+    rest = [t for c, t in pairs if clusters.get(c) != proposal.condition.cluster_id]
+    return _central_first(own) + _central_first(rest)
+
+
 def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z']+", text.lower()))
 
@@ -145,7 +172,8 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
                          said: dict[tuple[str, int], str] | None = None,
                          fillers: FillerPhrases | None = None,
                          asides: frozenset[int] = frozenset(),
-                         slots: SlotWording | None = None) -> list[GuidelineProposal]:
+                         slots: SlotWording | None = None,
+                         clusters: dict[tuple[str, int], int] | None = None) -> list[GuidelineProposal]:
     """Each rule worded from what customers said and agents answered when the agents made its
     move (its evidence turns, most central first), not from the clusters' medoids. Why: a
     cluster can hold several needs (formed around a product: "robot vacuum never arrived" and
@@ -156,18 +184,17 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     basically theres a charge ..."). `asides`: the etiquette clusters, whose moves a need's step
     follows as a return to the need ("once they have answered the agent's aside ..."). `slots`
     (mining/slot_wording.py): the described turn says "the item" for a product, the example
-    quote keeps one."""
+    quote keeps one. `clusters` (`condition_clusters`): the condition turns' clusters, so the
+    proposal's own scope words a merged habit (`_own_scope_first`)."""
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for proposal in proposals:
-        texts = [said[k] for k in _keys(proposal, "said_turn_index") if k in said]  # a need's words, not an answer's
-        if fillers is not None:  # "yes so basically theres a charge ..." is described as "theres a charge ..."
-            texts = [fillers.strip(t) for t in texts]
+        # a need's words, not an answer's; "yes so basically theres a charge ..." read as "theres a charge ..."
+        texts = _own_scope_first(proposal, said, clusters, fillers)
         replies = _replies_first(proposal, [said[k] for k in _keys(proposal, "action_turn_index") if k in said])
         if proposal.position is not None:  # the condition is a point of the conversation (mining/openers.py)
             out.append(_opening_worded(proposal, replies))
             continue
-        texts = _central_first(texts)
         if slots is not None and texts:
             texts = [slots.general(texts[0]), *texts[1:]]
         condition = proposal.condition.model_copy(update={"representative_texts": texts})
@@ -268,7 +295,7 @@ def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversat
     slots = (SlotWording.learn(slot_classes, turns.filter(pl.col("role") == "customer")["text"].to_list())
              if slot_classes and turns is not None else None)
     proposals = phrase_from_evidence(proposals, turns, phraser, said, fillers, frozenset(etiquette_clusters(clusters)),
-                                     slots)
+                                     slots, condition_clusters(proposals, assignments))
     thresholds = {**config.guidelines.model_dump(), **{f"habits_{k}": v for k, v in config.habits.model_dump().items()}}
     guideline_set = GuidelineSet(thresholds=thresholds, ranked_by=ranked_by,
                                  n_conversations=routed.height, proposals=proposals)

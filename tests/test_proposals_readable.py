@@ -336,3 +336,29 @@ def test_a_need_step_after_an_aside_says_the_agent_comes_back_to_the_need():
     step = ReadablePhraser().phrase(need, offer, "after", after=phone, continues_need=True)
     assert "once they have answered the agent's “Perfect. Could I also have a phone number" in aside.condition_text
     assert "and then answers the agent's" in step.condition_text and "once they have" not in step.condition_text
+
+
+def test_a_merged_habit_is_worded_by_its_own_scope_not_the_sentence_alike_to_all_scopes():
+    """Regression (whole demo): one move for three needs (password, locked account, new email)
+    was worded "the customer says they want to update the contact details on their account" over
+    evidence that is mostly password resets: the sentence most alike to every scope won."""
+    from proposals_world import guideline_world
+
+    from guideminer.mining.proposals import _own_scope_first, build_proposals
+    from guideminer.mining.proposals_schema import EvidenceExample
+
+    world = guideline_world()
+    guidelines, _, _ = build_proposals(world["assignments"], world["clusters"], world["conversations"],
+                                       turns=world["turns"])
+    rule = guidelines.proposals[0]
+    own = ["forgot my password", "password reset please", "cannot log in to my account"]
+    other = ["my password and my account"]
+    texts = own + other
+    evidence = [EvidenceExample(conversation_id=f"c{i}", condition_turn_index=0, action_turn_index=1)
+                for i in range(len(texts))]
+    merged = rule.model_copy(update={"evidence": evidence})
+    said = {(f"c{i}", 0): t for i, t in enumerate(texts)}
+    clusters = {(f"c{i}", 0): rule.condition.cluster_id if i < len(own) else -7 for i in range(len(texts))}
+    assert _own_scope_first(merged, said, None)[0] == other[0]  # alike to all: the old wording
+    worded = _own_scope_first(merged, said, clusters)
+    assert worded[0] in own and worded[-1] == other[0]
