@@ -56,23 +56,13 @@ def gold_departments(workspace: Path, truth: Path | None) -> pl.DataFrame:
 
 
 def peer_nmi(workspace: Path, gold: pl.DataFrame, roles: tuple[str, ...]) -> float:
-    """NMI of KMeans told the gold K on mean turn vectors per conversation."""
-    from sklearn.cluster import KMeans
+    """NMI of KMeans told the gold K on mean turn vectors per conversation (the peer of
+    `guideminer eval proposals`, evaluation/department_peer.py, over the turns of `roles`)."""
+    from guideminer.evaluation.department_peer import kmeans_departments
 
     keys = pl.read_parquet(workspace / WORK_KEYS, columns=["conversation_id", "role", "text_row"])
     keys = keys.with_columns(pl.col("role").cast(pl.String)).filter(pl.col("role").is_in(roles))
-    keys = keys.join(gold, on="conversation_id")
-    vectors = np.load(workspace / WORK_VECTORS, mmap_mode="r")
-    ids = keys["conversation_id"].unique().sort().to_list()
-    index = {c: i for i, c in enumerate(ids)}
-    sums = np.zeros((len(ids), vectors.shape[1]))
-    np.add.at(sums, np.array([index[c] for c in keys["conversation_id"].to_list()]),
-              np.asarray(vectors[keys["text_row"].to_numpy()], dtype=np.float64))
-    sums /= np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-    labels = dict(gold.iter_rows())
-    k = gold["gold"].n_unique()
-    predicted = KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(sums)
-    return clustering_scores(predicted.tolist(), [labels[c] for c in ids])["nmi"]
+    return kmeans_departments(keys, np.load(workspace / WORK_VECTORS, mmap_mode="r"), gold)["nmi"]
 
 
 def score(kind: str, workspace: Path, truth: Path | None) -> dict:
