@@ -33,7 +33,10 @@ from guideminer.mining.report import write_report
 from guideminer.mining.proposals_schema import CannedTemplate, TemplateField
 from guideminer.mining.schema import CONVERSATION_DEPARTMENTS_SCHEMA, MINING_FILES
 from guideminer.mining.slot_wording import SlotWording
-from guideminer.mining.templates import Member, build_template, cluster_members, typed_text
+from guideminer.mining.templates import Member, build_template, cluster_members
+from guideminer.mining.evidence_words import (
+    central_first, condition_clusters, evidence_keys, evidence_texts, own_scope_first, worded_alike,
+)
 
 
 def link_departments(proposals: list[GuidelineProposal], departments: DepartmentSet,
@@ -85,12 +88,12 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for p in proposals:
-        evidence = _replies_first(p, [said[k] for k in _keys(p, "action_turn_index") if k in said])
+        evidence = _replies_first(p, [said[k] for k in evidence_keys(p, "action_turn_index") if k in said])
         typical = members.get(p.action.cluster_id, [])
         if len(evidence) >= 2:
             base = evidence[0]
-            close = [m for m in typical if _worded_alike(m.text, base)]
-            alike = [t for t in evidence[1:] if _worded_alike(t, base)]
+            close = [m for m in typical if worded_alike(m.text, base)]
+            alike = [t for t in evidence[1:] if worded_alike(t, base)]
             chosen = [Member(base), *(Member(t) for t in alike), *_without_one(close, base)]
         else:
             base_texts = p.action.representative_texts[:1]
@@ -101,70 +104,6 @@ def attach_templates(proposals: list[GuidelineProposal], assignments: pl.DataFra
             for f in template.fields])
         out.append(p.model_copy(update={"canned": canned}))
     return out
-
-
-def _worded_alike(text: str, base: str) -> bool:
-    """Word Jaccard >= 0.5 between the two turns with their instance details typed (`{name}`).
-    Why typed: on the raw words, the turns that share the base's restaurant or theatre name are
-    the ones that pass, so that name is then shared by most members and kept as the template's
-    own wording ("At Roxie Theater I found 1 showtime ...", sent to every customer; SGD)."""
-    return _overlap(typed_text(text), typed_text(base)) >= 0.5
-
-
-def _keys(proposal: GuidelineProposal, which: str) -> list[tuple[str, int]]:
-    return [(e.conversation_id, getattr(e, which)) for e in proposal.evidence]
-
-
-_EVIDENCE_TURNS = ("condition_turn_index", "said_turn_index", "action_turn_index")
-
-
-def evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | None) -> dict[tuple[str, int], str]:
-    """(conversation, turn index) -> text of every evidence turn (condition and action) of
-    `proposals`, in one join."""
-    if turns is None or not proposals:
-        return {}
-    keys = [k for p in proposals for which in _EVIDENCE_TURNS for k in _keys(p, which)]
-    keys += [(c, i - 1) for p in proposals if p.ends_need for c, i in _keys(p, "condition_turn_index")]
-    wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
-                          schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
-    return {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
-            .select("conversation_id", "turn_index", "text").iter_rows()}
-
-
-def condition_clusters(proposals: list[GuidelineProposal], assignments: pl.DataFrame) -> dict[tuple[str, int], int]:
-    """(conversation, turn index) -> cluster of every evidence condition turn, in one join."""
-    keys = [k for p in proposals for k in _keys(p, "condition_turn_index")]
-    if not keys:
-        return {}
-    wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
-                          schema={"conversation_id": pl.String, "turn_index": assignments.schema["turn_index"]})
-    return {(c, i): k for c, i, k in assignments.join(wanted.unique(), on=["conversation_id", "turn_index"])
-            .select("conversation_id", "turn_index", "cluster_id").iter_rows()}
-
-
-def _own_scope_first(proposal: GuidelineProposal, said: dict[tuple[str, int], str],
-                     clusters: dict[tuple[str, int], int] | None, fillers: FillerPhrases | None = None) -> list[str]:
-    """The condition's evidence words, most central first, those of the proposal's own condition
-    cluster before those of the scopes merged into it. Why: a habit merged across situations
-    (one agent move for "I forgot my password", "my account is locked", "I want to update my
-    email") was worded by the sentence most alike to all of them, which was the smallest scope's
-    ("update the contact details on my account") over evidence that is mostly password resets."""
-    pairs = [(c, fillers.strip(said[k]) if fillers is not None else said[k])
-             for c, k in zip(_keys(proposal, "condition_turn_index"), _keys(proposal, "said_turn_index")) if k in said]
-    own = [t for c, t in pairs if clusters is not None and clusters.get(c) == proposal.condition.cluster_id]
-    if len(own) < 2:
-        return _central_first([t for _, t in pairs])
-    rest = [t for c, t in pairs if clusters.get(c) != proposal.condition.cluster_id]
-    return _central_first(own) + _central_first(rest)
-
-
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z']+", text.lower()))
-
-
-def _overlap(a: str, b: str) -> float:
-    wa, wb = _words(a), _words(b)
-    return len(wa & wb) / max(len(wa | wb), 1)
 
 
 def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame | None,
@@ -185,13 +124,13 @@ def phrase_from_evidence(proposals: list[GuidelineProposal], turns: pl.DataFrame
     follows as a return to the need ("once they have answered the agent's aside ..."). `slots`
     (mining/slot_wording.py): the described turn says "the item" for a product, the example
     quote keeps one. `clusters` (`condition_clusters`): the condition turns' clusters, so the
-    proposal's own scope words a merged habit (`_own_scope_first`)."""
+    proposal's own scope words a merged habit (`own_scope_first`)."""
     said = evidence_texts(proposals, turns) if said is None else said
     out = []
     for proposal in proposals:
         # a need's words, not an answer's; "yes so basically theres a charge ..." read as "theres a charge ..."
-        texts = _own_scope_first(proposal, said, clusters, fillers)
-        replies = _replies_first(proposal, [said[k] for k in _keys(proposal, "action_turn_index") if k in said])
+        texts = own_scope_first(proposal, said, clusters, fillers)
+        replies = _replies_first(proposal, [said[k] for k in evidence_keys(proposal, "action_turn_index") if k in said])
         if proposal.position is not None:  # the condition is a point of the conversation (mining/openers.py)
             out.append(_opening_worded(proposal, replies))
             continue
@@ -237,7 +176,7 @@ def _last_step_pair(proposal: GuidelineProposal, said: dict[tuple[str, int], str
     """(the agent's last step, the customer's answer) of the ending's first evidence conversation
     that has both: an ending merges many last steps, and quoting a step and an answer from two
     conversations reads as nonsense ("The new address is ..." after "An exchange is no problem")."""
-    for c, i in _keys(proposal, "condition_turn_index"):
+    for c, i in evidence_keys(proposal, "condition_turn_index"):
         if (c, i - 1) in said and (c, i) in said:
             return said[(c, i - 1)], said[(c, i)]
     return None
@@ -252,21 +191,12 @@ def _replies_first(proposal: GuidelineProposal, replies: list[str]) -> list[str]
     words without its details first ("Hi, thanks for contacting us! My name is <PERSON_1>. How
     can I help you today?" keeps its question without the name). Department moves keep their
     own wording."""
-    ordered = _central_first(replies)
+    ordered = central_first(replies)
     if not proposal.is_etiquette:
         return ordered
     # stable: centrality order within each kind; then the phrasing that says most without a
     # detail (a greeting naming its agent is sent without the name: mining/claims.py field_free_part)
     return sorted(ordered, key=lambda t: (states_outcome(t), -round(kept_without_details(t), 1)))
-
-
-def _central_first(texts: list[str]) -> list[str]:
-    """`texts` ordered by how much each shares its words with the others (a medoid by word-set
-    overlap), so one odd evidence turn does not word the rule; ties keep evidence order."""
-    def centrality(i: int) -> float:
-        return sum(_overlap(texts[i], other) for j, other in enumerate(texts) if j != i)
-    order = sorted(range(len(texts)), key=lambda i: (-centrality(i), i))
-    return [texts[i] for i in order]
 
 
 def build_proposals(assignments: pl.DataFrame, clusters: pl.DataFrame, conversations: pl.DataFrame | None = None,

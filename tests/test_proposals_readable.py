@@ -169,11 +169,11 @@ def test_two_members_naming_one_theatre_do_not_make_it_wording():
 
 
 def test_members_are_chosen_by_their_wording_not_by_the_entity_they_share():
-    from guideminer.mining.proposals import _worded_alike
+    from guideminer.mining.evidence_words import worded_alike
 
     base = "At Roxie Theater I found 1 showtime at 9:30 pm."
-    assert _worded_alike("At Rialto Cinemas I found 1 showtime at 7 pm.", base)
-    assert not _worded_alike("Roxie Theater is at 3117 16th Street, Roxie Theater box office", base)
+    assert worded_alike("At Rialto Cinemas I found 1 showtime at 7 pm.", base)
+    assert not worded_alike("Roxie Theater is at 3117 16th Street, Roxie Theater box office", base)
 
 
 def test_redaction_placeholders_are_fields_even_when_every_member_has_one():
@@ -344,7 +344,8 @@ def test_a_merged_habit_is_worded_by_its_own_scope_not_the_sentence_alike_to_all
     evidence that is mostly password resets: the sentence most alike to every scope won."""
     from proposals_world import guideline_world
 
-    from guideminer.mining.proposals import _own_scope_first, build_proposals
+    from guideminer.mining.evidence_words import own_scope_first
+    from guideminer.mining.proposals import build_proposals
     from guideminer.mining.proposals_schema import EvidenceExample
 
     world = guideline_world()
@@ -359,6 +360,6 @@ def test_a_merged_habit_is_worded_by_its_own_scope_not_the_sentence_alike_to_all
     merged = rule.model_copy(update={"evidence": evidence})
     said = {(f"c{i}", 0): t for i, t in enumerate(texts)}
     clusters = {(f"c{i}", 0): rule.condition.cluster_id if i < len(own) else -7 for i in range(len(texts))}
-    assert _own_scope_first(merged, said, None)[0] == other[0]  # alike to all: the old wording
-    worded = _own_scope_first(merged, said, clusters)
+    assert own_scope_first(merged, said, None)[0] == other[0]  # alike to all: the old wording
+    worded = own_scope_first(merged, said, clusters)
     assert worded[0] in own and worded[-1] == other[0]
