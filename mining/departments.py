@@ -165,8 +165,9 @@ def choose_partition(distance: np.ndarray, traffic: np.ndarray, params: Departme
     """Labels for the chosen k, and every candidate's numbers.
 
     Chosen: the first peak scanning k upward (`first_peak`), the smallest k whose weighted
-    silhouette is at least that of k - 1 and k + 1; the best k when the curve has no peak. Why not the best silhouette: on a few dozen situations it keeps rising
-    towards k_max as pairs of near-identical needs split off as departments of their own
+    silhouette is at least that of k - 1 and k + 1; the best k when the curve has no peak.
+    Why not the best silhouette: on a few dozen situations it keeps rising towards k_max as
+    pairs of near-identical needs split off as departments of their own
     (demo corpora: the best was at k_max = 12 for 6 true departments, NMI 0.67-0.73; the first
     peak is at 7-10, NMI 0.67-0.81), while the department level only has to be the coarsest
     well-separated one: the situations below it already tell the needs apart.
