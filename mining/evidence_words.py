@@ -81,8 +81,9 @@ def own_scope_first(proposal: GuidelineProposal, said: dict[tuple[str, int], str
     (one agent move for "I forgot my password", "my account is locked", "I want to update my
     email") was worded by the sentence most alike to all of them, which was the smallest scope's
     ("update the contact details on my account") over evidence that is mostly password resets."""
+    conditions, words = evidence_keys(proposal, "condition_turn_index"), evidence_keys(proposal, "said_turn_index")
     pairs = [(c, fillers.strip(said[k]) if fillers is not None else said[k])
-             for c, k in zip(evidence_keys(proposal, "condition_turn_index"), evidence_keys(proposal, "said_turn_index")) if k in said]
+             for c, k in zip(conditions, words) if k in said]
     own = [t for c, t in pairs if clusters is not None and clusters.get(c) == proposal.condition.cluster_id]
     if len(own) < 2:
         return central_first([t for _, t in pairs])
