@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from guideminer.evaluation.proposals import sgd_turn_label
-from guideminer.ingest.gold_labels import sgd_domain_of
+from guideminer.ingest.gold_labels import check_sgd_level, sgd_domain_of
 from guideminer.ingest.workspace import read_conversations, read_turns
 
 LABEL_SCHEMA = {"conversation_id": pl.String, "turn_index": pl.Int32, "label": pl.String,
@@ -124,8 +124,7 @@ def labels_reader(condition_key: str, action_key: str, gold_key: str = "domain")
 def gold_reader(gold: str, *, truth: Path | None = None, gold_key: str = "domain", condition_key: str | None = None,
                 action_key: str | None = None, sgd_level: str = "service") -> GoldReader:
     """The reader for a `--gold` name; errors say which option is missing."""
-    if sgd_level not in ("service", "domain"):
-        raise ValueError(f"unknown --sgd-level {sgd_level!r}: use service or domain")
+    check_sgd_level(sgd_level)
     if gold == "sgd":
         return sgd_reader(gold_key, sgd_level)
     if gold == "demo":

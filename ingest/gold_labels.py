@@ -81,10 +81,14 @@ def sgd_domain_of(service: str) -> str:
     return re.sub(r"_\d+$", "", service)
 
 
-def sgd_departments(conversations: pl.DataFrame, level: SgdLevel = "service") -> pl.DataFrame:
-    """(conversation_id, gold): the first service (metadata "domain"), or its SGD domain."""
+def check_sgd_level(level: str) -> None:
     if level not in ("service", "domain"):
         raise ValueError(f"unknown --sgd-level {level!r}: use service or domain")
+
+
+def sgd_departments(conversations: pl.DataFrame, level: SgdLevel = "service") -> pl.DataFrame:
+    """(conversation_id, gold): the first service (metadata "domain"), or its SGD domain."""
+    check_sgd_level(level)
     departments = metadata_departments(conversations, "domain")
     if level == "domain":
         return departments.with_columns(pl.col("gold").map_elements(sgd_domain_of, return_dtype=pl.String))

@@ -24,6 +24,14 @@ def evidence_keys(proposal: GuidelineProposal, which: str) -> list[tuple[str, in
 EVIDENCE_TURNS = ("condition_turn_index", "said_turn_index", "action_turn_index")
 
 
+def _turn_column(frame: pl.DataFrame, keys: list[tuple[str, int]], column: str) -> dict[tuple[str, int], object]:
+    """(conversation, turn index) -> `column` of `frame` for each of `keys`, in one join."""
+    wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
+                          schema={"conversation_id": pl.String, "turn_index": frame.schema["turn_index"]})
+    return {(c, i): v for c, i, v in frame.join(wanted.unique(), on=["conversation_id", "turn_index"])
+            .select("conversation_id", "turn_index", column).iter_rows()}
+
+
 def evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | None) -> dict[tuple[str, int], str]:
     """(conversation, turn index) -> text of every evidence turn (condition and action) of
     `proposals`, in one join."""
@@ -31,21 +39,13 @@ def evidence_texts(proposals: list[GuidelineProposal], turns: pl.DataFrame | Non
         return {}
     keys = [k for p in proposals for which in EVIDENCE_TURNS for k in evidence_keys(p, which)]
     keys += [(c, i - 1) for p in proposals if p.ends_need for c, i in evidence_keys(p, "condition_turn_index")]
-    wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
-                          schema={"conversation_id": pl.String, "turn_index": turns.schema["turn_index"]})
-    return {(c, i): t for c, i, t in turns.join(wanted.unique(), on=["conversation_id", "turn_index"])
-            .select("conversation_id", "turn_index", "text").iter_rows()}
+    return _turn_column(turns, keys, "text")
 
 
 def condition_clusters(proposals: list[GuidelineProposal], assignments: pl.DataFrame) -> dict[tuple[str, int], int]:
     """(conversation, turn index) -> cluster of every evidence condition turn, in one join."""
     keys = [k for p in proposals for k in evidence_keys(p, "condition_turn_index")]
-    if not keys:
-        return {}
-    wanted = pl.DataFrame({"conversation_id": [c for c, _ in keys], "turn_index": [i for _, i in keys]},
-                          schema={"conversation_id": pl.String, "turn_index": assignments.schema["turn_index"]})
-    return {(c, i): k for c, i, k in assignments.join(wanted.unique(), on=["conversation_id", "turn_index"])
-            .select("conversation_id", "turn_index", "cluster_id").iter_rows()}
+    return _turn_column(assignments, keys, "cluster_id") if keys else {}
 
 
 def word_set(text: str) -> set[str]:
