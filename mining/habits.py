@@ -31,16 +31,25 @@ exchange stays one habit, whereas two needs can share their first reply ("charge
 don't recognise this charge" are both answered with a card-digits question) and still be two
 rules. Measured on the demo (docs/results.md "Etiquette habits answered alike"): TV <= 0.47
 between variants of one habit, >= 0.9 between different habits, hence the 0.5 default.
-Proposals are grouped by complete linkage (every pair in a group satisfies both tests, so groups
-do not chain "A near B near C" into a habit where A and C differ), most supported first. The
-merged proposal is the group's best-supported member (its id, wording, scores and counts: every
-number still re-derivable), listing every member as a scope and keeping all their evidence.
+Proposals are grouped around heads, most supported first: each proposal joins the first group whose
+head (its best-supported member) it is one habit with, else it heads a new group. The merged
+proposal is the head (its id, wording, scores and counts: every number still re-derivable),
+listing every member as a scope and keeping all their evidence. Why the head, not every member:
+the reviewer reads and the engine evaluates the head's rule, so each member has to be that rule's
+habit; that two members are each the head's habit but further from each other does not make them
+two rules. Groups still cannot chain "A near B near C" into a habit where A and C differ: only
+the head is compared. Complete linkage (every pair alike, `linkage="complete"`) left one habit as
+several proposals whenever an early member stood on the far side of the head: SGD "I want to go
+out to eat" / "I am searching for a place to eat" (cosine 0.74, the same "what type of food?"
+reply) stayed two rules because the group held a third phrasing at 0.42 from the first (measured
+in docs/results.md, "Habits grouped around their head rule").
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -65,6 +74,7 @@ class HabitParams(BaseModel):
     condition_similarity: float = Field(CONDITION_SIMILARITY, ge=0.0, le=1.0)
     action_similarity: float = Field(ACTION_SIMILARITY, ge=0.0, le=1.0)
     answered_alike: float | None = Field(ANSWERED_ALIKE, ge=0.0, le=1.0)  # None: etiquette by centroids/wording only
+    linkage: Literal["head", "complete"] = "head"  # a member is alike to the head / to every member (docstring)
 
 
 Profiles = dict[int, Counter]
@@ -178,10 +188,16 @@ def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.nda
     same &= continuing[:, None] == continuing[None, :]
     order = sorted(range(len(proposals)), key=lambda i: (-proposals[i].scores.support, -proposals[i].scores.confidence,
                                                          proposals[i].guideline_id))
+    return _grouped(order, same, params.linkage)
+
+
+def _grouped(order: list[int], same: np.ndarray, linkage: str) -> list[list[int]]:
+    """Greedy groups in `order`: each index joins the first group whose head (`linkage="head"`) or
+    every member (`"complete"`) it is `same` with, else starts one."""
     groups: list[list[int]] = []
-    for index in order:  # complete linkage, greedily: join the first group every member agrees with
+    for index in order:
         for group in groups:
-            if all(same[index, member] for member in group):
+            if same[index, group[0]] if linkage == "head" else all(same[index, member] for member in group):
                 group.append(index)
                 break
         else:

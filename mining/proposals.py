@@ -296,7 +296,7 @@ def proposal_steps() -> list[Step]:
     return [
         Step("propose", (TURNS_INPUT, CONVERSATIONS_INPUT, MINING_FILES["turn_assignments"], MINING_FILES["clusters"]),
              proposal_outputs, lambda ctx: _config(ctx).model_dump(), _propose,
-             version=38),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
+             version=39),  # 2: per department, "after" states; 3: habits, readable rules, templates, etiquette;
         # 4: etiquette set by condition, department rules on the need view, corpus base rate;
         # 5: customer quotes without instance details, template fixes (shared words, placeholders)
         # 6: conditions worded from the evidence turns, no greeting as the condition, identical
@@ -330,6 +330,7 @@ def proposal_steps() -> list[Step]:
         # 36: the customer's "you" is the company ("a charge from you"); after an etiquette move: "once they have answered"
         # 37: a product (a noun slot class, mining/slot_wording.py) reads as "the item" in the condition
         # 38: hyphenated members ("e-reader") read as "the item" too
+        # 39: habits grouped around their head rule (habits._grouped)
         # slot_classes.json (rule wording, report) is read when present but is no input: the clusters it shapes are inputs
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

@@ -117,3 +117,27 @@ def test_one_condition_answered_by_two_parts_of_one_split_move_is_one_habit():
     other_condition = next(p for p in proposals if p.condition.cluster_id != first.condition.cluster_id)
     moved = part.model_copy(update={"condition": other_condition.condition})
     assert len(merge_habits([first, moved], split, strict.model_copy(update={"condition_similarity": 1.0}))) == 2
+
+
+def test_a_habit_groups_around_its_head_rule_not_around_every_member():
+    """Two phrasings each near the best-supported rule's condition (cosine 0.6) but far from each
+    other (-0.28), all answered by one move: the head's habit, one rule (`linkage="head"`);
+    complete linkage keeps the second phrasing as a rule of its own. A proposal near only a
+    non-head member never joins: no chain."""
+    import numpy as np
+
+    from guideminer.mining.habits import habit_groups
+
+    world = guideline_world()
+    first = propose_guidelines(world["assignments"], world["clusters"])[0]
+    vectors = {9001: [1.0, 0.0, 0.0], 9002: [0.6, 0.8, 0.0], 9003: [0.6, -0.8, 0.0], 9004: [0.0, 0.9, 0.44]}
+    centroids = {cid: np.asarray(v) for cid, v in vectors.items()} | {first.action.cluster_id: np.ones(3)}
+
+    def phrasing(cluster_id: int, support: int):
+        return first.model_copy(update={"guideline_id": f"g-{cluster_id}",
+                                        "condition": first.condition.model_copy(update={"cluster_id": cluster_id}),
+                                        "scores": first.scores.model_copy(update={"support": support})})
+
+    rules = [phrasing(9001, 30), phrasing(9002, 20), phrasing(9003, 10), phrasing(9004, 5)]
+    assert habit_groups(rules, centroids, HabitParams()) == [[0, 1, 2], [3]]  # 9004 is near 9002 (0.72), not the head
+    assert habit_groups(rules, centroids, HabitParams(linkage="complete")) == [[0, 1], [2], [3]]
