@@ -38,7 +38,7 @@ listing every member as a scope and keeping all their evidence. Why the head, no
 the reviewer reads and the engine evaluates the head's rule, so each member has to be that rule's
 habit; that two members are each the head's habit but further from each other does not make them
 two rules. Groups still cannot chain "A near B near C" into a habit where A and C differ: only
-the head is compared. Complete linkage (every pair alike, `linkage="complete"`) left one habit as
+the head is compared. Complete linkage (every pair alike, `complete_linkage`) left one habit as
 several proposals whenever an early member stood on the far side of the head: SGD "I want to go
 out to eat" / "I am searching for a place to eat" (cosine 0.74, the same "what type of food?"
 reply) stayed two rules because the group held a third phrasing at 0.42 from the first (measured
@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -74,7 +73,7 @@ class HabitParams(BaseModel):
     condition_similarity: float = Field(CONDITION_SIMILARITY, ge=0.0, le=1.0)
     action_similarity: float = Field(ACTION_SIMILARITY, ge=0.0, le=1.0)
     answered_alike: float | None = Field(ANSWERED_ALIKE, ge=0.0, le=1.0)  # None: etiquette by centroids/wording only
-    linkage: Literal["head", "complete"] = "head"  # a member is alike to the head / to every member (docstring)
+    complete_linkage: bool = False  # a member is alike to every member, not only to the head (docstring)
 
 
 Profiles = dict[int, Counter]
@@ -188,16 +187,16 @@ def habit_groups(proposals: list[GuidelineProposal], centroids: dict[int, np.nda
     same &= continuing[:, None] == continuing[None, :]
     order = sorted(range(len(proposals)), key=lambda i: (-proposals[i].scores.support, -proposals[i].scores.confidence,
                                                          proposals[i].guideline_id))
-    return _grouped(order, same, params.linkage)
+    return _grouped(order, same, params.complete_linkage)
 
 
-def _grouped(order: list[int], same: np.ndarray, linkage: str) -> list[list[int]]:
-    """Greedy groups in `order`: each index joins the first group whose head (`linkage="head"`) or
-    every member (`"complete"`) it is `same` with, else starts one."""
+def _grouped(order: list[int], same: np.ndarray, complete_linkage: bool) -> list[list[int]]:
+    """Greedy groups in `order`: each index joins the first group whose head (or, with
+    `complete_linkage`, every member) it is `same` with, else starts one."""
     groups: list[list[int]] = []
     for index in order:
         for group in groups:
-            if same[index, group[0]] if linkage == "head" else all(same[index, member] for member in group):
+            if all(same[index, member] for member in group) if complete_linkage else same[index, group[0]]:
                 group.append(index)
                 break
         else:

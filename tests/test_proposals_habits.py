@@ -121,7 +121,7 @@ def test_one_condition_answered_by_two_parts_of_one_split_move_is_one_habit():
 
 def test_a_habit_groups_around_its_head_rule_not_around_every_member():
     """Two phrasings each near the best-supported rule's condition (cosine 0.6) but far from each
-    other (-0.28), all answered by one move: the head's habit, one rule (`linkage="head"`);
+    other (-0.28), all answered by one move: the head's habit, one rule;
     complete linkage keeps the second phrasing as a rule of its own. A proposal near only a
     non-head member never joins: no chain."""
     import numpy as np
@@ -140,4 +140,4 @@ def test_a_habit_groups_around_its_head_rule_not_around_every_member():
 
     rules = [phrasing(9001, 30), phrasing(9002, 20), phrasing(9003, 10), phrasing(9004, 5)]
     assert habit_groups(rules, centroids, HabitParams()) == [[0, 1, 2], [3]]  # 9004 is near 9002 (0.72), not the head
-    assert habit_groups(rules, centroids, HabitParams(linkage="complete")) == [[0, 1], [2], [3]]
+    assert habit_groups(rules, centroids, HabitParams(complete_linkage=True)) == [[0, 1], [2], [3]]
