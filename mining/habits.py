@@ -31,18 +31,16 @@ exchange stays one habit, whereas two needs can share their first reply ("charge
 don't recognise this charge" are both answered with a card-digits question) and still be two
 rules. Measured on the demo (docs/results.md "Etiquette habits answered alike"): TV <= 0.47
 between variants of one habit, >= 0.9 between different habits, hence the 0.5 default.
-Proposals are grouped around heads, most supported first: each proposal joins the first group whose
-head (its best-supported member) it is one habit with, else it heads a new group. The merged
-proposal is the head (its id, wording, scores and counts: every number still re-derivable),
-listing every member as a scope and keeping all their evidence. Why the head, not every member:
-the reviewer reads and the engine evaluates the head's rule, so each member has to be that rule's
-habit; that two members are each the head's habit but further from each other does not make them
-two rules. Groups still cannot chain "A near B near C" into a habit where A and C differ: only
-the head is compared. Complete linkage (every pair alike, `complete_linkage`) left one habit as
-several proposals whenever an early member stood on the far side of the head: SGD "I want to go
-out to eat" / "I am searching for a place to eat" (cosine 0.74, the same "what type of food?"
-reply) stayed two rules because the group held a third phrasing at 0.42 from the first (measured
-in docs/results.md, "Habits grouped around their head rule").
+Proposals are grouped by complete linkage (every pair in a group satisfies both tests, so groups
+do not chain "A near B near C" into a habit where A and C differ), most supported first. The
+merged proposal is the group's best-supported member (its id, wording, scores and counts: every
+number still re-derivable), listing every member as a scope and keeping all their evidence.
+`complete_linkage=False` groups around heads instead: a proposal joins the first group whose
+head alone it is one habit with (the head's rule is what the reviewer reads and the engine runs).
+Measured (docs/results.md, "Habits grouped around their head rule"): fewer duplicates (SGD
+one-to-one precision 0.320 -> 0.353, redundancy 2.55 -> 2.30; demo 0.608 -> 0.633), but members
+whose reply is only near the head's lose their own reply at run time, and held-out SGD next
+action fell 0.388 -> 0.376 (0.578 -> 0.564 with recorded look-ups): not the default.
 """
 
 from __future__ import annotations
@@ -73,7 +71,7 @@ class HabitParams(BaseModel):
     condition_similarity: float = Field(CONDITION_SIMILARITY, ge=0.0, le=1.0)
     action_similarity: float = Field(ACTION_SIMILARITY, ge=0.0, le=1.0)
     answered_alike: float | None = Field(ANSWERED_ALIKE, ge=0.0, le=1.0)  # None: etiquette by centroids/wording only
-    complete_linkage: bool = False  # a member is alike to every member, not only to the head (docstring)
+    complete_linkage: bool = True  # every member alike to every member; False: to the head only (docstring)
 
 
 Profiles = dict[int, Counter]

@@ -330,7 +330,7 @@ def proposal_steps() -> list[Step]:
         # 36: the customer's "you" is the company ("a charge from you"); after an etiquette move: "once they have answered"
         # 37: a product (a noun slot class, mining/slot_wording.py) reads as "the item" in the condition
         # 38: hyphenated members ("e-reader") read as "the item" too
-        # 39: habits grouped around their head rule (habits._grouped)
+        # 39: habits grouped by complete linkage or around their head (habits.complete_linkage)
         # slot_classes.json (rule wording, report) is read when present but is no input: the clusters it shapes are inputs
         Step("report", (TURNS_INPUT, MINING_FILES["clusters"], *proposal_outputs), (MINING_FILES["report"],),
              lambda ctx: {}, lambda ctx: {"report": str(write_workspace_report(ctx.workspace, ctx.turns))},

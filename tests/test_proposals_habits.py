@@ -119,11 +119,11 @@ def test_one_condition_answered_by_two_parts_of_one_split_move_is_one_habit():
     assert len(merge_habits([first, moved], split, strict.model_copy(update={"condition_similarity": 1.0}))) == 2
 
 
-def test_a_habit_groups_around_its_head_rule_not_around_every_member():
+def test_habits_by_complete_linkage_or_around_their_head_rule():
     """Two phrasings each near the best-supported rule's condition (cosine 0.6) but far from each
-    other (-0.28), all answered by one move: the head's habit, one rule;
-    complete linkage keeps the second phrasing as a rule of its own. A proposal near only a
-    non-head member never joins: no chain."""
+    other (-0.28), all answered by one move: complete linkage (the default) keeps the second
+    phrasing as a rule of its own, grouping around the head makes one rule. A proposal near only
+    a non-head member never joins: no chain."""
     import numpy as np
 
     from guideminer.mining.habits import habit_groups
@@ -139,5 +139,6 @@ def test_a_habit_groups_around_its_head_rule_not_around_every_member():
                                         "scores": first.scores.model_copy(update={"support": support})})
 
     rules = [phrasing(9001, 30), phrasing(9002, 20), phrasing(9003, 10), phrasing(9004, 5)]
-    assert habit_groups(rules, centroids, HabitParams()) == [[0, 1, 2], [3]]  # 9004 is near 9002 (0.72), not the head
-    assert habit_groups(rules, centroids, HabitParams(complete_linkage=True)) == [[0, 1], [2], [3]]
+    assert habit_groups(rules, centroids, HabitParams()) == [[0, 1], [2], [3]]
+    # 9004 is near 9002 (0.72), not the head
+    assert habit_groups(rules, centroids, HabitParams(complete_linkage=False)) == [[0, 1, 2], [3]]
