@@ -16,13 +16,7 @@ Every turn evaluates ALL guidelines of the current department (several can hold 
    applied again only if its condition arose anew:
    (a) the condition did not hold at the previous turn (it lapsed and came back), or
    (b) the latest customer message on its own scores >= `reapply_fresh` (the customer raised
-       the matter again explicitly, e.g. a second return request), unless the action was applied
-       for the agent's last reply: then the message restates the matter *in answer to that move*
-       ("No thanks, I just want to cancel" after the retention offer) and repeating the move
-       word for word is the one reply sure to be wrong (held-out demo: 19 of its 273 wrong turns
-       were the retention offer made twice in a row; docs/results.md "Not the same move twice
-       in a row"). Etiquette, judged on the latest message alone (`latest_message_only`), is
-       exempt: a second "thanks" gets its "you're welcome" again.
+       the matter again explicitly, e.g. a second return request).
    Otherwise it stays active (it still counts for relationships) but its action is not repeated
    and its tools are not called again. Observations have no action and are never "applied".
 2b. Best match. An unsure guideline that no verifier decided holds anyway when it is the
@@ -312,8 +306,6 @@ def _reapplication(
         return GuidelineStatus.applied, "first application"
     if gid not in session.conditions_held_last_turn:
         return GuidelineStatus.applied, f"condition arose anew (did not hold last turn); last applied at turn {last}"
-    if last == session.turn - 1 and not policy.latest_message_only:  # etiquette: each message on its own
-        return GuidelineStatus.already_applied, f"already applied at turn {last}, for the last reply: not made twice in a row"
     fresh = decision.fresh_score
     if fresh is not None and fresh >= policy.reapply_fresh:
         return GuidelineStatus.applied, (

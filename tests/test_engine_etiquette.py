@@ -146,7 +146,7 @@ def test_two_moves_for_one_situation_are_not_joined_the_second_waits_a_turn():
     assert deferred.status is GuidelineStatus.deferred and "g_return answers the same situation" in deferred.reasons[-1]
     second = engine.respond(session, "ok, and I want to return my laptop quickly")
     assert second.trace.applied_guideline_ids == ["g_return_refund"]
-    assert second.trace.decision("g_return").status is GuidelineStatus.already_applied  # made for the last reply
+    assert second.trace.decision("g_return").status is GuidelineStatus.deferred  # re-raised, but the next move wins
 
 
 def test_segments_and_situation_groups():
