@@ -10,6 +10,8 @@ from guideminer.engine.router import gives_data_only
 from guideminer.engine.spec import Criticality, Guideline
 from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
 
+UNBACKED_MARGIN = 0.1  # docs/results.md "A weaker sayable move of another situation is no answer"
+
 
 def situation_groups(guidelines: Sequence[Guideline]) -> dict[str, int]:
     """Guideline id -> situation group: guidelines with the same condition text or a shared
@@ -52,7 +54,8 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
                            lanes: Mapping[str, str] | None = None,
                            moves_per_topic: int | None = None,
                            unbacked: frozenset[str] = frozenset(),
-                           just_made: frozenset[str] = frozenset()) -> list[GuidelineDecision]:
+                           just_made: frozenset[str] = frozenset(),
+                           unbacked_margin: float = UNBACKED_MARGIN) -> list[GuidelineDecision]:
     """Defer all but the most important applied instruction per situation (module docstring,
     item 4): two moves for one situation are alternatives or steps, not two answers. A move
     not made yet goes before one `applied_before` (the conversation moves on, not round).
@@ -61,7 +64,8 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
     greeting and the answer to the need are two lanes); high-criticality guidelines are never
     deferred by this cap (module docstring, item 5). `unbacked` moves (compose.unbacked_moves:
     only replies claiming an outcome, no tool; not a `placed_step`) rank after every other
-    move, and a move `just_made`
+    move of their situation, and, across situations of one topic, after a sayable move matching
+    within `unbacked_margin` of them (`near_unbacked`), and a move `just_made`
     (the agent's previous reply) after those: saying the same thing again in answer to a new
     message is a loop ("I'll need the order number" once more after the customer gave it), and
     an honest hand-off for an unbacked move beats it."""
@@ -84,8 +88,11 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
         # rank by habit, capped; a need's next step scored on context alone has no strength)
         measured = {t for t in set(topic.values())
                     if all(d.fresh_strength is not None for d in capped if topic[d.guideline_id] == t)}
-        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(), last,
-                         just_made, uncapped=lambda d: topic[d.guideline_id] in measured)
+        in_measured = lambda d: topic[d.guideline_id] in measured  # noqa: E731
+        yielding = near_unbacked(capped, lambda d: topic[d.guideline_id], unbacked, guidelines, unbacked_margin,
+                                 in_measured)
+        kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(),
+                         yielding | just_made, just_made, uncapped=in_measured)
         for d in capped:
             if d.guideline_id not in kept[topic[d.guideline_id]]:
                 reasons[d.guideline_id] = f"deferred: {kept[topic[d.guideline_id]][0]} is the move for this topic this turn"
@@ -271,6 +278,27 @@ def placed_step(guideline: Guideline) -> bool:
     hand-off is the answer until a tool sends the link. (Ranking placed steps before every other
     move was measured too: docs/results.md.)"""
     return guideline.continues_need and bool(guideline.after_examples)
+
+
+def near_unbacked(decisions: list[GuidelineDecision], key, unbacked: frozenset[str], guidelines: Mapping[str, Guideline],
+                  margin: float, uncapped: Callable[[GuidelineDecision], bool]) -> frozenset[str]:
+    """The `unbacked` decisions that yield to a sayable one of the same `key` (topic) matching at
+    least their strength - `margin`.
+
+    Why not all of them: across situations, the sayable move that wins is another situation's
+    answer. Whole demo: "No thanks, I just want to cancel." after the retention offer matched
+    the cancellation confirmation 1.00 (a claim, no tool) and the pause question 0.85; the pause
+    question was said ("How long would you like to pause for?") to a customer who had just
+    asked to cancel. A clearly better match that cannot be said gets the honest hand-off (or,
+    with its tool bound, is said); within a situation, steps and alternatives still put the
+    sayable one first ("please confirm: 2 tickets" before the unbacked "booked")."""
+    strength = {d.guideline_id: match_strength(d, uncapped(d)) for d in decisions}
+    sayable: dict = {}
+    for d in decisions:
+        if d.guideline_id not in unbacked or placed_step(guidelines[d.guideline_id]):
+            sayable[key(d)] = max(sayable.get(key(d), float("-inf")), strength[d.guideline_id])
+    return frozenset(d.guideline_id for d in decisions if d.guideline_id in unbacked
+                     and sayable.get(key(d), float("-inf")) >= strength[d.guideline_id] - margin)
 
 
 def _best_per(decisions: list[GuidelineDecision], key, keep: int, guidelines: Mapping[str, Guideline],

@@ -251,10 +251,17 @@ def test_a_move_that_can_only_claim_an_outcome_ranks_after_every_other_move_for_
     assert "warranty_question" in unbacked_moves(spec)  # claims only, no tool
     assert "order_status" not in unbacked_moves(spec)  # claims, but its tool can back them
     guidelines = {g.id: g for g in spec.department("orders").guidelines}
-    decisions = [_applied("warranty_question", 0.95), _applied("return_request", 0.6)]
+    decisions = [_applied("warranty_question", 0.95), _applied("return_request", 0.9)]
     out = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1,
                                                                unbacked=unbacked_moves(spec))}
     assert out["return_request"].status is APPLIED and out["warranty_question"].status is GuidelineStatus.deferred
+    # another situation's sayable move matching clearly worse is no answer: the unbacked move
+    # holds (withheld at composition: the honest hand-off, or said once its tool is bound)
+    weak = [_applied("warranty_question", 0.95), _applied("return_request", 0.6)]
+    held = {d.guideline_id: d for d in one_move_per_situation(weak, guidelines, moves_per_topic=1,
+                                                                unbacked=unbacked_moves(spec))}
+    assert held["warranty_question"].status is APPLIED and held["return_request"].status is GuidelineStatus.deferred
+    decisions = weak
     # the move the agent just made, raised again by the customer's answer, ranks after the unbacked one:
     # asking for the order number once more is a loop; the unbacked move's hand-off is honest
     again = {d.guideline_id: d for d in one_move_per_situation(decisions, guidelines, moves_per_topic=1,
