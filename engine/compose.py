@@ -205,3 +205,23 @@ def _fluid(
     trace = CompositionTrace(mode=mode.value, source="composer", composer_model_id=composer.model_id,
                              said_guideline_ids=[g.id for g in material.instructions], notes=notes)
     return CompositionResult(text, trace)
+
+
+
+def with_hand_off(text: str, composition: CompositionTrace | None, need_moves: Sequence[str], fallback: str,
+                  canned: Sequence[CannedResponse] = ()) -> str:
+    """The hand-off after what was said when the turn chose moves for the customer's need
+    (`need_moves`: the department lane's instructions) and said none of them, though it said
+    something (a greeting); what was said is then each said guideline's lead-in where it has
+    one without fields (`canned`), as before any other move's reply. Why: "I want to cancel my
+    order 1234567" chose the cancellation, whose reply claims what no tool did; the greeting
+    alone answered, ending on "How can I help you today?" to a customer who had just said how."""
+    if composition is None or composition.source == "fallback" or not need_moves:
+        return text
+    if set(need_moves) & set(composition.said_guideline_ids):
+        return text
+    lead_ins = [next((c.template for c in canned if g in c.guideline_ids and c.lead_in and not c.fields), None)
+                for g in composition.said_guideline_ids]
+    said = "\n".join(lead_ins) if lead_ins and all(lead_ins) else text
+    composition.notes.append("no move for the need could be said: hand-off after the etiquette reply")
+    return f"{said}\n{fallback}"

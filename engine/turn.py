@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from guideminer.engine.asked import answered_questions, sayable_moves
-from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves
+from guideminer.engine.compose import TurnMaterial, compose_reply, unbacked_moves, with_hand_off
 from guideminer.engine.echoes import PlaceholderEchoes, echo_fields
 from guideminer.engine.matching import MatchingPolicy, assign_statuses, evaluate_conditions, message_segments
 from guideminer.engine.moves import (
@@ -235,6 +235,8 @@ class Engine:
             text = self._compose(session, home, evaluated, instructions, observations, trace, timer)
             retried = self._next_moves(session, home, evaluated, instructions, observations, trace, timer, by_id, lanes)
             text, instructions = retried if retried is not None else (text, instructions)
+            text = with_hand_off(text, trace.composition, [g.id for g in instructions if lanes.get(g.id) == "department"],
+                                 self.spec.fallback_message, [c for e in evaluated for c in e.department.canned_responses])
             if routed is None and trace.composition is not None and trace.composition.source == "fallback":
                 # unrouted, and the etiquette move had nothing approved to say (an unfilled field):
                 # the receptionist's question, not a hand-off, answers a greeting
