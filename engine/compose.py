@@ -207,7 +207,6 @@ def _fluid(
     return CompositionResult(text, trace)
 
 
-
 def with_hand_off(text: str, composition: CompositionTrace | None, need_moves: Sequence[str], fallback: str,
                   canned: Sequence[CannedResponse] = ()) -> str:
     """The hand-off after what was said when the turn chose moves for the customer's need

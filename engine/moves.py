@@ -10,7 +10,7 @@ from guideminer.engine.router import gives_data_only
 from guideminer.engine.spec import Criticality, Guideline
 from guideminer.engine.trace import GuidelineDecision, GuidelineStatus
 
-UNBACKED_MARGIN = 0.1  # docs/results.md "A weaker sayable move of another situation is no answer"
+UNBACKED_MARGIN = 0.1  # docs/results.md "No weaker substitute answer" (eighteenth session): `near_unbacked`
 
 
 def situation_groups(guidelines: Sequence[Guideline]) -> dict[str, int]:
@@ -88,7 +88,9 @@ def one_move_per_situation(decisions: Sequence[GuidelineDecision], guidelines: M
         # rank by habit, capped; a need's next step scored on context alone has no strength)
         measured = {t for t in set(topic.values())
                     if all(d.fresh_strength is not None for d in capped if topic[d.guideline_id] == t)}
-        in_measured = lambda d: topic[d.guideline_id] in measured  # noqa: E731
+        def in_measured(d: GuidelineDecision) -> bool:
+            return topic[d.guideline_id] in measured
+
         yielding = near_unbacked(capped, lambda d: topic[d.guideline_id], unbacked, guidelines, unbacked_margin,
                                  in_measured)
         kept = _best_per(capped, lambda d: topic[d.guideline_id], moves_per_topic, guidelines, frozenset(),

@@ -37,10 +37,11 @@ merged proposal is the group's best-supported member (its id, wording, scores an
 number still re-derivable), listing every member as a scope and keeping all their evidence.
 `complete_linkage=False` groups around heads instead: a proposal joins the first group whose
 head alone it is one habit with (the head's rule is what the reviewer reads and the engine runs).
-Measured (docs/results.md, "Habits grouped around their head rule"): fewer duplicates (SGD
-one-to-one precision 0.320 -> 0.353, redundancy 2.55 -> 2.30; demo 0.608 -> 0.633), but members
-whose reply is only near the head's lose their own reply at run time, and held-out SGD next
-action fell 0.388 -> 0.376 (0.578 -> 0.564 with recorded look-ups): not the default.
+Measured (docs/results.md, "No weaker substitute answer; habits grouped around their head rule
+..."): fewer duplicates (SGD one-to-one precision 0.320 -> 0.353, redundancy 2.55 -> 2.30; demo
+0.608 -> 0.633), but members whose reply is only near the head's lose their own reply at run
+time, and held-out SGD next action fell 0.388 -> 0.376 (0.578 -> 0.564 with recorded look-ups):
+not the default.
 """
 
 from __future__ import annotations
