@@ -31,7 +31,7 @@ from guideminer.engine.protocols import (
 from guideminer.engine.relations import order_applied, resolve_relationships
 from guideminer.engine.router import RoutingPolicy, opening_vocabulary, other_topic_departments, route_turn
 from guideminer.engine.session import AppliedAction, Message, Session, SessionCheckpoint
-from guideminer.engine.spec import AgentSpec, Department, Guideline
+from guideminer.engine.spec import AgentSpec, CannedResponse, Department, Guideline
 from guideminer.engine.tools import SessionVariableArguments, ToolRegistry, run_tools
 from guideminer.engine.trace import (
     CompositionTrace,
@@ -236,7 +236,7 @@ class Engine:
             retried = self._next_moves(session, home, evaluated, instructions, observations, trace, timer, by_id, lanes)
             text, instructions = retried if retried is not None else (text, instructions)
             text = with_hand_off(text, trace.composition, [g.id for g in instructions if lanes.get(g.id) == "department"],
-                                 self.spec.fallback_message, [c for e in evaluated for c in e.department.canned_responses])
+                                 self.spec.fallback_message, _canned_of(evaluated))
             if routed is None and trace.composition is not None and trace.composition.source == "fallback":
                 # unrouted, and the etiquette move had nothing approved to say (an unfilled field):
                 # the receptionist's question, not a hand-off, answers a greeting
@@ -284,7 +284,7 @@ class Engine:
                 [g for g in instructions if not set(g.tools) & called], tool_specs, self.tools,
                 self.argument_extractor, session.messages, session.variables)]
         with timer.stage("composition"):
-            canned = tuple(c for e in evaluated for c in e.department.canned_responses)
+            canned = _canned_of(evaluated)
             material = TurnMaterial(home, tuple(session.messages), instructions, observations, trace.tool_calls,
                                     dict(session.variables), canned=canned,
                                     echoes=echo_fields(canned, session.messages, self.echo_finder,
@@ -333,6 +333,10 @@ class Engine:
             session.transfers.append(trace.transfer)
             session.department_id = transferring.transfer_to
             session.conditions_held_last_turn = []
+
+
+def _canned_of(evaluated: list[_Evaluated]) -> tuple[CannedResponse, ...]:
+    return tuple(c for e in evaluated for c in e.department.canned_responses)
 
 
 def _first_routing_matches(home: _Evaluated, route_confidence: float | None, bar: float) -> _Evaluated:
